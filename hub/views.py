@@ -1,0 +1,43 @@
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_broker():
+    from hub.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.HEALTHZ_BROKER_TIMEOUT)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness and readiness in one: each part the hub depends on, up or down."""
+    checks = {"database": _check_database}
+    if settings.BROKER_CONFIGURED:
+        checks["broker"] = _check_broker
+    parts = {}
+    for name, check in checks.items():
+        try:
+            check()
+            parts[name] = {"status": "ok"}
+        except Exception as exc:  # any failure means the part is down; say which and why
+            logger.warning("healthz: %s is down: %s", name, exc)
+            parts[name] = {"status": "down", "error": str(exc).splitlines()[0][:200]}
+    healthy = all(part["status"] == "ok" for part in parts.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", "checks": parts}, status=200 if healthy else 503
+    )

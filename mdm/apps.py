@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MdmConfig(AppConfig):
+    name = "mdm"
+    verbose_name = "Master data"
+
+    def ready(self):
+        from mdm import history, roles  # noqa: F401  (signal receivers)

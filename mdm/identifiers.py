@@ -1,0 +1,119 @@
+"""Identifier checks: GS1 keys (GTIN, GLN, SSCC), LEI, VAT, DUNS and ISO 3166 countries.
+
+Each `*_error` function returns a sentence saying what is wrong, or None when the value is
+valid, so models, the API and the import can show the same message.
+"""
+
+import functools
+
+import holidays
+import pycountry
+from stdnum import ean, lei
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
+from stdnum.util import get_cc_module
+
+GTIN_KINDS = {8: "GTIN-8", 12: "GTIN-12", 13: "GTIN-13", 14: "GTIN-14"}
+
+
+def _gs1_error(value, lengths, label):
+    if not value.isdigit():
+        return f"{label} must contain digits only."
+    if len(value) not in lengths:
+        allowed = ", ".join(str(n) for n in sorted(lengths))
+        return f"{label} must have {allowed} digits, not {len(value)}."
+    if ean.calc_check_digit(value[:-1]) != value[-1]:
+        return f"{label} check digit is wrong (expected {ean.calc_check_digit(value[:-1])})."
+    return None
+
+
+def gtin_error(value):
+    return _gs1_error(value, GTIN_KINDS.keys(), "GTIN")
+
+
+def gtin_kind(value):
+    """GTIN-8/12/13/14 for a valid GTIN, None for anything else."""
+    if gtin_error(value):
+        return None
+    return GTIN_KINDS[len(value)]
+
+
+def gln_error(value):
+    return _gs1_error(value, {13}, "GLN")
+
+
+def sscc_error(value):
+    return _gs1_error(value, {18}, "SSCC")
+
+
+def lei_error(value):
+    try:
+        lei.validate(value)
+    except InvalidLength:
+        return "LEI must have 20 characters."
+    except InvalidFormat:
+        return "LEI must contain letters and digits only."
+    except InvalidChecksum:
+        return "LEI check digits are wrong."
+    except ValidationError as exc:
+        return f"LEI is not valid: {exc}"
+    return None
+
+
+def duns_error(value):
+    if not (value.isdigit() and len(value) == 9):
+        return "DUNS number must have 9 digits."
+    return None
+
+
+def vat_error(value, country):
+    """Checks a VAT number with the rules of the supplier's country."""
+    if not country:
+        return "A VAT number needs the supplier's country."
+    module = get_cc_module(country.lower(), "vat")
+    if module is None:
+        return None  # no check is known for this country: accept as given
+    try:
+        module.validate(value)
+    except InvalidChecksum:
+        return f"VAT number check digits are wrong for {country.upper()}."
+    except (InvalidFormat, InvalidLength, InvalidComponent):
+        return f"Not a valid VAT number format for {country.upper()}."
+    except ValidationError as exc:
+        return f"VAT number is not valid for {country.upper()}: {exc}"
+    return None
+
+
+def is_country(value):
+    return bool(value) and len(value) == 2 and pycountry.countries.get(alpha_2=value) is not None
+
+
+@functools.cache
+def _holiday_countries():
+    return holidays.list_supported_countries()
+
+
+def holiday_support_problem(country, subdivision=""):
+    """Why public holidays cannot be computed for this country/subdivision, or None."""
+    supported = _holiday_countries()
+    if country not in supported:
+        return f"No public holiday rules are known for {country}."
+    if subdivision and subdivision not in supported[country]:
+        known = ", ".join(supported[country][:30])
+        return f"{subdivision!r} is not a subdivision of {country} with holiday rules ({known})."
+    return None
+
+
+def classify(id_type, value):
+    """True when `value` is a valid identifier of `id_type` (GTIN-8/12/13/14, GLN, SSCC, LEI)."""
+    if id_type in GTIN_KINDS.values():
+        return gtin_kind(value) == id_type
+    checks = {"GLN": gln_error, "SSCC": sscc_error, "LEI": lei_error}
+    if id_type not in checks:
+        raise ValueError(f"Unknown identifier type {id_type!r}")
+    return checks[id_type](value) is None

@@ -1,0 +1,51 @@
+"""The three roles, as Django groups: steward, viewer, integration.
+
+The groups are created by a migration; their model permissions (which the admin checks) are
+kept in step after every migrate, so models added by later apps are covered too.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+STEWARD = "steward"
+VIEWER = "viewer"
+INTEGRATION = "integration"
+ROLES = (STEWARD, VIEWER, INTEGRATION)
+
+# Apps whose records stewards maintain in the admin.
+MANAGED_APPS = ("mdm", "xref", "validation", "quarantine")
+# Records that only administrators touch, even for stewards.
+ADMIN_ONLY_MODELS = ("apiclient", "idsequence")
+
+
+def user_roles(user):
+    if not user or not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_hub_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(STEWARD)
+        user._hub_roles = cached
+    return cached
+
+
+def has_role(user, *roles):
+    return bool(user_roles(user) & set(roles))
+
+
+def sync_role_permissions():
+    perms = Permission.objects.filter(content_type__app_label__in=MANAGED_APPS).exclude(
+        content_type__model__in=ADMIN_ONLY_MODELS
+    )
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
+    groups[STEWARD].permissions.set(perms)
+    groups[VIEWER].permissions.set(perms.filter(codename__startswith="view_"))
+    groups[INTEGRATION].permissions.set(perms.filter(codename__startswith="view_"))
+
+
+@receiver(post_migrate)
+def _sync_after_migrate(sender, **kwargs):
+    if sender.name == "mdm":
+        sync_role_permissions()

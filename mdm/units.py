@@ -1,0 +1,5 @@
+"""Placeholder, replaced by the units service."""
+
+
+def is_mass(unit):
+    return True
