@@ -1,0 +1,69 @@
+"""The small named world most tests share: a steward, a viewer, and API clients of two
+source systems."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from mdm.models import SourceSystem
+from mdm.services import create_api_client
+
+
+def _user_with_role(django_user_model, username, role):
+    user = django_user_model.objects.create_user(
+        username=username, password="pw-for-tests-only", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def steward(django_user_model):
+    return _user_with_role(django_user_model, "stella.steward", "steward")
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return _user_with_role(django_user_model, "victor.viewer", "viewer")
+
+
+@pytest.fixture
+def erp_system(db):
+    return SourceSystem.objects.create(code="ERP_LEGACY", name="Legacy ERP", kind="erp")
+
+
+@pytest.fixture
+def planning_system(db):
+    return SourceSystem.objects.create(code="PLANNING", name="Planning", kind="planning")
+
+
+def _bearer(key):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return api
+
+
+@pytest.fixture
+def erp_api(erp_system):
+    """An integration client of the legacy ERP."""
+    _, key = create_api_client("ERP_LEGACY", "erp-sync")
+    return _bearer(key)
+
+
+@pytest.fixture
+def steward_api(erp_system):
+    """An API client with the steward role (an integration engineer maintaining data)."""
+    _, key = create_api_client("ERP_LEGACY", "erp-steward", role="steward")
+    return _bearer(key)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    api = APIClient()
+    api.force_login(viewer)
+    return api
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
