@@ -130,7 +130,7 @@ class SourceSystem(TimestampedModel):
     authoritative_for = models.JSONField(
         default=list,
         blank=True,
-        help_text="Domains this system is the source of record for, e.g. [\"item\", \"supplier\"].",
+        help_text='Domains this system is the source of record for, e.g. ["item", "supplier"].',
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
@@ -218,7 +218,10 @@ class Unit(TimestampedModel):
     def usable_error(self):
         """The sentence that refuses this unit, or None when it may be used."""
         if self.status == self.Status.DELETED:
-            return f"Unit {self.code} ({self.name}) was deleted from UN/ECE Rec 20 and may not be used."
+            return (
+                f"Unit {self.code} ({self.name}) was deleted from UN/ECE Rec 20 "
+                "and may not be used."
+            )
         return None
 
 
@@ -773,7 +776,8 @@ class ItemUnitConversion(TimestampedModel):
 
     def __str__(self):
         supplier = f" ({self.supplier.number})" if self.supplier_id else ""
-        return f"{self.item.number}: 1 {self.from_unit_id} = {self.factor} {self.to_unit_id}{supplier}"
+        units = f"1 {self.from_unit_id} = {self.factor} {self.to_unit_id}"
+        return f"{self.item.number}: {units}{supplier}"
 
     def clean(self):
         errors = {}
