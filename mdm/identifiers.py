@@ -21,8 +21,14 @@ from stdnum.util import get_cc_module
 GTIN_KINDS = {8: "GTIN-8", 12: "GTIN-12", 13: "GTIN-13", 14: "GTIN-14"}
 
 
+def _digits(value):
+    # str.isdigit() alone also accepts digits such as "²" or "٣", which int() rejects or
+    # which no scanner would print.
+    return value.isascii() and value.isdigit()
+
+
 def _gs1_error(value, lengths, label):
-    if not value.isdigit():
+    if not _digits(value):
         return f"{label} must contain digits only."
     if len(value) not in lengths:
         allowed = ", ".join(str(n) for n in sorted(lengths))
@@ -66,7 +72,7 @@ def lei_error(value):
 
 
 def duns_error(value):
-    if not (value.isdigit() and len(value) == 9):
+    if not (_digits(value) and len(value) == 9):
         return "DUNS number must have 9 digits."
     return None
 
@@ -90,7 +96,15 @@ def vat_error(value, country):
 
 
 def is_country(value):
-    return bool(value) and len(value) == 2 and pycountry.countries.get(alpha_2=value) is not None
+    """True for an assigned ISO 3166-1 alpha-2 code, written in upper case as the standard
+    does ("DE"; "de" is refused so that one country is never stored two ways)."""
+    return (
+        bool(value)
+        and len(value) == 2
+        and value.isascii()
+        and value.isupper()
+        and pycountry.countries.get(alpha_2=value) is not None
+    )
 
 
 @functools.cache
