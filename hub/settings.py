@@ -233,8 +233,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-    "SECURITY": [{"bearerAuth": []}],
+    # Tags and operation ids by resource ("items", "suppliers"), not by the version prefix.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # The schema and the docs need the same credentials as the API itself.
+    "SERVE_PERMISSIONS": ["mdm.auth.RolePermission"],
+    # Several records have a "status" with different choices; name each enum after its record.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "mdm.models.Item.Status",
+        "ItemRevisionStatusEnum": "mdm.models.ItemRevision.Status",
+        "SupplierStatusEnum": "mdm.models.Supplier.Status",
+        "LocationStatusEnum": "mdm.models.Location.Status",
+        "UnitStatusEnum": "mdm.models.Unit.Status",
+        "CodeValueStatusEnum": "mdm.models.CodeValue.Status",
+    },
 }
 
 LOG_LEVEL = envchoice("HUB_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

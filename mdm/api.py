@@ -1,5 +1,28 @@
+"""Shared API plumbing: pagination, the exception handler, and the schema description of
+the Bearer key authentication.
+
+The exception handler keeps DRF's standard error shapes and adds the database errors DRF
+leaves alone, so a client never sees a 500 with a stack trace for a conflict it caused.
+"""
+
+import logging
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+# How many referencing records a 409 names before it says "and N more".
+SHOWN_REFERENCES = 5
 
 
 class Pagination(PageNumberPagination):
@@ -7,5 +30,71 @@ class Pagination(PageNumberPagination):
     max_page_size = 1000
 
 
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """Describes mdm.auth.BearerKeyAuthentication in the OpenAPI schema."""
+
+    target_class = "mdm.auth.BearerKeyAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API client key: `Authorization: Bearer mdh_...`.",
+        }
+
+
+def validation_error_detail(exc):
+    """A Django ValidationError as DRF error detail with the same keys: field names stay,
+    the model's non-field errors go under DRF's non-field key."""
+    if hasattr(exc, "error_dict"):
+        return {
+            api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return _conflict(_still_referenced(exc))
+    if isinstance(exc, IntegrityError):
+        logger.warning("API write refused by the database: %s", exc)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
+        return _conflict(
+            "The change conflicts with data already stored "
+            f"({first_line}). Reload the record and try again."
+        )
+    if isinstance(exc, DjangoValidationError):
+        set_rollback()
+        return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def _conflict(message):
+    set_rollback()
+    return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
+
+
+def _still_referenced(exc):
+    """ "... still referenced by 2 locations (LOC-000001 PLANT-1 Plant 1, ...)"."""
+    objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    by_model = defaultdict(list)
+    for obj in objects:
+        public_id = getattr(obj, "public_id", None)
+        label = str(obj)
+        if public_id and not label.startswith(str(public_id)):
+            label = f"{public_id} {label}"
+        by_model[obj._meta].append(label)
+    parts = []
+    for meta, labels in by_model.items():
+        name = meta.verbose_name if len(labels) == 1 else meta.verbose_name_plural
+        shown = ", ".join(labels[:SHOWN_REFERENCES])
+        if len(labels) > SHOWN_REFERENCES:
+            shown += f" and {len(labels) - SHOWN_REFERENCES} more"
+        parts.append(f"{len(labels)} {name} ({shown})")
+    return (
+        "This record cannot be deleted: it is still referenced by "
+        + "; ".join(parts)
+        + ". Remove or change those references first."
+    )

@@ -22,7 +22,8 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("The API key is not valid.") from None
-        parts = key.split("_")
+        # The secret is token_urlsafe and may itself contain "_": split off the two head parts.
+        parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != ApiClient.KEY_PREFIX:
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         client = (

@@ -58,6 +58,14 @@ def sscc_error(value):
 
 
 def lei_error(value):
+    # stdnum checks neither the length nor the case and ignores spaces; an LEI is stored as
+    # written, so only the canonical form is accepted (the unique constraint compares it).
+    if len(value) != 20:
+        return "LEI must have 20 characters."
+    if not (value.isascii() and value.isalnum()):
+        return "LEI must contain letters and digits only."
+    if value != value.upper():  # not isupper(): an LEI may be all digits
+        return "LEI must be written in upper case."
     try:
         lei.validate(value)
     except InvalidLength:

@@ -10,7 +10,7 @@ import secrets
 from zoneinfo import available_timezones
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -21,8 +21,8 @@ from mdm import identifiers
 from mdm.history import HistoricalChangeSource
 
 CODE_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$",
-    "Use letters, digits and . _ - / only, starting with a letter or digit.",
+    r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+    "Use letters, digits and . _ - only, starting with a letter or digit.",
 )
 SYSTEM_CODE_VALIDATOR = RegexValidator(
     r"^[A-Z][A-Z0-9_]*$", "Use upper-case letters, digits and underscores, starting with a letter."
@@ -52,7 +52,7 @@ def allocate_public_ids(prefix, count=1):
     """Reserve `count` consecutive public ids for `prefix` and return them."""
     with transaction.atomic():
         IdSequence.objects.get_or_create(prefix=prefix)
-        # The conditional UPDATE takes the row lock, so concurrent callers get disjoint ranges.
+        # The UPDATE takes the row lock, so concurrent callers get disjoint ranges.
         IdSequence.objects.filter(prefix=prefix).update(last=F("last") + count)
         last = IdSequence.objects.values_list("last", flat=True).get(prefix=prefix)
     return [f"{prefix}-{number:06d}" for number in range(last - count + 1, last + 1)]
@@ -73,9 +73,21 @@ class PublicIdModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self.public_id:
-            self.public_id = allocate_public_ids(self.PUBLIC_ID_PREFIX)[0]
+        if self._state.adding:
+            if not self.public_id:
+                self.public_id = allocate_public_ids(self.PUBLIC_ID_PREFIX)[0]
+        else:
+            stored = getattr(self, "_stored_public_id", None)
+            if stored and stored != self.public_id:
+                raise ValueError(f"Public id {stored} cannot be changed.")
         super().save(*args, **kwargs)
+        self._stored_public_id = self.public_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_public_id = instance.__dict__.get("public_id")
+        return instance
 
 
 class TimestampedModel(models.Model):
@@ -84,6 +96,15 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def _related(obj, field):
+    """The related object, or None when the key is unset or points at no row (clean() still
+    runs after clean_fields() has reported the bad key)."""
+    try:
+        return getattr(obj, field)
+    except ObjectDoesNotExist:
+        return None
 
 
 def validate_country(value):
@@ -218,10 +239,9 @@ class Unit(TimestampedModel):
     def usable_error(self):
         """The sentence that refuses this unit, or None when it may be used."""
         if self.status == self.Status.DELETED:
-            return (
-                f"Unit {self.code} ({self.name}) was deleted from UN/ECE Rec 20 "
-                "and may not be used."
-            )
+            rec = "Rec 21" if self.source == self.Source.REC21 else "Rec 20"
+            name = f"Unit {self.code} ({self.name})"
+            return f"{name} was deleted from UN/ECE {rec} and may not be used."
         return None
 
 
@@ -434,6 +454,7 @@ class Item(PublicIdModel):
                 fields=["gtin"],
                 condition=~Q(gtin=""),
                 name="item_gtin_unique",
+                violation_error_code="unique",
                 violation_error_message="Another item already has this GTIN.",
             ),
             models.CheckConstraint(
@@ -454,16 +475,15 @@ class Item(PublicIdModel):
             kind = identifiers.gtin_kind(self.gtin)
             if kind is None:
                 errors["gtin"] = identifiers.gtin_error(self.gtin)
-        if self.base_unit_id:
-            error = self.base_unit.usable_error()
-            if error:
-                errors["base_unit"] = error
-        if self.weight_unit_id:
-            error = self.weight_unit.usable_error()
-            if error:
-                errors["weight_unit"] = error
-            elif not _is_mass_unit(self.weight_unit):
-                errors["weight_unit"] = f"{self.weight_unit.code} is not a unit of mass."
+        base_unit = _related(self, "base_unit")
+        if base_unit and base_unit.usable_error():
+            errors["base_unit"] = base_unit.usable_error()
+        weight_unit = _related(self, "weight_unit")
+        if weight_unit:
+            if weight_unit.usable_error():
+                errors["weight_unit"] = weight_unit.usable_error()
+            elif not _is_mass_unit(weight_unit):
+                errors["weight_unit"] = f"{weight_unit.code} is not a unit of mass."
         if (self.net_weight is None) != (self.weight_unit_id is None):
             errors.setdefault("weight_unit", "Net weight and weight unit go together.")
         if errors:
@@ -570,12 +590,14 @@ class Supplier(PublicIdModel):
                 fields=["lei"],
                 condition=~Q(lei=""),
                 name="supplier_lei_unique",
+                violation_error_code="unique",
                 violation_error_message="Another supplier already has this LEI.",
             ),
             models.UniqueConstraint(
                 fields=["duns"],
                 condition=~Q(duns=""),
                 name="supplier_duns_unique",
+                violation_error_code="unique",
                 violation_error_message="Another supplier already has this DUNS number.",
             ),
         ]
@@ -691,6 +713,7 @@ class Location(PublicIdModel):
                 fields=["gln"],
                 condition=~Q(gln=""),
                 name="location_gln_unique",
+                violation_error_code="unique",
                 violation_error_message="Another location already has this GLN.",
             ),
             models.CheckConstraint(
@@ -715,7 +738,7 @@ class Location(PublicIdModel):
             errors["supplier_site"] = "Only supplier-site locations name a supplier site."
         if self.parent_id:
             seen = {self.pk} if self.pk else set()
-            node = self.parent
+            node = _related(self, "parent")
             while node is not None:
                 if node.pk in seen:
                     errors["parent"] = "This parent would make a cycle of locations."
@@ -782,7 +805,7 @@ class ItemUnitConversion(TimestampedModel):
     def clean(self):
         errors = {}
         for field in ("from_unit", "to_unit"):
-            unit = getattr(self, field) if getattr(self, f"{field}_id") else None
+            unit = _related(self, field)
             if unit and unit.usable_error():
                 errors[field] = unit.usable_error()
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
@@ -798,8 +821,9 @@ class ItemUnitConversion(TimestampedModel):
             )
             clash = _overlapping_optional(same, self.pk, self.valid_from, self.valid_to)
             if clash:
+                factor = f"{clash.factor.normalize():f}"
                 raise ValidationError(
-                    f"A conversion 1 {clash.from_unit_id} = {clash.factor} {clash.to_unit_id} "
+                    f"A conversion 1 {clash.from_unit_id} = {factor} {clash.to_unit_id} "
                     "already applies to this item"
                     + (f" and supplier {clash.supplier.number}" if clash.supplier_id else "")
                     + " over overlapping dates."

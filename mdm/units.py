@@ -1,5 +1,556 @@
-"""Placeholder, replaced by the units service."""
+"""Units of measure: loading UN/ECE Rec 20 and Rec 21 into `Unit`, and converting quantities.
+
+Global conversions (kilogram to pound, dozen to piece) come from pint, with the unit's pint
+expression mapped by Rec 20 code, never by symbol: Rec 20's `kt` is a kilotonne where pint's
+is a knot. Pack conversions (a box of 12 for this item, of 10 from that supplier) come from
+`ItemUnitConversion`, and an item's net weight links its base unit to mass.
+
+Arithmetic is exact: quantities become fractions, pint runs on fractions, and only the final
+result is rounded, to 28 significant digits (the decimal module's default). A result that
+terminates within 28 digits is therefore exact: 10 LBR is 4.5359237 KGM, not 4.53592369999.
+"""
+
+import csv
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from mdm.history import current_change_source
+from mdm.models import ItemUnitConversion, Unit
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+REC20_FILE = DATA_DIR / "datahub_units-of-measure_active.csv"
+REC20_LEVELS_FILE = DATA_DIR / "datahub_levels.csv"
+REC21_FILE = DATA_DIR / "rec21_rev12_annex5_6_package_codes.csv"
+PINT_MAP_FILE = DATA_DIR / "rec20_pint_curated_map.csv"
+
+# Status markers of Rec 20 section VII, shared by Rec 21.
+_STATUSES = {
+    "": Unit.Status.ACTIVE,
+    "+": Unit.Status.ACTIVE,  # added
+    "#": Unit.Status.ACTIVE,  # name changed
+    "¦": Unit.Status.ACTIVE,  # characteristic changed
+    "=": Unit.Status.ACTIVE,  # reinstated
+    "D": Unit.Status.DEPRECATED,
+    "X": Unit.Status.DELETED,
+}
+
+# Units the hub adds to pint's default registry. Counts get a dimension of their own so that
+# 12 pieces never silently equal the plain number 12 or 1200 percent.
+_HUB_DEFINITIONS = (
+    "piece = [piece] = _ = each = number_of_articles",
+    "pair = 2 * piece",
+    "dozen = 12 * piece",
+    "gross = 144 * piece",
+    "hundred = 100 * piece",
+    "thousand = 1000 * piece",
+    "ten_pack = 10 * piece",
+    "ppb = 1e-9",  # pint has ppm but no ppb
+)
+
+# Codes the curated map leaves to the hub's own definitions above: (expression, class).
+# C62 "one" (synonym: unit) is mapped to piece as well: in purchase orders and e-invoices
+# (UBL, Peppol) C62, H87 and EA are used interchangeably for counted goods, so a C62 order
+# line must convert to an H87 base unit. The price is that C62 cannot mean a plain ratio;
+# percent (P1), ppm (59) and ppb (61) remain dimensionless for that.
+_HUB_MAPPINGS = {
+    "C62": ("piece", Unit.MappingClass.COUNT),
+    "H87": ("piece", Unit.MappingClass.CUSTOM),
+    "EA": ("each", Unit.MappingClass.CUSTOM),
+    "NAR": ("number_of_articles", Unit.MappingClass.CUSTOM),
+    "PR": ("pair", Unit.MappingClass.CUSTOM),
+    "DZN": ("dozen", Unit.MappingClass.CUSTOM),
+    "GRO": ("gross", Unit.MappingClass.CUSTOM),
+    "CEN": ("hundred", Unit.MappingClass.CUSTOM),
+    "MIL": ("thousand", Unit.MappingClass.CUSTOM),
+    "TP": ("ten_pack", Unit.MappingClass.CUSTOM),
+    "61": ("ppb", Unit.MappingClass.CUSTOM),
+}
+
+# Classes whose units have no conversion outside an item's own conversions.
+_NO_GLOBAL_CONVERSION = {
+    Unit.MappingClass.ITEM_SPECIFIC,
+    Unit.MappingClass.CALENDAR,
+    Unit.MappingClass.NOT_PHYSICAL,
+    Unit.MappingClass.UNMAPPED,
+}
+
+_UNIT_FIELDS = (
+    "name",
+    "description",
+    "symbol",
+    "level_category",
+    "status",
+    "source",
+    "conversion_factor",
+    "pint_expression",
+    "mapping_class",
+)
+
+# Significant digits of a result: the decimal module's default, fixed here so that a caller's
+# decimal context cannot change results.
+_PRECISION = 28
+
+
+# --- Loading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: int
+    updated: int
+    unchanged: int
+    rec20: int
+    rec21: int
+
+
+def load_units(codes=None):
+    """Create or update a Unit for every Rec 20 code and every Rec 21 package code (as X + the
+    code), with its pint mapping. Safe to re-run: unchanged units are left alone, and changed
+    ones are updated with a history record. `codes` limits the load to those codes."""
+    wanted = _reference_units()
+    rec20 = sum(1 for values in wanted.values() if values["source"] == Unit.Source.REC20)
+    rec21 = len(wanted) - rec20
+    if codes is not None:
+        unknown = sorted(set(codes) - set(wanted))
+        if unknown:
+            raise ValueError(f"Not in the Rec 20 or Rec 21 files: {', '.join(unknown)}.")
+        wanted = {code: wanted[code] for code in codes}
+
+    source, reference = current_change_source()
+    history_attrs = {"change_source": source, "change_reference": reference}
+    now = timezone.now()
+    with transaction.atomic():
+        existing = Unit.objects.in_bulk(list(wanted))
+        new, changed, changed_fields = [], [], set()
+        for code, values in wanted.items():
+            unit = existing.get(code)
+            if unit is None:
+                new.append(Unit(code=code, **values))
+                continue
+            differing = [name for name, value in values.items() if getattr(unit, name) != value]
+            if differing:
+                for name in differing:
+                    setattr(unit, name, values[name])
+                unit.updated_at = now
+                changed.append(unit)
+                changed_fields.update(differing)
+        if new:
+            bulk_create_with_history(
+                new, Unit, batch_size=500, custom_historical_attrs=history_attrs
+            )
+        if changed:
+            bulk_update_with_history(
+                changed,
+                Unit,
+                sorted(changed_fields) + ["updated_at"],
+                batch_size=500,
+                custom_historical_attrs=history_attrs,
+            )
+    return LoadResult(
+        created=len(new),
+        updated=len(changed),
+        unchanged=len(wanted) - len(new) - len(changed),
+        rec20=rec20,
+        rec21=rec21,
+    )
+
+
+def _reference_units():
+    """Every unit the reference files define: code -> field values."""
+    mappings = _builtin_mappings()
+    levels = {row["LevelAndCategory"] for row in _read_csv(REC20_LEVELS_FILE)}
+    units = {}
+    for row in _read_csv(REC20_FILE):
+        code = row["CommonCode"].strip()
+        expression, mapping_class = mappings.get(code, ("", Unit.MappingClass.UNMAPPED))
+        units[code] = {
+            "name": row["Name"].strip(),
+            "description": row["Description"].strip(),
+            "symbol": row["Symbol"].strip(),
+            "level_category": _level_category(row["LevelAndCategory"], levels, code),
+            "status": _status(row["Status"], code),
+            "source": Unit.Source.REC20,
+            "conversion_factor": row["ConversionFactor"].strip(),
+            "pint_expression": expression,
+            "mapping_class": mapping_class,
+        }
+    for row in _read_csv(REC21_FILE):
+        code = "X" + row["Code"].strip()
+        if code in units:
+            raise ValueError(f"Rec 21 package code {code} clashes with a Rec 20 code.")
+        # What a box or pallet holds differs by item, so every package is item-specific.
+        expression, mapping_class = mappings.get(code, ("", Unit.MappingClass.ITEM_SPECIFIC))
+        units[code] = {
+            "name": row["Name"].strip(),
+            "description": row["Description"].strip(),
+            "symbol": "",
+            "level_category": "",
+            "status": _status(row["Status"], code),
+            "source": Unit.Source.REC21,
+            "conversion_factor": "",
+            "pint_expression": expression,
+            "mapping_class": mapping_class,
+        }
+    unmatched = sorted(set(mappings) - set(units))
+    if unmatched:
+        raise ValueError(f"The pint map names codes no file defines: {', '.join(unmatched)}.")
+    return units
+
+
+@lru_cache(maxsize=1)
+def _builtin_mappings():
+    """The hub's pint mapping by code: the curated map, completed by the hub's count units."""
+    mappings = {}
+    for row in _read_csv(PINT_MAP_FILE):
+        mapping_class = row["mapping_class"].strip()
+        if mapping_class not in Unit.MappingClass.values:
+            raise ValueError(f"Unknown mapping class {mapping_class!r} for {row['code']}.")
+        mappings[row["code"].strip()] = (row["pint_expression"].strip(), mapping_class)
+    mappings.update(_HUB_MAPPINGS)
+    return mappings
+
+
+def _read_csv(path):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _status(marker, code):
+    try:
+        return _STATUSES[marker.strip()]
+    except KeyError:
+        raise ValueError(f"Unknown status {marker!r} for unit {code}.") from None
+
+
+def _level_category(text, levels, code):
+    # The datahub file writes some levels as floats ("2.0"); Rec 20 prints "2".
+    parts = [part.strip().removesuffix(".0") for part in text.split(",") if part.strip()]
+    unknown = [part for part in parts if part not in levels]
+    if unknown:
+        raise ValueError(f"Unknown level/category {', '.join(unknown)} for unit {code}.")
+    return ",".join(parts)
+
+
+# --- The pint registry ---------------------------------------------------------------------
+
+_registry = None
+_registry_lock = threading.Lock()
+
+
+def registry():
+    """The hub's pint registry: pint's defaults plus the hub's count units, on exact
+    fractions. Built on first use (it takes about half a second) and shared."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                import pint
+
+                built = pint.UnitRegistry(non_int_type=Fraction)
+                for definition in _HUB_DEFINITIONS:
+                    built.define(definition)
+                _registry = built
+    return _registry
+
+
+@lru_cache(maxsize=512)
+def _parse(expression):
+    """(magnitude, pint units, dimensionality) of a pint expression such as 100*kilogram."""
+    import pint
+
+    try:
+        quantity = registry().parse_expression(expression)
+    except (pint.errors.PintError, AttributeError, SyntaxError, TypeError) as exc:
+        raise ConversionError(
+            f"The pint expression {expression!r} is not understood by the hub's registry."
+        ) from exc
+    if not isinstance(quantity, registry().Quantity):
+        raise ConversionError(f"The pint expression {expression!r} names no unit.")
+    return Fraction(quantity.magnitude), quantity.units, quantity.dimensionality
+
+
+def _mapping(unit):
+    """(pint expression, mapping class) of a unit. A unit that was never mapped (no
+    expression, class unmapped), e.g. one typed in by hand, takes the hub's mapping for its
+    code, so KGM is a mass however it was created."""
+    if unit.pint_expression or unit.mapping_class != Unit.MappingClass.UNMAPPED:
+        return unit.pint_expression, unit.mapping_class
+    return _builtin_mappings().get(unit.code, ("", Unit.MappingClass.UNMAPPED))
+
+
+def _dimensionality(unit):
+    """The pint dimensionality of a unit, or None when it has no global conversion."""
+    expression, mapping_class = _mapping(unit)
+    if not expression or mapping_class in _NO_GLOBAL_CONVERSION:
+        return None
+    return _parse(expression)[2]
+
+
+def _pint_convert(value, source, target):
+    magnitude, units, _ = _parse(_mapping(source)[0])
+    target_magnitude, target_units, _ = _parse(_mapping(target)[0])
+    converted = registry().Quantity(value * magnitude, units).to(target_units).magnitude
+    return Fraction(converted) / target_magnitude
+
+
+# --- Conversion ----------------------------------------------------------------------------
+
+
+class ConversionError(ValueError):
+    """A quantity cannot be converted; the message says why and what would help."""
+
+
+@dataclass
+class Conversion:
+    """The result of a conversion: the quantity, warnings for the caller (deprecated units),
+    and the unit codes it went through, e.g. ["XPX", "XBX", "H87", "DZN"]."""
+
+    quantity: Decimal
+    warnings: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Step:
+    source: Unit
+    target: Unit
+    factor: Fraction | None  # None: a pint conversion
+
+
+def convert(quantity, from_unit, to_unit, item=None, supplier=None, on_date=None):
+    """`quantity` in `from_unit` expressed in `to_unit`, as a Decimal. See convert_detailed."""
+    return convert_detailed(quantity, from_unit, to_unit, item, supplier, on_date).quantity
+
+
+def convert_detailed(quantity, from_unit, to_unit, item=None, supplier=None, on_date=None):
+    """Convert `quantity` (int, str, Decimal or float) from one unit to another (Unit
+    instances or codes) and return a Conversion.
+
+    Without an item only global conversions apply (pint). With an item, its pack conversions
+    valid on `on_date` (default today) apply in both directions, the ones for `supplier`
+    replacing generic ones between the same two units, and its net weight links its base unit
+    to mass. Raises ConversionError when the conversion is impossible or a unit is refused."""
+    value = _as_fraction(quantity)
+    source, target = _resolve(from_unit), _resolve(to_unit)
+    for unit in (source, target):
+        refusal = unit.usable_error()
+        if refusal:
+            raise ConversionError(refusal)
+    if source.code == target.code:
+        steps = []
+    else:
+        edges, nodes = ({}, {}) if item is None else _item_graph(item, supplier, on_date)
+        steps = _find_path(source, target, edges, nodes)
+        if steps is None:
+            raise _no_conversion(source, target, item)
+    for step in steps:
+        if step.factor is None:
+            value = _pint_convert(value, step.source, step.target)
+        else:
+            value *= step.factor
+    units = [source] + [step.target for step in steps]
+    warnings = [_deprecation(unit) for unit in _unique(units) if _deprecation(unit)]
+    return Conversion(_as_decimal(value), warnings, [unit.code for unit in units])
 
 
 def is_mass(unit):
-    return True
+    """Whether a unit (instance or code) measures mass, e.g. KGM, LBR, TNE."""
+    dimensionality = _dimensionality(_resolve(unit))
+    return dimensionality is not None and dict(dimensionality) == {"[mass]": 1}
+
+
+def are_compatible(a, b):
+    """Whether two units (instances or codes) convert into each other without an item."""
+    a, b = _resolve(a), _resolve(b)
+    if a.code == b.code:
+        return True
+    dimensionality = _dimensionality(a)
+    return dimensionality is not None and dimensionality == _dimensionality(b)
+
+
+def _resolve(unit):
+    if isinstance(unit, Unit):
+        return unit
+    if not isinstance(unit, str):
+        raise ConversionError(f"Give a unit as a Unit or its code, not {unit!r}.")
+    found = Unit.objects.filter(pk=unit.strip().upper()).first()
+    if found is None:
+        raise ConversionError(f"Unknown unit code {unit!r}.")
+    return found
+
+
+def _deprecation(unit):
+    if unit.status == Unit.Status.DEPRECATED:
+        return (
+            f"Unit {unit.code} ({unit.name}) is deprecated in UN/ECE Rec 20; "
+            "use an active unit where you can."
+        )
+    return None
+
+
+def _as_fraction(quantity):
+    if isinstance(quantity, bool):
+        raise ConversionError(f"{quantity!r} is not a quantity.")
+    if isinstance(quantity, float):
+        quantity = str(quantity)  # 0.1 means 0.1, not 0.1000000000000000055511151231257827
+    try:
+        number = quantity if isinstance(quantity, Decimal) else Decimal(quantity)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ConversionError(f"{quantity!r} is not a number.") from None
+    if not number.is_finite():
+        raise ConversionError(f"{quantity!r} is not a finite number.")
+    return Fraction(number)
+
+
+def _as_decimal(value):
+    with localcontext() as context:
+        context.prec = _PRECISION
+        context.rounding = ROUND_HALF_EVEN
+        result = (Decimal(value.numerator) / Decimal(value.denominator)).normalize()
+        _, digits, exponent = result.as_tuple()
+        if exponent > 0 and len(digits) + exponent <= _PRECISION:
+            result = result.quantize(Decimal(1))  # 1E+6 -> 1000000
+    return result
+
+
+def _unique(units):
+    seen = set()
+    return [unit for unit in units if not (unit.code in seen or seen.add(unit.code))]
+
+
+def _item_graph(item, supplier, on_date):
+    """The item's conversions valid on `on_date` as edges in both directions: code -> steps,
+    plus every unit they touch: code -> Unit."""
+    on_date = on_date or timezone.localdate()
+    suppliers = Q(supplier__isnull=True)
+    if supplier is not None:
+        suppliers |= Q(supplier=supplier)
+    rows = (
+        ItemUnitConversion.objects.filter(item=item)
+        .filter(suppliers)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+        .select_related("from_unit", "to_unit")
+        .order_by("supplier_id", "from_unit_id", "to_unit_id")
+    )
+    rows = sorted(rows, key=lambda row: row.supplier_id is None)  # supplier-specific first
+    supplier_pairs = {frozenset((r.from_unit_id, r.to_unit_id)) for r in rows if r.supplier_id}
+    edges, nodes = defaultdict(list), {item.base_unit_id: item.base_unit}
+    for row in rows:
+        pair = frozenset((row.from_unit_id, row.to_unit_id))
+        if row.supplier_id is None and pair in supplier_pairs:
+            continue  # the supplier's own conversion between these units wins
+        _add_edge(edges, nodes, row.from_unit, row.to_unit, Fraction(row.factor))
+    if item.net_weight and item.weight_unit_id and item.weight_unit_id != item.base_unit_id:
+        _add_edge(edges, nodes, item.base_unit, item.weight_unit, Fraction(item.net_weight))
+    return edges, nodes
+
+
+def _add_edge(edges, nodes, source, target, factor):
+    nodes[source.code], nodes[target.code] = source, target
+    edges[source.code].append(_Step(source, target, factor))
+    edges[target.code].append(_Step(target, source, 1 / factor))
+
+
+def _find_path(source, target, edges, nodes):
+    """The shortest chain of item conversions and pint conversions from source to target, or
+    None. Deleted units are never passed through."""
+    nodes = {**nodes, source.code: source, target.code: target}
+    nodes = {code: unit for code, unit in nodes.items() if unit.status != Unit.Status.DELETED}
+    dimensions = {code: _dimensionality(unit) for code, unit in nodes.items()}
+    came_by = {source.code: None}
+    queue = deque([source.code])
+    while queue and target.code not in came_by:
+        code = queue.popleft()
+        steps = list(edges.get(code, []))
+        if dimensions[code] is not None:
+            steps += [
+                _Step(nodes[code], nodes[other], None)
+                for other in sorted(nodes)
+                if other != code and dimensions[other] == dimensions[code]
+            ]
+        for step in steps:
+            if step.target.code in nodes and step.target.code not in came_by:
+                came_by[step.target.code] = step
+                queue.append(step.target.code)
+    if target.code not in came_by:
+        return None
+    path, code = [], target.code
+    while came_by[code] is not None:
+        path.append(came_by[code])
+        code = came_by[code].source.code
+    return path[::-1]
+
+
+_KINDS = {
+    (): "a plain number",
+    (("[piece]", 1),): "a count",
+    (("[mass]", 1),): "a mass",
+    (("[length]", 1),): "a length",
+    (("[length]", 2),): "an area",
+    (("[length]", 3),): "a volume",
+    (("[time]", 1),): "a time",
+    (("[temperature]", 1),): "a temperature",
+    (("[length]", 1), ("[time]", -1)): "a speed",
+    (("[length]", 2), ("[mass]", 1), ("[time]", -2)): "an energy",
+    (("[length]", 2), ("[mass]", 1), ("[time]", -3)): "a power",
+    (("[length]", -1), ("[mass]", 1), ("[time]", -2)): "a pressure",
+}
+
+
+def _kind(dimensionality):
+    key = tuple(sorted(dict(dimensionality).items()))
+    if key in _KINDS:
+        return _KINDS[key]
+    return "a quantity of dimension " + " ".join(f"{name}^{power}" for name, power in key)
+
+
+def _no_conversion(source, target, item):
+    head = f"Cannot convert {source.code} ({source.name}) to {target.code} ({target.name})"
+    if item is not None:
+        head += f" for item {item.number}"
+    kinds = {}
+    for unit in (source, target):
+        dimensionality = _dimensionality(unit)
+        kinds[unit.code] = None if dimensionality is None else _kind(dimensionality)
+    involves_mass = "a mass" in kinds.values()
+    if None not in kinds.values():
+        reason = f"{source.name} is {kinds[source.code]} and {target.name} {kinds[target.code]}"
+        if involves_mass and "a count" in kinds.values():
+            hint = "give the item's net weight or a conversion for this item"
+        else:
+            hint = "give a conversion for this item"
+    elif item is None:
+        unit = source if kinds[source.code] is None else target
+        reason = _why_no_global_conversion(unit)
+        if _mapping(unit)[1] == Unit.MappingClass.CALENDAR:
+            hint = "count working days with the location's calendar instead"
+        else:
+            hint = "give the item and a conversion for it"
+    else:
+        reason = f"none of this item's conversions leads from {source.code} to {target.code}"
+        hint = f"add one, e.g. 1 {source.code} = n {target.code}"
+        if involves_mass:
+            hint += ", or give the item's net weight"
+    return ConversionError(f"{head}: {reason}; {hint}.")
+
+
+def _why_no_global_conversion(unit):
+    mapping_class = _mapping(unit)[1]
+    if mapping_class == Unit.MappingClass.ITEM_SPECIFIC:
+        return f"what one {unit.name} holds differs by item"
+    if mapping_class == Unit.MappingClass.CALENDAR:
+        return f"{unit.name} depends on a working calendar"
+    if mapping_class == Unit.MappingClass.NOT_PHYSICAL:
+        return f"{unit.name} is not a physical quantity"
+    return f"{unit.name} has no conversion defined in the hub"

@@ -191,9 +191,7 @@ def test_it_refuses_to_search_forever_through_an_endless_shutdown(bavaria):
 
 
 @pytest.mark.django_db
-def test_it_reads_the_calendar_once_for_many_questions(
-    bavaria, django_assert_num_queries
-):
+def test_it_reads_the_calendar_once_for_many_questions(bavaria, django_assert_num_queries):
     _close(bavaria, date(2026, 8, 3), date(2026, 8, 14), "summer shutdown")
     _close(bavaria, date(2026, 10, 10), date(2026, 10, 10), "inventory", is_working=True)
 
