@@ -23,7 +23,7 @@ setup: $(STAMP)
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py load_units
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
-	$(DEV_ENV) $(BIN)/python manage.py create_demo_login
+	$(DEV_ENV) $(BIN)/python manage.py create_demo_login --url http://$(HOST):$(PORT)/admin/
 
 run: setup
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -1,11 +1,14 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularSwaggerView
 from kombu import Connection
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +44,14 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "down", "checks": parts}, status=200 if healthy else 503
     )
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """Swagger UI; a person opening it in a browser without a session is sent to log in
+    instead of seeing a bare 401."""
+
+    def handle_exception(self, exc):
+        wants_html = "text/html" in self.request.META.get("HTTP_ACCEPT", "")
+        if isinstance(exc, NotAuthenticated | AuthenticationFailed) and wants_html:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)

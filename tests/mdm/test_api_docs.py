@@ -55,3 +55,9 @@ def test_anonymous_callers_get_neither_schema_nor_docs(anonymous_api, url):
     response = anonymous_api.get(url)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_it_sends_a_browser_without_a_session_to_the_login_page(client):
+    response = client.get("/api/docs/", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/api/docs/"
