@@ -7,7 +7,7 @@ DEV_ENV := HUB_DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install setup worker clean
+.PHONY: run test lint format install setup worker bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -39,6 +39,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Benchmarks: each prints a table with its floors and writes JSON to var/bench/. They need
+## PostgreSQL (BENCH_DATABASE_URL, default the local server) and take several minutes.
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## A Celery worker for the hub (needs CELERY_BROKER_URL).
 worker: $(STAMP)

@@ -8,12 +8,9 @@ import pytest
 
 from tests.services import require
 
-# Playwright's sync API runs an event loop; Django's ORM is called from the test thread only.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(_async_unsafe_allowed):
     executable = shutil.which("chromium")
     require(executable, "Chromium (apt-get install chromium)")
     try:
@@ -27,6 +24,20 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def _async_unsafe_allowed():
+    # Playwright's sync API keeps an event loop running in this thread, which Django takes for
+    # async code; the tests' own ORM calls are synchronous, so that guard is lifted while the
+    # browser runs, and restored after.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

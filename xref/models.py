@@ -1,0 +1,255 @@
+"""Cross-references: which code each source system uses for each canonical record."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from mdm.models import (
+    CodeValue,
+    Item,
+    ItemRevision,
+    Location,
+    SourceSystem,
+    Supplier,
+    SupplierSite,
+    Unit,
+    history,
+)
+
+# Other systems' codes are theirs to choose: anything printable without surrounding spaces.
+EXTERNAL_CODE_VALIDATOR = RegexValidator(
+    r"^\S(.*\S)?$", "A code has no leading or trailing spaces and no line breaks."
+)
+
+
+class Kind(models.TextChoices):
+    ITEM = "item", "Item"
+    ITEM_REVISION = "item_revision", "Item revision"
+    SUPPLIER = "supplier", "Supplier"
+    SUPPLIER_SITE = "supplier_site", "Supplier site"
+    LOCATION = "location", "Location"
+    UNIT = "unit", "Unit"
+    CODE_VALUE = "code_value", "Code value"
+
+
+# The canonical model of each kind and the foreign key field that points at it.
+TARGETS = {
+    Kind.ITEM: ("item", Item),
+    Kind.ITEM_REVISION: ("item_revision", ItemRevision),
+    Kind.SUPPLIER: ("supplier", Supplier),
+    Kind.SUPPLIER_SITE: ("supplier_site", SupplierSite),
+    Kind.LOCATION: ("location", Location),
+    Kind.UNIT: ("unit", Unit),
+    Kind.CODE_VALUE: ("code_value", CodeValue),
+}
+TARGET_FIELDS = [field for field, _ in TARGETS.values()]
+
+
+def _exactly_one_target():
+    """Check constraint: the foreign key of the reference's kind is set, every other is null."""
+    condition = Q()
+    for kind, (field, _) in TARGETS.items():
+        others = {f"{other}__isnull": True for other in TARGET_FIELDS if other != field}
+        condition |= Q(kind=kind, **{f"{field}__isnull": False}, **others)
+    return condition
+
+
+class CrossReference(models.Model):
+    """A code a source system uses for a canonical record: in system S, within scope C,
+    external code X of kind K means record R, from F until T."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        MATCH_CONFIRMED = "match_confirmed", "Confirmed match"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="xrefs")
+    scope = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Optional: the plant or company code the code is unique within.",
+    )
+    code = models.CharField(max_length=100, validators=[EXTERNAL_CODE_VALIDATOR])
+    # One foreign key per kind (not a generic relation), so the database itself guarantees a
+    # reference never points at a record that does not exist.
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    item_revision = models.ForeignKey(
+        ItemRevision, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    supplier_site = models.ForeignKey(
+        SupplierSite, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    code_value = models.ForeignKey(
+        CodeValue, on_delete=models.PROTECT, null=True, blank=True, related_name="xrefs"
+    )
+    valid_from = models.DateField(
+        null=True, blank=True, help_text="First day the code means this record (blank: always)."
+    )
+    valid_to = models.DateField(
+        null=True,
+        blank=True,
+        help_text="First day the code no longer means this record (blank: open-ended).",
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    is_preferred = models.BooleanField(
+        "preferred",
+        default=False,
+        help_text="The code to use when translating to this system.",
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["system", "kind", "scope", "code", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_exactly_one_target(),
+                name="xref_target_matches_kind",
+                violation_error_message="A reference points at exactly one record of its kind.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gt=models.F("valid_from")),
+                name="xref_dates_ordered",
+                violation_error_message="A reference must end after it starts.",
+            ),
+        ]
+        indexes = [
+            # The hot path: resolve (system, kind, code[, scope]).
+            models.Index(fields=["system", "kind", "code", "scope"], name="xref_resolve_idx"),
+        ]
+
+    def __str__(self):
+        scope = f"[{self.scope}]" if self.scope else ""
+        return f"{self.system_id and self.system.code}{scope} {self.kind} {self.code}"
+
+    @property
+    def target(self):
+        field, _ = TARGETS[Kind(self.kind)]
+        return getattr(self, field)
+
+    @property
+    def target_id(self):
+        field, _ = TARGETS[Kind(self.kind)]
+        return getattr(self, f"{field}_id")
+
+    def is_valid_on(self, day):
+        return (
+            self.status == self.Status.ACTIVE
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_to is None or day < self.valid_to)
+        )
+
+    def clean(self):
+        errors = {}
+        if self.kind in TARGETS:
+            field, _ = TARGETS[Kind(self.kind)]
+            if getattr(self, f"{field}_id") is None:
+                errors[field] = f"A {Kind(self.kind).label.lower()} reference names its record."
+            for other in TARGET_FIELDS:
+                if other != field and getattr(self, f"{other}_id") is not None:
+                    errors[other] = (
+                        f"A {Kind(self.kind).label.lower()} reference cannot name a {other}."
+                    )
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            errors["valid_to"] = "A reference must end after it starts."
+        if errors:
+            raise ValidationError(errors)
+        if self.status == self.Status.ACTIVE and self.system_id and self.code:
+            clash = overlapping_claim(self)
+            if clash:
+                raise ValidationError(
+                    f"{clash.system.code} {clash.kind} code {clash.code!r}"
+                    + (f" in scope {clash.scope}" if clash.scope else "")
+                    + f" already means {describe_target(clash)} "
+                    f"({_period(clash.valid_from, clash.valid_to)}, reference #{clash.pk}); "
+                    "end that reference first or choose other dates."
+                )
+            if self.is_preferred:
+                clash = overlapping_preference(self)
+                if clash:
+                    raise ValidationError(
+                        {
+                            "is_preferred": f"Reference #{clash.pk} ({clash.code!r}) is already "
+                            f"the preferred {clash.system.code} code for this record over "
+                            "overlapping dates."
+                        }
+                    )
+
+
+def _period(start, end):
+    return f"{start or 'always'} to {end or 'open'}"
+
+
+def _overlap(queryset, reference):
+    condition = Q()
+    if reference.valid_to is not None:
+        condition &= Q(valid_from__isnull=True) | Q(valid_from__lt=reference.valid_to)
+    if reference.valid_from is not None:
+        condition &= Q(valid_to__isnull=True) | Q(valid_to__gt=reference.valid_from)
+    return queryset.filter(condition).exclude(pk=reference.pk).select_related("system").first()
+
+
+def overlapping_claim(reference):
+    """An active reference that claims the same (system, kind, scope, code) on a shared day."""
+    same_key = CrossReference.objects.filter(
+        system_id=reference.system_id,
+        kind=reference.kind,
+        scope=reference.scope,
+        code=reference.code,
+        status=CrossReference.Status.ACTIVE,
+    )
+    return _overlap(same_key, reference)
+
+
+def overlapping_preference(reference):
+    """Another active preferred reference of the same record, system and scope on a shared day."""
+    field, _ = TARGETS[Kind(reference.kind)]
+    same_target = CrossReference.objects.filter(
+        system_id=reference.system_id,
+        kind=reference.kind,
+        scope=reference.scope,
+        is_preferred=True,
+        status=CrossReference.Status.ACTIVE,
+        **{f"{field}_id": reference.target_id},
+    )
+    return _overlap(same_target, reference)
+
+
+def describe_target(reference):
+    target = reference.target
+    public_id = getattr(target, "public_id", None) or target.pk
+    return f"{public_id} ({target})"
