@@ -165,8 +165,51 @@ class UnitAdmin(MasterDataAdmin):
 # Items
 
 
+class NoOverlapFormSet(forms.BaseInlineFormSet):
+    """Refuses rows of one save that overlap each other: each row's clean() can only compare
+    itself with rows already saved. Ends are inclusive; an empty end is open."""
+
+    start_field = end_field = None
+
+    def counts(self, row):
+        return True
+
+    def clean(self):
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get(self.start_field)
+            and self.counts(form.cleaned_data)
+        ]
+        rows.sort(key=lambda row: row[self.start_field])
+        previous = None
+        for row in rows:
+            start, end = row[self.start_field], row.get(self.end_field)
+            if previous is not None and (previous[1] is None or previous[1] >= start):
+                raise forms.ValidationError(
+                    f"The rows starting {previous[0]} and {start} overlap; "
+                    "end the earlier one first."
+                )
+            previous = (start, end)
+
+
+class ReleasedRevisionsFormSet(NoOverlapFormSet):
+    start_field, end_field = "effective_from", "effective_to"
+
+    def counts(self, row):
+        return row.get("status") == ItemRevision.Status.RELEASED
+
+
+class ExceptionsFormSet(NoOverlapFormSet):
+    start_field, end_field = "start", "end"
+
+
 class ItemRevisionInline(admin.TabularInline):
     model = ItemRevision
+    formset = ReleasedRevisionsFormSet
     fields = ("revision", "status", "effective_from", "effective_to", "description")
     extra = 0
 
@@ -417,6 +460,7 @@ class CalendarForm(forms.ModelForm):
 
 class CalendarExceptionInline(admin.TabularInline):
     model = CalendarException
+    formset = ExceptionsFormSet
     fields = ("start", "end", "is_working", "reason")
     extra = 0
 

@@ -548,3 +548,29 @@ def _demo_login():
     )
     assert match, out.getvalue()
     return match.group(1)
+
+
+def test_it_refuses_two_new_released_revisions_that_overlap_in_one_save(client, steward, world):
+    item = world["item"]
+    client.force_login(steward)
+    url = _url(Item, "change", item.pk)
+    response = client.get(url)
+    data = _submitted(response)
+    prefix = _inline_prefix(response, ItemRevision)
+    data[f"{prefix}-TOTAL_FORMS"] = "3"
+    # Both end before revision A starts (2024), so each alone would be accepted.
+    for index, (code, start) in enumerate((("X", "2020-01-01"), ("Y", "2020-06-01")), start=1):
+        data.update(
+            {
+                f"{prefix}-{index}-revision": code,
+                f"{prefix}-{index}-status": "released",
+                f"{prefix}-{index}-effective_from": start,
+                f"{prefix}-{index}-effective_to": "2020-12-31",
+            }
+        )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "The rows starting 2020-01-01 and 2020-06-01 overlap" in response.content.decode()
+    assert not item.revisions.filter(revision__in=["X", "Y"]).exists()
