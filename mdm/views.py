@@ -14,7 +14,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from mdm import filters, serializers
+from mdm import calendars, filters, serializers, units
 from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from mdm.models import (
     Calendar,
@@ -153,7 +153,6 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         query = serializers.ConvertQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        from mdm import units
 
         args = (params["quantity"], params["from"], params["to"])
         kwargs = {
@@ -285,7 +284,6 @@ class CalendarViewSet(MasterDataViewSet):
         query.is_valid(raise_exception=True)
         day, days = query.validated_data["date"], query.validated_data["days"]
         calendar = self.get_object()
-        from mdm import calendars
 
         try:
             result = calendars.add_working_days(calendar, day, days)
@@ -311,7 +309,6 @@ class CalendarViewSet(MasterDataViewSet):
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["from"], query.validated_data["to"]
         calendar = self.get_object()
-        from mdm import calendars
 
         try:
             count = calendars.working_days_between(calendar, start, end)
