@@ -154,20 +154,18 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         query.is_valid(raise_exception=True)
         params = query.validated_data
 
-        args = (params["quantity"], params["from"], params["to"])
-        kwargs = {
-            "item": params.get("item"),
-            "supplier": params.get("supplier"),
-            "on_date": params.get("date"),
-        }
         try:
-            if hasattr(units, "convert_detailed"):
-                detailed = units.convert_detailed(*args, **kwargs)
-                result, warnings = detailed.quantity, list(detailed.warnings)
-            else:
-                result, warnings = units.convert(*args, **kwargs), []
-        except ValueError as exc:  # units.ConversionError, with a sentence for the caller
+            detailed = units.convert_detailed(
+                params["quantity"],
+                params["from"],
+                params["to"],
+                item=params.get("item"),
+                supplier=params.get("supplier"),
+                on_date=params.get("date"),
+            )
+        except units.ConversionError as exc:
             return Response({"detail": str(exc)}, status=400)
+        result, warnings = detailed.quantity, list(detailed.warnings)
         return Response(
             {
                 "quantity": serializers.decimal_text(params["quantity"]),
