@@ -7,7 +7,7 @@ DEV_ENV := HUB_DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install setup worker bench clean
+.PHONY: run test lint format install setup worker beat bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -45,9 +45,15 @@ format: $(STAMP)
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-## A Celery worker for the hub (needs CELERY_BROKER_URL).
+## A Celery worker for the hub (needs CELERY_BROKER_URL); validation tasks go to the queue
+## HUB_VALIDATION_QUEUE (default "celery").
 worker: $(STAMP)
-	$(BIN)/celery -A hub worker --loglevel=INFO
+	$(BIN)/celery -A hub worker --loglevel=INFO -Q $${HUB_VALIDATION_QUEUE:-celery}
+
+## Celery beat: the periodic sweep of stuck messages. Run exactly one per deployment.
+beat: $(STAMP)
+	@mkdir -p var
+	$(BIN)/celery -A hub beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hub.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -202,6 +203,34 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# Validation of inbound messages (validation.tasks). Times in seconds.
+# The queue validation tasks go to; the default is the one a plain `celery worker` consumes.
+VALIDATION_QUEUE = os.getenv("HUB_VALIDATION_QUEUE") or "celery"
+# Retries of a task that hit a transient error (database or broker unreachable), with
+# exponential backoff from RETRY_BACKOFF up to RETRY_BACKOFF_MAX; then dead letter.
+VALIDATION_MAX_RETRIES = envint("HUB_VALIDATION_MAX_RETRIES", 5, minimum=0)
+VALIDATION_RETRY_BACKOFF = envint("HUB_VALIDATION_RETRY_BACKOFF", 2, minimum=1)
+VALIDATION_RETRY_BACKOFF_MAX = envint("HUB_VALIDATION_RETRY_BACKOFF_MAX", 300, minimum=1)
+# The sweep: how often it runs, when a received message counts as lost in the queue, when a
+# claim counts as abandoned by its worker (longer than the slowest validation), and how many
+# claims a message gets before it goes to dead letter.
+VALIDATION_SWEEP_INTERVAL = envint("HUB_VALIDATION_SWEEP_INTERVAL", 60, minimum=1)
+VALIDATION_RECEIVED_TIMEOUT = envint("HUB_VALIDATION_RECEIVED_TIMEOUT", 300, minimum=1)
+VALIDATION_CLAIM_TIMEOUT = envint("HUB_VALIDATION_CLAIM_TIMEOUT", 1800, minimum=1)
+VALIDATION_MAX_ATTEMPTS = envint("HUB_VALIDATION_MAX_ATTEMPTS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-messages": {
+        "task": "validation.tasks.sweep_stuck_messages",
+        "schedule": VALIDATION_SWEEP_INTERVAL,
+        "options": {"queue": VALIDATION_QUEUE, "expires": VALIDATION_SWEEP_INTERVAL},
+    },
+}
+
+# The largest request body accepted, in bytes; beyond it a 413 with a JSON explanation
+# (hub.middleware). Forms are held to the same limit.
+HUB_MAX_REQUEST_BYTES = envint("HUB_MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

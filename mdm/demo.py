@@ -42,6 +42,7 @@ from mdm.models import (
     Unit,
     allocate_public_ids,
 )
+from mdm.signals import demo_seeded
 
 SEED = "valdor-demo-1"
 DEFAULT_ITEMS = 5000
@@ -1135,7 +1136,8 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None):
     """Create whatever of the demo world is missing; return (what, created, total) rows.
 
     Runs in one transaction, so a failure leaves nothing half-written. `today` places the
-    plant calendar exceptions in this year and the next.
+    plant calendar exceptions in this year and the next. Ends by sending
+    mdm.signals.demo_seeded, so that higher apps add their demo data (and summary rows).
     """
     if items < 0 or not 0 <= suppliers <= MAX_SUPPLIERS:
         raise ValueError(
@@ -1152,6 +1154,10 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None):
         _seed_supplier_calendars(created)
         _seed_suppliers(created, suppliers)
         _seed_items(created, items, suppliers)
+        # Higher apps (cross-references) add their demo data in the same transaction.
+        responses = demo_seeded.send(
+            sender="mdm.demo", today=today, items=items, suppliers=suppliers
+        )
     kinds = (
         (Unit, "units"),
         (SourceSystem, "source systems"),
@@ -1166,7 +1172,10 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None):
         (ItemRevision, "item revisions"),
         (ItemUnitConversion, "unit conversions"),
     )
-    return [(label, created[model], model.objects.count()) for model, label in kinds]
+    summary = [(label, created[model], model.objects.count()) for model, label in kinds]
+    for _, rows in responses:
+        summary.extend(rows or ())
+    return summary
 
 
 def _seed_units():

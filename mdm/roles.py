@@ -47,5 +47,7 @@ def sync_role_permissions():
 
 @receiver(post_migrate)
 def _sync_after_migrate(sender, **kwargs):
-    if sender.name == "mdm":
+    # Each app's permissions are created by auth's own post_migrate receiver just before this
+    # one runs for that app, so syncing after every managed app covers apps added later.
+    if sender.name in MANAGED_APPS:
         sync_role_permissions()

@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class XrefConfig(AppConfig):
     name = "xref"
     verbose_name = "Cross-references"
+
+    def ready(self):
+        from mdm.signals import demo_seeded
+        from xref import demo
+        from xref.models import CrossReference
+        from xref.signals import announce_reference_saved
+
+        post_save.connect(
+            announce_reference_saved, sender=CrossReference, dispatch_uid="xref.announce"
+        )
+        demo_seeded.connect(demo.seed_demo_references, dispatch_uid="xref.demo")

@@ -1,0 +1,503 @@
+"""Resolution, the hot path, on PostgreSQL with 1,000,000 generated cross-references:
+
+(a) single resolve over HTTP under gunicorn (2 workers) with a concurrent load generator on
+    loopback, beside a bare Django view (no DRF, no authentication) doing the same indexed
+    lookup: requests/s, p50, p99. Targets: >= 0.7x the bare view's throughput, p99 <= 20 ms.
+(b) batch resolve of 10,000 keys, timed in-process (the service call) and over HTTP (the
+    batch API, round trip), beside a raw SQL join of the same keys. Target: <= 300 ms.
+
+    .venv/bin/python bench/bench_resolve.py        (make bench runs every bench_*.py)
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hub_bench_resolve;
+created and migrated when missing), BENCH_SECONDS (length of each measured HTTP round,
+default 8), BENCH_CONCURRENCY (connections of the load generator, default 8), BENCH_STRICT=1
+(exit 1 when a target is missed; by default PASS/FAIL is printed and the exit status is 0).
+
+The data set is generated once, with COPY, from a fixed seed, and reused while the marker in
+the database says it has the same seed and sizes: 200,000 items, 40,000 suppliers and 10,000
+locations, each known in four systems (ERP_LEGACY codes retired at the cut-over on 2025-07-01,
+ERP_CLOUD codes valid from it, PLANNING and SUPPLIER_NET open-ended).
+"""
+
+import asyncio
+import datetime as dt
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+
+import common
+
+SEED = 20250701
+SIZES = {"item": 200_000, "supplier": 40_000, "location": 10_000}
+SYSTEMS = {
+    "ERP_LEGACY": "erp",
+    "ERP_CLOUD": "erp",
+    "PLANNING": "planning",
+    "SUPPLIER_NET": "supplier_network",
+}
+CUT_OVER = dt.date(2025, 7, 1)
+# Each system's code for record number s (after scrambling), by kind.
+FORMATS = {
+    ("item", "ERP_LEGACY"): "{:07d}",
+    ("item", "ERP_CLOUD"): "MAT-{:07d}",
+    ("item", "PLANNING"): "PLN{:06d}",
+    ("item", "SUPPLIER_NET"): "SN-{:06d}-A",
+    ("supplier", "ERP_LEGACY"): "V{:05d}",
+    ("supplier", "ERP_CLOUD"): "SUP-{:06d}",
+    ("supplier", "PLANNING"): "PS{:05d}",
+    ("supplier", "SUPPLIER_NET"): "DUNS{:09d}",
+    ("location", "ERP_LEGACY"): "{:04d}",
+    ("location", "ERP_CLOUD"): "LOC-{:05d}",
+    ("location", "PLANNING"): "PL-{:05d}",
+    ("location", "SUPPLIER_NET"): "SHIP{:05d}",
+}
+DATASET = {
+    "seed": SEED,
+    "sizes": SIZES,
+    "systems": sorted(SYSTEMS),
+    "references": sum(SIZES.values()) * len(SYSTEMS),
+    "version": 1,
+}
+BATCH_KEYS = 10_000
+SINGLE_KEYS = 2_000
+REPEAT = 5
+SECONDS = float(os.getenv("BENCH_SECONDS", "8"))
+CONCURRENCY = int(os.getenv("BENCH_CONCURRENCY", "8"))
+MAX_REQUESTS = 200_000  # per round, whatever the time
+WORKERS = 2
+CLIENT_NAME = "bench-resolve"
+
+
+def code(kind, system, n):
+    """System's code for the n-th record of a kind (0-based). Multiplying by a number prime to
+    the size is a bijection, so codes are unique and look unordered, and keys can be derived
+    again without reading the database."""
+    salt = (SEED * 31 + len(system) * 7 + len(kind)) % SIZES[kind]
+    return FORMATS[(kind, system)].format((n * 48271 + salt) % SIZES[kind])
+
+
+# --- data set ---------------------------------------------------------------------------------
+
+
+def generate():
+    from django.db import connection, transaction
+
+    from mdm.models import IdSequence, Item, Location, SourceSystem, Supplier, Unit
+    from xref.models import CrossReference
+
+    started = time.perf_counter()
+    print("generating the data set (once; reused while seed and sizes stay the same)...")
+    common.forget_dataset("resolve")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE xref_crossreference, mdm_item, mdm_supplier, mdm_location "
+                "RESTART IDENTITY CASCADE"
+            )
+        systems = {
+            name: SourceSystem.objects.get_or_create(
+                code=name, defaults={"name": name.replace("_", " ").title(), "kind": kind}
+            )[0].pk
+            for name, kind in SYSTEMS.items()
+        }
+        Unit.objects.get_or_create(code="H87", defaults={"name": "piece"})
+        records = {
+            "item": (
+                Item,
+                ["id", "public_id", "number", "description", "base_unit", "item_type"],
+                lambda n: (n, f"ITM-{n:06d}", f"N{n:07d}", f"Item {n}", "H87", "component"),
+            ),
+            "supplier": (
+                Supplier,
+                ["id", "public_id", "number", "name", "country"],
+                lambda n: (n, f"SUP-{n:06d}", f"S{n:06d}", f"Supplier {n}", "DE"),
+            ),
+            "location": (
+                Location,
+                ["id", "public_id", "code", "name", "kind", "country"],
+                lambda n: (n, f"LOC-{n:06d}", f"L{n:06d}", f"Location {n}", "warehouse", "DE"),
+            ),
+        }
+        for kind, (model, columns, row) in records.items():
+            size = SIZES[kind]
+            common.copy_rows(model, (row(n) for n in range(1, size + 1)), columns)
+            IdSequence.objects.update_or_create(
+                prefix=model.PUBLIC_ID_PREFIX, defaults={"last": size}
+            )
+            with connection.cursor() as cursor:
+                table = model._meta.db_table
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {size})")
+
+        def references(kind):
+            for system, system_id in systems.items():
+                valid_from = CUT_OVER if system == "ERP_CLOUD" else None
+                valid_to = CUT_OVER if system == "ERP_LEGACY" else None
+                preferred = system in ("ERP_CLOUD", "PLANNING")
+                for n in range(SIZES[kind]):
+                    yield (
+                        kind,
+                        system_id,
+                        code(kind, system, n),
+                        n + 1,
+                        valid_from,
+                        valid_to,
+                        preferred,
+                        "import",
+                    )
+
+        # One COPY per kind: the target column differs.
+        count = 0
+        for kind in SIZES:
+            columns = ["kind", "system", "code", kind, "valid_from", "valid_to"]
+            columns += ["is_preferred", "origin"]
+            count += common.copy_rows(CrossReference, references(kind), columns)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    common.mark_dataset("resolve", DATASET)
+    print(f"  {count:,} cross-references in {time.perf_counter() - started:.0f} s")
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def batch_keys(count):
+    """A sync flow's mix: 80% current codes (resolved), 10% legacy codes (retired at the
+    cut-over, with a successor), 10% unknown codes."""
+    rng = random.Random(SEED + 1)
+    kinds = rng.choices(list(SIZES), weights=[80, 15, 5], k=count)
+    keys = []
+    for index, kind in enumerate(kinds):
+        draw = rng.random()
+        n = rng.randrange(SIZES[kind])
+        if draw < 0.8:
+            system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
+            keys.append({"kind": kind, "system": system, "code": code(kind, system, n)})
+        elif draw < 0.9:
+            keys.append({"kind": kind, "system": "ERP_LEGACY", "code": code(kind, "ERP_LEGACY", n)})
+        else:
+            keys.append({"kind": kind, "system": "PLANNING", "code": f"UNKNOWN-{index}"})
+    return keys
+
+
+def single_paths(prefix):
+    rng = random.Random(SEED + 2)
+    paths = []
+    for _ in range(SINGLE_KEYS):
+        system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
+        query = urllib.parse.urlencode(
+            {"system": system, "code": code("item", system, rng.randrange(SIZES["item"]))}
+        )
+        paths.append(f"{prefix}item/?{query}")
+    return paths
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url, port):
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [
+        str(gunicorn),
+        "--chdir",
+        str(Path(__file__).parent),
+        "--pythonpath",
+        str(common.ROOT),
+        "--workers",
+        str(WORKERS),
+        # gthread keeps client connections alive (the sync worker closes each one).
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "1",
+        "--keep-alive",
+        "30",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "resolve_site:application",
+    ]
+    server = subprocess.Popen(command, env=common.server_env(url), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def stop_server(server):
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+async def _client(port, requests, offset, stop_at, budget, latencies, statuses):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    index = offset
+    try:
+        while time.perf_counter() < stop_at and budget[0] > 0:
+            budget[0] -= 1
+            request = requests[index % len(requests)]
+            index += 1
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length, close = 0, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[int(head[9:12])] += 1
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+async def _load(port, requests, seconds):
+    latencies, statuses = [], Counter()
+    budget = [MAX_REQUESTS]
+    started = time.perf_counter()
+    stop_at = started + seconds
+    step = len(requests) // CONCURRENCY
+    await asyncio.gather(
+        *(
+            _client(port, requests, i * step, stop_at, budget, latencies, statuses)
+            for i in range(CONCURRENCY)
+        )
+    )
+    return latencies, statuses, time.perf_counter() - started
+
+
+def load(port, paths, key, seconds):
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
+    requests = [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode() for path in paths]
+    return asyncio.run(_load(port, requests, seconds))
+
+
+def post(port, key, path, body):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    started = time.perf_counter()
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"POST {path}: {response.status} {data[:300]!r}")
+    return elapsed, data
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+def measure_single(port, key):
+    views = {
+        "bare Django view": (single_paths("/bench/bare/resolve/"), None),
+        "resolve API (DRF)": (single_paths("/api/v1/resolve/"), key),
+    }
+    for paths, view_key in views.values():  # warm both workers' code paths and caches
+        load(port, paths, view_key, 1.5)
+    totals = {name: ([], Counter(), 0.0) for name in views}
+    for _ in range(2):  # interleaved rounds, so a disturbance hits both views alike
+        for name, (paths, view_key) in views.items():
+            latencies, statuses, elapsed = load(port, paths, view_key, SECONDS)
+            previous = totals[name]
+            totals[name] = (previous[0] + latencies, previous[1] + statuses, previous[2] + elapsed)
+    rows = []
+    figures = {}
+    for name, (latencies, statuses, elapsed) in totals.items():
+        figure = {
+            "requests": len(latencies),
+            "requests_per_s": len(latencies) / elapsed,
+            "p50_ms": common.percentile(latencies, 0.5) * 1000,
+            "p99_ms": common.percentile(latencies, 0.99) * 1000,
+            "statuses": dict(statuses),
+        }
+        figures[name] = figure
+        rows.append(
+            (
+                name,
+                figure["requests"],
+                figure["requests_per_s"],
+                figure["p50_ms"],
+                figure["p99_ms"],
+                ", ".join(f"{s}: {n:,}" for s, n in sorted(statuses.items())),
+            )
+        )
+    common.print_table(
+        f"(a) single resolve over HTTP: gunicorn {WORKERS} workers, {CONCURRENCY} keep-alive "
+        f"connections on loopback, 2 x {SECONDS:g} s per view",
+        ["view", "requests", "req/s", "p50 ms", "p99 ms", "statuses"],
+        rows,
+    )
+    return figures
+
+
+def measure_batch_in_process(keys, as_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mdm.models import SourceSystem
+    from xref import resolve
+
+    resolve.resolve_many(keys, as_of)  # warm-up
+    service_ms, results = common.timed(lambda: resolve.resolve_many(keys, as_of), REPEAT)
+    with CaptureQueriesContext(connection) as queries:
+        resolve.resolve_many(keys, as_of)
+
+    systems = dict(SourceSystem.objects.values_list("code", "id"))
+    lookups = list({(systems[k["system"]], k["kind"], k["code"]) for k in keys})
+    system_ids, kinds, codes = (list(column) for column in zip(*lookups, strict=True))
+    join = (
+        "SELECT x.id, x.kind, x.system_id, x.code, x.scope, x.item_id, x.supplier_id, "
+        "x.location_id, x.valid_from, x.valid_to, x.status, x.is_preferred "
+        "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(system_id, kind, code) "
+        "JOIN xref_crossreference x ON x.system_id = k.system_id AND x.kind = k.kind "
+        "AND x.code = k.code"
+    )
+
+    def raw_join():
+        with connection.cursor() as cursor:
+            cursor.execute(join, [system_ids, kinds, codes])
+            return cursor.fetchall()
+
+    raw_join()
+    raw_ms, rows = common.timed(raw_join, REPEAT)
+    mix = Counter(result["status"] for result in results)
+    return service_ms, raw_ms, len(queries), mix, len(rows)
+
+
+def measure_single_in_process():
+    from xref import resolve
+
+    rng = random.Random(SEED + 3)
+    keys = []
+    for _ in range(1000):
+        system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
+        keys.append(("item", system, code("item", system, rng.randrange(SIZES["item"]))))
+    for key in keys[:50]:
+        resolve.resolve(*key)
+    started = time.perf_counter()
+    for key in keys:
+        resolve.resolve(*key)
+    return (time.perf_counter() - started) / len(keys) * 1000
+
+
+def main():
+    url = common.database_url("hub_bench_resolve")
+    common.setup(url)
+    if not common.dataset_matches("resolve", DATASET):
+        generate()
+    else:
+        print(f"reusing the data set in {url.rsplit('/', 1)[-1]} ({DATASET['references']:,} refs)")
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from mdm.services import create_api_client
+
+    get_user_model().objects.filter(username=f"api:{CLIENT_NAME}").delete()
+    _, key = create_api_client("ERP_LEGACY", CLIENT_NAME)
+    as_of = timezone.localdate()
+    keys = batch_keys(BATCH_KEYS)
+
+    single_ms = measure_single_in_process()
+    service_ms, raw_ms, queries, mix, raw_rows = measure_batch_in_process(keys, as_of)
+
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        single = measure_single(port, key)
+        body = json.dumps({"as_of": as_of.isoformat(), "keys": keys}).encode()
+        post(port, key, "/api/v1/resolve/batch/", body)  # warm-up
+        http_ms = []
+        for _ in range(REPEAT):
+            elapsed, data = post(port, key, "/api/v1/resolve/batch/", body)
+            http_ms.append(elapsed)
+        answered = len(json.loads(data)["results"])
+    finally:
+        stop_server(server)
+
+    def row(label, times, extra):
+        return (label, common.percentile(times, 0.5), min(times), max(times), extra)
+
+    statuses = ", ".join(f"{status} {n:,}" for status, n in sorted(mix.items()))
+    common.print_table(
+        f"(b) batch resolve of {BATCH_KEYS:,} keys ({statuses}), {REPEAT} runs each",
+        ["what", "median ms", "min ms", "max ms", "notes"],
+        [
+            row("raw SQL join of the keys", raw_ms, f"{raw_rows:,} rows, 1 query"),
+            row("resolve_many() in-process", service_ms, f"{queries} queries"),
+            row("POST /api/v1/resolve/batch/ round trip", http_ms, f"{answered:,} answers"),
+        ],
+    )
+    print(f"\nsingle resolve() in-process: {single_ms:.2f} ms per call (no HTTP)")
+
+    bare, api = single["bare Django view"], single["resolve API (DRF)"]
+    ratio = api["requests_per_s"] / bare["requests_per_s"]
+    service_median = common.percentile(service_ms, 0.5)
+    http_median = common.percentile(http_ms, 0.5)
+    checks = [
+        common.check("(a) API throughput / bare view throughput", ratio, 0.7, True, "x"),
+        common.check("(a) API p99 latency (ms)", api["p99_ms"], 20, unit=" ms"),
+        common.check(
+            f"(b) {BATCH_KEYS:,} keys, service time (ms)", service_median, 300, unit=" ms"
+        ),
+        common.check(f"(b) {BATCH_KEYS:,} keys, over HTTP (ms)", http_median, 300, unit=" ms"),
+    ]
+    figures = {
+        "single_http": single,
+        "single_in_process_ms": single_ms,
+        "batch": {
+            "keys": BATCH_KEYS,
+            "status_mix": dict(mix),
+            "service_ms": service_ms,
+            "raw_sql_join_ms": raw_ms,
+            "http_round_trip_ms": http_ms,
+            "queries": queries,
+        },
+    }
+    setup = {
+        "dataset": DATASET,
+        "workers": WORKERS,
+        "worker_class": "gthread, 1 thread",
+        "concurrency": CONCURRENCY,
+        "seconds_per_round": SECONDS,
+        "cpus": os.cpu_count(),
+    }
+    return common.finish("resolve", figures, checks, {"setup": setup})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

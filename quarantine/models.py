@@ -1,0 +1,123 @@
+"""Quarantine cases: messages held back by validation, routed to the team that owns the fix.
+
+A case is opened by quarantine.receivers when validation announces a quarantined message, in
+the transaction that writes the outcome; it keeps a copy of the diagnostics as they were
+then (a replay writes new ones on the message) and a log of every change of status.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from validation.models import InboundMessage, MessageType, Rule, Team
+
+
+def error_rule_codes(diagnostics):
+    return sorted({d.get("rule", "") for d in diagnostics if d.get("severity") == "error"})
+
+
+class QuarantineCase(models.Model):
+    """A quarantined message waiting for a person: the diagnostics that hold it, the team
+    that owns the fix, who is on it, and how it ended."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_REVIEW = "in_review", "In review"
+        RESOLVED_BY_REPLAY = "resolved_by_replay", "Resolved by replay"
+        RELEASED_BY_OVERRIDE = "released_by_override", "Released by override"
+        REJECTED = "rejected", "Rejected"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_REVIEW)
+
+    # For a forecast sent in parts, the case hangs on part 1 and covers every part.
+    message = models.OneToOneField(
+        InboundMessage, on_delete=models.PROTECT, related_name="quarantine_case"
+    )
+    diagnostics = models.JSONField(
+        default=list, help_text="The diagnostics that quarantined the message, as they were."
+    )
+    team = models.CharField(
+        max_length=20,
+        choices=Team.choices,
+        help_text="Owns the fix: the team of the first error diagnostic.",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quarantine_cases",
+    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.OPEN)
+    # Facets the review screens filter and the dashboard groups by. Plant, supplier and item
+    # are the sender's codes, as the message gives them (an unresolved code has no other).
+    rules = models.ManyToManyField(
+        Rule,
+        blank=True,
+        related_name="quarantine_cases",
+        help_text="The rules with error findings (what holds the message).",
+    )
+    plant = models.CharField(
+        max_length=100, blank=True, help_text="The receiving or planning location."
+    )
+    supplier = models.CharField(max_length=100, blank=True)
+    item = models.CharField(
+        max_length=100, blank=True, help_text="The item of the first error diagnostic's line."
+    )
+    message_type = models.CharField(max_length=30, choices=MessageType.choices)
+    system = models.ForeignKey(
+        "mdm.SourceSystem", on_delete=models.PROTECT, related_name="quarantine_cases"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        indexes = [
+            # A team's queue: its open cases, oldest first (and the aging dashboard).
+            models.Index(fields=["team", "status", "opened_at"], name="case_team_queue"),
+            # All open cases by age, across teams.
+            models.Index(fields=["status", "opened_at"], name="case_status_opened"),
+        ]
+
+    def __str__(self):
+        return f"Case {self.pk} for {self.message.public_id} ({self.get_status_display()})"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def rule_codes(self):
+        """Codes of the rules with error findings, sorted (from the diagnostics, so codes
+        without a Rule row are there too)."""
+        return error_rule_codes(self.diagnostics)
+
+
+class CaseTransition(models.Model):
+    """One change of a case's status: who, when, from, to and why."""
+
+    case = models.ForeignKey(QuarantineCase, on_delete=models.CASCADE, related_name="transitions")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the hub itself made the change (validation, auto-replay).",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(
+        max_length=30,
+        choices=QuarantineCase.Status.choices,
+        blank=True,
+        help_text="Empty for the opening of the case.",
+    )
+    to_status = models.CharField(max_length=30, choices=QuarantineCase.Status.choices)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} -> {self.to_status}"

@@ -1,0 +1,28 @@
+"""The quarantine tests' world: tests/conftest.py's users and clients, a planning system
+client, and Celery in eager mode whatever broker the environment names."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from hub.celery import app as celery_app
+from mdm.services import create_api_client
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run in the test's own process and transaction (the worker integration test has
+    a real worker instead)."""
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def planning_api(planning_system):
+    """An integration client of the planning system."""
+    _, key = create_api_client("PLANNING", "planning-sync")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return api

@@ -1,0 +1,251 @@
+"""The resolve and translate API as an integration client meets it: status codes per answer,
+batches in request order with the key echoed, clear 400s, and who may call it."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from mdm.services import create_api_client
+from tests.xref.test_resolve import AFTER, BEFORE, CUT_OVER, build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(erp_system, planning_system):
+    return build_world(erp_system, planning_system)
+
+
+def _resolve(api, kind="item", **params):
+    return api.get(f"/api/v1/resolve/{kind}/", params)
+
+
+def _translate(api, kind="item", **params):
+    return api.get(f"/api/v1/translate/{kind}/", params)
+
+
+# --- single resolve --------------------------------------------------------------------------
+
+
+def test_it_resolves_a_code(world, erp_api):
+    response = _resolve(erp_api, system="ERP_LEGACY", code="100234", as_of=BEFORE.isoformat())
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "resolved"
+    assert body["id"] == world["bearing"].public_id
+    assert body["record"]["number"] == "BRG-6204"
+    assert body["reference"]["code"] == "100234"
+    assert body["reference"]["valid_to"] == CUT_OVER.isoformat()
+
+
+def test_a_retired_code_is_404_with_its_successor(world, erp_api):
+    response = _resolve(erp_api, system="ERP_LEGACY", code="100234", as_of=AFTER.isoformat())
+
+    assert response.status_code == 404
+    body = response.json()
+    assert body["status"] == "retired"
+    assert body["valid_to"] == CUT_OVER.isoformat()
+    assert body["successor"]["system"] == "ERP_CLOUD"
+    assert body["successor"]["code"] == "MAT-100234"
+
+
+def test_an_unknown_code_is_404_not_found_with_candidates(world, erp_api):
+    response = _resolve(erp_api, system="ERP_LEGACY", code="NOPE")
+
+    assert response.status_code == 404
+    assert response.json()["status"] == "not_found"
+    assert isinstance(response.json()["candidates"], list)
+
+
+def test_a_code_of_several_scopes_is_409_without_a_scope_and_200_with_one(world, erp_api):
+    unsure = _resolve(erp_api, system="ERP_LEGACY", code="500")
+    sure = _resolve(erp_api, system="ERP_LEGACY", code="500", scope="2000")
+
+    assert unsure.status_code == 409
+    assert [m["scope"] for m in unsure.json()["matches"]] == ["1000", "2000"]
+    assert sure.status_code == 200
+    assert sure.json()["id"] == world["nut"].public_id
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "named"),
+    [
+        ("itm", {"system": "ERP_LEGACY", "code": "1"}, "kind"),
+        ("item", {"system": "SAP", "code": "1"}, "system"),
+        ("item", {"code": "1"}, "system"),
+        ("item", {"system": "ERP_LEGACY"}, "code"),
+        ("item", {"system": "ERP_LEGACY", "code": "1", "as_of": "31.12.2025"}, "as_of"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(world, erp_api, kind, params, named):
+    response = _resolve(erp_api, kind, **params)
+
+    assert response.status_code == 400
+    assert list(response.json()) == [named]
+
+
+# --- batch resolve ---------------------------------------------------------------------------
+
+
+def test_a_batch_answers_in_request_order_with_the_key_echoed(world, erp_api):
+    keys = [
+        {"kind": "item", "system": "ERP_LEGACY", "code": "100234"},
+        {"kind": "item", "system": "ERP_CLOUD", "code": "MAT-100234"},
+        {"kind": "item", "system": "ERP_LEGACY", "code": "NOPE"},
+        {"kind": "item", "system": "ERP_LEGACY", "code": "500"},
+        {"kind": "item", "system": "ERP_LEGACY", "code": "500", "scope": "1000"},
+        {"kind": "item", "system": "ERP_CLOUD", "code": "MAT-100234"},
+    ]
+
+    response = erp_api.post(
+        "/api/v1/resolve/batch/", {"as_of": AFTER.isoformat(), "keys": keys}, format="json"
+    )
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [
+        "retired",
+        "resolved",
+        "not_found",
+        "ambiguous",
+        "resolved",
+        "resolved",
+    ]
+    assert results[0]["key"] == {
+        "kind": "item",
+        "system": "ERP_LEGACY",
+        "code": "100234",
+        "scope": None,
+    }
+    assert results[4]["key"]["scope"] == "1000"
+    assert results[4]["id"] == world["bolt"].public_id
+    assert results[0]["successor"]["code"] == results[1]["reference"]["code"] == "MAT-100234"
+
+
+def test_a_batch_lists_its_malformed_keys_by_index(world, erp_api):
+    keys = [
+        {"kind": "item", "system": "ERP_LEGACY", "code": "100234"},
+        {"kind": "item", "system": "SAP", "code": "1"},
+        {"kind": "part", "system": "ERP_LEGACY", "code": "1"},
+    ]
+
+    response = erp_api.post("/api/v1/resolve/batch/", {"keys": keys}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert [(e["index"], e["field"]) for e in body["keys"]] == [(1, "system"), (2, "kind")]
+    assert body["detail"] == "2 key(s) are malformed."
+
+
+def test_a_batch_of_more_than_50000_keys_is_refused(world, erp_api):
+    key = {"kind": "item", "system": "ERP_LEGACY", "code": "100234"}
+
+    response = erp_api.post("/api/v1/resolve/batch/", {"keys": [key] * 50_001}, format="json")
+
+    assert response.status_code == 400
+    assert "At most 50,000 keys" in response.json()["keys"][0]
+
+
+def test_a_batch_needs_a_list_of_keys_and_a_good_date(world, erp_api):
+    no_keys = erp_api.post("/api/v1/resolve/batch/", {"key": []}, format="json")
+    bad_date = erp_api.post(
+        "/api/v1/resolve/batch/", {"keys": [], "as_of": "tomorrow"}, format="json"
+    )
+
+    assert (no_keys.status_code, list(no_keys.json())) == (400, ["keys"])
+    assert (bad_date.status_code, list(bad_date.json())) == (400, ["as_of"])
+
+
+# --- translate -------------------------------------------------------------------------------
+
+
+def test_it_translates_a_code(world, erp_api):
+    response = _translate(
+        erp_api, from_system="ERP_LEGACY", code="100234", to_system="PLANNING", as_of=BEFORE
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "translated"
+    assert response.json()["code"] == "BRG6204"
+    assert response.json()["id"] == world["bearing"].public_id
+
+
+def test_translation_without_a_preferred_code_is_409(world, erp_api, planning_system):
+    from tests.xref.test_resolve import ref
+
+    ref(planning_system, "BOLT-A", world["bolt"])
+    ref(planning_system, "BOLT-B", world["bolt"])
+
+    response = _translate(
+        erp_api, from_system="ERP_LEGACY", code="500", scope="1000", to_system="PLANNING"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["status"] == "no_preferred"
+    assert [r["code"] for r in response.json()["references"]] == ["BOLT-A", "BOLT-B"]
+
+
+def test_translation_without_a_target_code_is_404(world, erp_api):
+    response = _translate(
+        erp_api, "supplier", from_system="ERP_LEGACY", code="V-77", to_system="PLANNING"
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"status": "no_code_in_target", "id": world["supplier"].public_id}
+
+
+def test_translation_names_a_missing_target_system(world, erp_api):
+    response = _translate(erp_api, from_system="ERP_LEGACY", code="100234")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["to_system"]
+
+
+def test_a_translation_batch_answers_in_request_order(world, erp_api):
+    keys = [
+        {"kind": "item", "from_system": "PLANNING", "code": "BRG6204", "to_system": "ERP_CLOUD"},
+        {"kind": "item", "from_system": "PLANNING", "code": "NOPE", "to_system": "ERP_CLOUD"},
+    ]
+
+    response = erp_api.post(
+        "/api/v1/translate/batch/", {"as_of": AFTER.isoformat(), "keys": keys}, format="json"
+    )
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("translated", "MAT-100234"),
+        ("not_found", None),
+    ]
+    assert results[1]["key"]["to_system"] == "ERP_CLOUD"
+
+
+# --- who may call ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/resolve/item/", "/api/v1/translate/item/", "/api/v1/resolve/batch/"]
+)
+def test_callers_without_a_key_get_401(world, anonymous_api, url):
+    assert anonymous_api.get(url).status_code == 401
+
+
+def test_viewers_may_not_resolve(world, viewer_api, erp_system):
+    _, key = create_api_client("ERP_LEGACY", "erp-viewer", role="viewer")
+    viewer_key = APIClient()
+    viewer_key.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    assert _resolve(viewer_api, system="ERP_LEGACY", code="100234").status_code == 403
+    assert _resolve(viewer_key, system="ERP_LEGACY", code="100234").status_code == 403
+    batch = viewer_key.post("/api/v1/resolve/batch/", {"keys": []}, format="json")
+    assert batch.status_code == 403
+
+
+def test_integration_clients_and_stewards_may_resolve_and_batch(world, erp_api, steward_api):
+    for api in (erp_api, steward_api):
+        single = _resolve(api, system="ERP_LEGACY", code="100234", as_of=BEFORE.isoformat())
+        batch = api.post("/api/v1/resolve/batch/", {"keys": []}, format="json")
+        translate_batch = api.post("/api/v1/translate/batch/", {"keys": []}, format="json")
+        assert single.status_code == 200
+        assert batch.status_code == translate_batch.status_code == 200
+        assert batch.json() == {"results": []}

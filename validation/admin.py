@@ -1,0 +1,129 @@
+"""Validation in the admin: rules (stewards disable a rule or change its severity or team,
+with history) and inbound messages (read only: operators look up a message, its outcome and
+the error of a dead letter)."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from mdm.admin import RECORD_FIELDS, MasterDataAdmin
+from validation.models import InboundMessage, Rule
+
+
+@admin.register(Rule)
+class RuleAdmin(MasterDataAdmin):
+    list_display = ("code", "severity", "team", "enabled", "description")
+    list_editable = ("severity", "team", "enabled")
+    list_filter = ("enabled", "severity", "team")
+    search_fields = ("code", "description")
+    fields = ("code", "severity", "team", "enabled", "description", *RECORD_FIELDS)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is what the pipeline and the diagnostics know a rule by: never renamed.
+        return ("code", *super().get_readonly_fields(request, obj))
+
+    def has_add_permission(self, request):
+        return False  # a rule needs code in the pipeline: rules come with their migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # disable it instead: old diagnostics keep naming it
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "message_type",
+        "system",
+        "status",
+        "business_date",
+        "received_at",
+        "finished_at",
+        "attempts",
+        "last_error_short",
+    )
+    list_filter = ("status", "message_type", "system")
+    list_select_related = ("system",)
+    search_fields = ("public_id", "idempotency_key", "group_key")
+    search_help_text = "Message id, idempotency key or forecast release (forecast:v3:PLAN-1)."
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("public_id", "message_type", "schema_version", "system", "status")}),
+        (
+            "Sent",
+            {
+                "fields": (
+                    "idempotency_key",
+                    "submitted_by",
+                    "received_at",
+                    "business_date",
+                    "group_key",
+                    "part_number",
+                    "part_count",
+                    "payload_sha256",
+                    "payload_pretty",
+                )
+            },
+        ),
+        (
+            "Validation",
+            {
+                "fields": (
+                    "enqueued_at",
+                    "claimed_at",
+                    "finished_at",
+                    "attempts",
+                    "last_error",
+                    "diagnostics_pretty",
+                    "released_payload_pretty",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
+            queryset = queryset.defer("payload", "released_payload", "diagnostics")
+        return queryset
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Last error")
+    def last_error_short(self, message):
+        return message.last_error[:80]
+
+    @admin.display(description="Payload")
+    def payload_pretty(self, message):
+        return _pretty(message.payload)
+
+    @admin.display(description="Diagnostics")
+    def diagnostics_pretty(self, message):
+        return _pretty(message.diagnostics)
+
+    @admin.display(description="Released payload")
+    def released_payload_pretty(self, message):
+        return _pretty(message.released_payload)
+
+
+# Past this, a JSON value is cut in the admin page (a forecast can be many megabytes).
+SHOWN_JSON_CHARS = 200_000
+
+
+def _pretty(value):
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if len(text) > SHOWN_JSON_CHARS:
+        text = text[:SHOWN_JSON_CHARS] + f"\n... ({len(text) - SHOWN_JSON_CHARS} more characters)"
+    return format_html("<pre style='max-height:40em;overflow:auto'>{}</pre>", text)

@@ -1,0 +1,121 @@
+"""API v1 serializers for messages and contracts. Field lists are explicit and make the public
+shape; messages are addressed by public id (MSG-000123), systems by code."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from validation.models import InboundMessage, MessageType
+
+
+def absolute_url(request, name, **kwargs):
+    url = reverse(name, kwargs=kwargs)
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+class SubmissionSerializer(serializers.Serializer):
+    """What a system sends: the message type, the contract version and the payload. The
+    payload's shape is the contract's to judge (GET /api/v1/contracts/{type}/{version}/)."""
+
+    message_type = serializers.ChoiceField(choices=MessageType.choices)
+    schema_version = serializers.IntegerField(min_value=1)
+    payload = serializers.JSONField(help_text="The message, as the contract describes it.")
+
+
+class PartSerializer(serializers.Serializer):
+    number = serializers.IntegerField(source="part_number")
+    of = serializers.IntegerField(source="part_count")
+
+
+class MessageSummarySerializer(serializers.ModelSerializer):
+    """A message in a list: no payloads and no diagnostics (GET its url for those)."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.SerializerMethodField()
+    system = serializers.CharField(source="system.code", read_only=True)
+    part = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InboundMessage
+        fields = [
+            "id",
+            "url",
+            "message_type",
+            "schema_version",
+            "system",
+            "idempotency_key",
+            "status",
+            "business_date",
+            "part",
+            "received_at",
+            "finished_at",
+            "attempts",
+        ]
+
+    def get_url(self, message) -> str:
+        return absolute_url(
+            self.context.get("request"), "message-detail", public_id=message.public_id
+        )
+
+    @extend_schema_field(PartSerializer(allow_null=True))
+    def get_part(self, message):
+        if message.group_key is None:
+            return None
+        return PartSerializer(message).data
+
+
+class MessageSerializer(MessageSummarySerializer):
+    """A message with its outcome. `diagnostics`: contract errors (rejected) or the rules'
+    findings; `released_payload`: the enriched payload once released; `last_error`: the
+    technical error of a retry or a dead letter."""
+
+    diagnostics = serializers.ListField(child=serializers.DictField(), read_only=True)
+    released_payload = serializers.JSONField(read_only=True, allow_null=True)
+
+    class Meta(MessageSummarySerializer.Meta):
+        fields = [
+            *MessageSummarySerializer.Meta.fields,
+            "payload_sha256",
+            "diagnostics",
+            "released_payload",
+            "claimed_at",
+            "last_error",
+        ]
+
+
+class AcceptedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    url = serializers.URLField()
+
+
+class ContractErrorSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text='JSON path of the offending value, e.g. "$.lines[3]".')
+    message = serializers.CharField()
+
+
+class RejectedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = ContractErrorSerializer(many=True)
+    id = serializers.CharField(required=False, help_text="The message kept as rejected.")
+    url = serializers.URLField(required=False)
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    id = serializers.CharField(help_text="The message already sent with this key or part.")
+    url = serializers.URLField()
+
+
+class DryRunResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["released", "quarantined", "rejected"])
+    diagnostics = serializers.ListField(child=serializers.DictField())
+    released_payload = serializers.JSONField(allow_null=True)
+
+
+class ContractSummarySerializer(serializers.Serializer):
+    type = serializers.CharField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    url = serializers.URLField(help_text="The JSON Schema.")

@@ -1,0 +1,685 @@
+"""Submission, idempotency, claiming and outcomes of inbound messages.
+
+Submission (`submit_message`): the contract is checked, the message stored, and validation
+enqueued after commit. Idempotency is decided by the database: (system, idempotency_key) is
+unique, so of two racing submissions with one key exactly one insert succeeds; the other
+reads the winner back and answers as a repeat (same payload) or a conflict.
+
+Validation (`validate_message`, run by the Celery task): the message is claimed with a
+conditional UPDATE (received -> validating, with a fresh claimed_at that identifies the
+attempt), evaluated by validation.pipeline with no transaction open, and its outcome written
+in one transaction, only while it is still validating under the same claim; a redelivered or
+late task finds nothing to do. The outcome signal goes out inside that transaction (see
+validation.signals).
+
+A forecast too large for one request comes in parts (same plan_id and version, part n of m).
+Each part is stored and acknowledged on its own; the task of whichever part completes the
+group claims every part at once (through part 1, the group's leader), validates the combined
+lines once and gives every part the same final status. A line diagnostic goes to the part the
+line came from, with its path into that part's payload and the part's number; diagnostics on
+the shared header go to every part. The released payload is split the same way when the
+pipeline returns one released line per line sent; otherwise part 1 holds it whole.
+
+The sweep (`sweep_stuck_messages`, Celery beat) re-enqueues messages left in received (the
+enqueue was lost) and takes back expired claims (the worker died): the claim is reset to
+received with a conditional UPDATE, so a worker that comes back late cannot write its
+outcome, and after too many attempts the message goes to dead_letter.
+"""
+
+import bisect
+import dataclasses
+import datetime
+import logging
+import re
+
+import kombu.exceptions
+import redis.exceptions
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from mdm.models import allocate_public_ids
+from validation import contracts, pipeline
+from validation.models import InboundMessage, Team
+from validation.signals import message_outcome
+
+logger = logging.getLogger(__name__)
+
+Status = InboundMessage.Status
+
+# Errors that may go away on their own: the task retries them with backoff.
+TRANSIENT_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+# The rule code of a contract error (not a Rule row: a contract cannot be switched off).
+CONTRACT_RULE = "CONTRACT"
+# The rule code when the parts of one forecast release disagree on their shared header.
+PARTS_RULE = "PARTS_INCONSISTENT"
+# How many stuck messages one sweep handles; the next sweep takes the rest.
+SWEEP_BATCH = 1000
+# Left unread where only the status matters.
+LARGE_FIELDS = ("payload", "released_payload", "diagnostics")
+
+_LINE_PATH = re.compile(r"^\$\.lines\[(\d+)\]")
+
+
+UnknownContract = contracts.UnknownContract
+
+
+class IdempotencyConflict(Exception):
+    """The key was already used for a different message."""
+
+    def __init__(self, original, key):
+        self.original = original
+        super().__init__(
+            f"Idempotency key {key!r} was already used for {original.public_id} with a "
+            "different payload. Send a new message with a new key."
+        )
+
+
+class PartConflict(Exception):
+    """A part of a forecast release clashes with a part already stored."""
+
+    def __init__(self, existing, reason):
+        self.original = existing
+        super().__init__(reason)
+
+
+@dataclasses.dataclass
+class Submission:
+    message: InboundMessage
+    created: bool
+    errors: list  # contract errors [{path, message}], when the message was rejected
+
+
+@dataclasses.dataclass
+class Claim:
+    """One validation attempt's hold on a message (or on every part of a release)."""
+
+    parts: list  # the claimed messages; a single message, or the parts in order
+    claimed_at: datetime.datetime  # identifies the attempt: outcomes are written only under it
+
+    @property
+    def leader(self):
+        return self.parts[0]
+
+
+# --- submission ---------------------------------------------------------------------------
+
+
+def submit_message(*, system, message_type, schema_version, payload, idempotency_key, user=None):
+    """Store a message sent by `system` and enqueue its validation after commit.
+
+    Returns a Submission: created=False when the key was used before with the same message
+    (the original is returned); errors when the payload breaks its contract (the message is
+    stored as rejected, for the audit trail). Raises UnknownContract, IdempotencyConflict
+    (same key, different message) or PartConflict.
+    """
+    if not contracts.is_published(message_type, schema_version):
+        raise UnknownContract(f"There is no contract {message_type} v{schema_version}.")
+    digest = contracts.sha256_of(payload)
+    existing = _find_by_key(system, idempotency_key)
+    if existing is not None:
+        return _repeat(existing, message_type, schema_version, digest, idempotency_key)
+
+    errors = contracts.contract_errors(message_type, schema_version, payload)
+    if not errors:
+        errors = _part_errors(payload)
+    message = InboundMessage(
+        message_type=message_type,
+        schema_version=schema_version,
+        system=system,
+        idempotency_key=idempotency_key,
+        payload_sha256=digest,
+        payload=payload,
+        submitted_by=user if user is not None and user.is_authenticated else None,
+    )
+    now = timezone.now()
+    message.received_at = now
+    if errors:
+        message.status = Status.REJECTED
+        message.diagnostics = contract_diagnostics(errors)
+        message.finished_at = now
+    else:
+        message.status = Status.RECEIVED
+        message.business_date = contracts.business_date(message_type, schema_version, payload)
+        message.enqueued_at = now
+        _set_part(message)
+        if message.group_key is not None:
+            _check_siblings(message)
+
+    # The id is taken outside the insert's transaction: the sequence row is locked only for
+    # a moment, not while a large payload is written. A lost race leaves a gap, never a reuse.
+    message.public_id = allocate_public_ids(InboundMessage.PUBLIC_ID_PREFIX)[0]
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+            if message.status == Status.RECEIVED:
+                transaction.on_commit(lambda: enqueue_validation(message.pk))
+            else:
+                _announce(message.status, [message], message.diagnostics)
+    except IntegrityError:
+        existing = _find_by_key(system, idempotency_key)
+        if existing is not None:
+            return _repeat(existing, message_type, schema_version, digest, idempotency_key)
+        if message.group_key is not None:
+            sibling = _find_part(system, message.group_key, message.part_number)
+            if sibling is not None:
+                raise _part_taken(sibling, message) from None
+        raise
+    return Submission(message=message, created=True, errors=errors)
+
+
+def contract_diagnostics(errors):
+    """Contract errors in the shape of rule diagnostics, as stored on a rejected message."""
+    return [
+        {
+            "rule": CONTRACT_RULE,
+            "severity": "error",
+            "team": Team.INTEGRATION.value,
+            "path": error["path"],
+            "message": error["message"],
+        }
+        for error in errors
+    ]
+
+
+def enqueue_validation(message_id):
+    """Queue validation of a message. Never raises: a message whose enqueue failed (the
+    broker is down) stays received, and the sweep enqueues it again."""
+    from validation.tasks import validate_message
+
+    try:
+        validate_message.apply_async(
+            (message_id,),
+            queue=settings.VALIDATION_QUEUE,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        )
+    except Exception:  # the broker is down or refused: the sweep will enqueue it again
+        logger.exception("Could not enqueue validation of message %s; the sweep will", message_id)
+
+
+def dry_run(*, system, message_type, schema_version, payload):
+    """What validating `payload` would conclude, writing nothing: {"status": released,
+    quarantined or rejected, "diagnostics", "released_payload"}. A part of a forecast
+    release is validated on its own."""
+    if not contracts.is_published(message_type, schema_version):
+        raise UnknownContract(f"There is no contract {message_type} v{schema_version}.")
+    errors = contracts.contract_errors(message_type, schema_version, payload) or _part_errors(
+        payload
+    )
+    if errors:
+        return {
+            "status": Status.REJECTED.value,
+            "diagnostics": contract_diagnostics(errors),
+            "released_payload": None,
+        }
+    if isinstance(payload, dict) and "part" in payload:
+        payload = {key: value for key, value in payload.items() if key != "part"}
+    outcome = pipeline.evaluate(
+        message_type,
+        schema_version,
+        payload,
+        system,
+        as_of=contracts.business_date(message_type, schema_version, payload),
+    )
+    return {
+        "status": outcome.status,
+        "diagnostics": outcome.diagnostics,
+        "released_payload": outcome.released_payload,
+    }
+
+
+def _find_by_key(system, key):
+    return InboundMessage.objects.filter(system=system, idempotency_key=key).first()
+
+
+def _find_part(system, group_key, part_number):
+    return InboundMessage.objects.filter(
+        system=system, group_key=group_key, part_number=part_number
+    ).first()
+
+
+def _repeat(existing, message_type, schema_version, digest, key):
+    same = (
+        existing.message_type == message_type
+        and existing.schema_version == schema_version
+        and existing.payload_sha256 == digest
+    )
+    if not same:
+        raise IdempotencyConflict(existing, key)
+    errors = [
+        {"path": d["path"], "message": d["message"]}
+        for d in existing.diagnostics
+        if existing.status == Status.REJECTED and d.get("rule") == CONTRACT_RULE
+    ]
+    return Submission(message=existing, created=False, errors=errors)
+
+
+def _part_errors(payload):
+    part = payload.get("part") if isinstance(payload, dict) else None
+    if part and part["number"] > part["of"]:
+        return [
+            {
+                "path": "$.part.number",
+                "message": f"Part {part['number']} of {part['of']}: the number is beyond the "
+                "count.",
+            }
+        ]
+    return []
+
+
+def _set_part(message):
+    part = message.payload.get("part")
+    if message.message_type != "forecast" or not part:
+        return
+    payload = message.payload
+    message.group_key = f"forecast:v{payload['version']}:{payload['plan_id']}"
+    message.part_number = part["number"]
+    message.part_count = part["of"]
+
+
+def _header(payload):
+    """What every part of a release must agree on: all but the lines and the part."""
+    return {key: value for key, value in payload.items() if key not in ("lines", "part")}
+
+
+def _check_siblings(message):
+    sibling = (
+        InboundMessage.objects.filter(system=message.system, group_key=message.group_key)
+        .exclude(part_number=message.part_number)
+        .order_by("part_number")
+        .first()
+    )
+    if sibling is None:
+        return
+    if sibling.part_count != message.part_count:
+        raise PartConflict(
+            sibling,
+            f"Part {sibling.part_number} of this release ({sibling.public_id}) said it is one "
+            f"of {sibling.part_count} parts; this one says {message.part_count}.",
+        )
+    if _header(sibling.payload) != _header(message.payload):
+        raise PartConflict(
+            sibling,
+            f"Part {sibling.part_number} of this release ({sibling.public_id}) has a different "
+            "horizon or bucket; every part of a release carries the same header.",
+        )
+    existing = _find_part(message.system, message.group_key, message.part_number)
+    if existing is not None:
+        raise _part_taken(existing, message)
+
+
+def _part_taken(existing, message):
+    return PartConflict(
+        existing,
+        f"Part {message.part_number} of plan {message.payload['plan_id']} version "
+        f"{message.payload['version']} was already sent as {existing.public_id}.",
+    )
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate_message(message_id, *, final_attempt=False):
+    """Claim, evaluate and write the outcome of one message (or of the release it is a part
+    of). Returns the final status written, or None when there was nothing to do (already
+    claimed or finished, or a part whose release is not complete yet).
+
+    A transient error releases the claim and propagates, for the task to retry; on the final
+    attempt, and for any other error, the message goes to dead_letter with the error.
+    """
+    claim = claim_message(message_id)
+    if claim is None:
+        return None
+    try:
+        payload, problems = _assemble(claim.parts)
+        if problems:
+            return write_outcome(claim, Status.REJECTED, problems)
+        outcome = pipeline.evaluate(
+            claim.leader.message_type,
+            claim.leader.schema_version,
+            payload,
+            claim.leader.system,
+            as_of=claim.leader.business_date,
+        )
+        if outcome.status not in (Status.RELEASED, Status.QUARANTINED):
+            raise ValueError(f"The pipeline returned the unknown status {outcome.status!r}.")
+        return write_outcome(claim, outcome.status, outcome.diagnostics, outcome.released_payload)
+    except TRANSIENT_ERRORS as exc:
+        if final_attempt:
+            logger.warning("Validation of %s failed on its last attempt: %s", message_id, exc)
+            return dead_letter(claim, _describe(exc, "after the last retry"))
+        release_claim(claim, _describe(exc, "retrying"))
+        raise
+    except Exception as exc:
+        logger.exception("Validation of message %s failed", message_id)
+        return dead_letter(claim, _describe(exc))
+
+
+def claim_message(message_id):
+    """Take a message for validation: received -> validating in one conditional UPDATE, so
+    of two tasks for the same message only one proceeds. A part claims its whole release,
+    through part 1, and only once every part is in. Returns a Claim or None."""
+    message = (
+        InboundMessage.objects.filter(pk=message_id)
+        .only("status", "system_id", "group_key", "part_count")
+        .first()
+    )
+    if message is None or message.status != Status.RECEIVED:
+        return None
+    now = timezone.now()
+    claimed = {
+        "status": Status.VALIDATING,
+        "claimed_at": now,
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
+    if message.group_key is None:
+        if not InboundMessage.objects.filter(pk=message.pk, status=Status.RECEIVED).update(
+            **claimed
+        ):
+            return None
+        parts = [InboundMessage.objects.select_related("system").get(pk=message.pk)]
+        return Claim(parts=parts, claimed_at=now)
+
+    group = _group(message)
+    numbers = dict(group.values_list("part_number", "pk"))
+    if sorted(numbers) != list(range(1, message.part_count + 1)):
+        return None  # not all parts are in yet; the last part's task will claim the release
+    try:
+        with transaction.atomic():
+            # Part 1 is the release's lock: whoever moves it out of received owns the release.
+            leader = numbers[1]
+            if not group.filter(pk=leader, status=Status.RECEIVED).update(**claimed):
+                return None
+            others = group.exclude(pk=leader).filter(status=Status.RECEIVED).update(**claimed)
+            if others != message.part_count - 1:
+                raise _PartsOutOfStep
+    except _PartsOutOfStep:
+        logger.warning("Parts of %s are not all received; not claimed", message.group_key)
+        return None
+    parts = list(group.select_related("system").order_by("part_number"))
+    return Claim(parts=parts, claimed_at=now)
+
+
+class _PartsOutOfStep(Exception):
+    pass
+
+
+def write_outcome(claim, status, diagnostics, released_payload=None):
+    """Write a final status on every claimed message in one transaction, only while the claim
+    still holds, and announce it. Returns the status, or None when the claim was lost (the
+    sweep took it back; another attempt owns the message now)."""
+    now = timezone.now()
+    if len(claim.parts) == 1:
+        per_part = [(diagnostics, released_payload)]
+        announced = diagnostics
+    else:
+        per_part, announced = _split_outcome(claim.parts, diagnostics, released_payload)
+    with transaction.atomic():
+        for part, (part_diagnostics, part_released) in zip(claim.parts, per_part, strict=True):
+            written = _under_claim(claim, part).update(
+                status=status,
+                diagnostics=part_diagnostics,
+                released_payload=part_released,
+                finished_at=now,
+                last_error="",
+                updated_at=now,
+            )
+            if not written:
+                transaction.set_rollback(True)
+                logger.warning(
+                    "Claim on %s lost before its outcome was written; dropped",
+                    claim.leader.public_id,
+                )
+                return None
+            part.status, part.diagnostics, part.released_payload = (
+                status,
+                part_diagnostics,
+                part_released,
+            )
+            part.finished_at = now
+        _announce(status, claim.parts, announced)
+    return status
+
+
+def release_claim(claim, error):
+    """Give a claimed message back (validating -> received) after a transient error, so the
+    retry can claim it. Best effort: if the database is down too, the sweep takes the claim
+    back once it expires."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            for part in claim.parts:
+                _under_claim(claim, part).update(
+                    status=Status.RECEIVED,
+                    claimed_at=None,
+                    enqueued_at=now,
+                    last_error=error,
+                    updated_at=now,
+                )
+    except Exception:
+        logger.exception("Could not release the claim on %s", claim.leader.public_id)
+
+
+def dead_letter(claim, error):
+    """Park a claimed message (and the rest of its release) as dead_letter with the error,
+    for operators. Returns the status, or None when the claim was lost."""
+    now = timezone.now()
+    with transaction.atomic():
+        for part in claim.parts:
+            if not _under_claim(claim, part).update(
+                status=Status.DEAD_LETTER, last_error=error, finished_at=now, updated_at=now
+            ):
+                transaction.set_rollback(True)
+                return None
+            part.status, part.last_error, part.finished_at = Status.DEAD_LETTER, error, now
+        _announce(Status.DEAD_LETTER, claim.parts, [])
+    return Status.DEAD_LETTER
+
+
+def _under_claim(claim, part):
+    return InboundMessage.objects.filter(
+        pk=part.pk, status=Status.VALIDATING, claimed_at=claim.claimed_at
+    )
+
+
+def _announce(status, parts, diagnostics):
+    message_outcome.send(
+        sender=InboundMessage,
+        message=parts[0],
+        status=status,
+        diagnostics=diagnostics,
+        parts=parts,
+    )
+
+
+def _group(message):
+    return InboundMessage.objects.filter(system_id=message.system_id, group_key=message.group_key)
+
+
+def _assemble(parts):
+    """The payload to validate: a single message's own, or the parts' shared header with
+    every part's lines in part order. Second value: diagnostics when the parts disagree."""
+    if len(parts) == 1 and parts[0].group_key is None:
+        return parts[0].payload, []
+    header = _header(parts[0].payload)
+    problems = [
+        {
+            "rule": PARTS_RULE,
+            "severity": "error",
+            "team": Team.INTEGRATION.value,
+            "path": "$",
+            "part": part.part_number,
+            "message": f"Part {part.part_number} has a different header (plan, version, "
+            "horizon or bucket) than part 1; every part of a release carries the same one.",
+        }
+        for part in parts[1:]
+        if _header(part.payload) != header
+    ]
+    lines = []
+    for part in parts:
+        lines.extend(part.payload["lines"])
+    return {**header, "lines": lines}, problems
+
+
+def _split_outcome(parts, diagnostics, released_payload):
+    """Per part: (its diagnostics, its released payload); and every diagnostic, each line
+    diagnostic with its part number and its path into that part's payload."""
+    starts, start = [], 0
+    for part in parts:
+        starts.append(start)
+        start += len(part.payload["lines"])
+    total = start
+    per_part = [[] for _ in parts]
+    announced = []
+    for diagnostic in diagnostics:
+        if "part" in diagnostic:  # already the parts' own (inconsistent headers)
+            index = [p.part_number for p in parts].index(diagnostic["part"])
+            per_part[index].append(diagnostic)
+            announced.append(diagnostic)
+            continue
+        path = diagnostic.get("path") or ""
+        match = _LINE_PATH.match(path)
+        if match is None:
+            for own in per_part:
+                own.append(diagnostic)
+            announced.append(diagnostic)
+            continue
+        line = int(match[1])
+        index = max(bisect.bisect_right(starts, line) - 1, 0)
+        local = {
+            **diagnostic,
+            "part": parts[index].part_number,
+            "path": f"$.lines[{line - starts[index]}]{path[match.end() :]}",
+        }
+        per_part[index].append(local)
+        announced.append(local)
+
+    released = [None] * len(parts)
+    if released_payload is not None:
+        lines = released_payload.get("lines") if isinstance(released_payload, dict) else None
+        if isinstance(lines, list) and len(lines) == total:
+            header = {key: value for key, value in released_payload.items() if key != "lines"}
+            for index, part in enumerate(parts):
+                end = starts[index + 1] if index + 1 < len(parts) else total
+                released[index] = {
+                    **header,
+                    "part": {"number": part.part_number, "of": part.part_count},
+                    "lines": lines[starts[index] : end],
+                }
+        else:
+            released[0] = released_payload
+    return list(zip(per_part, released, strict=True)), announced
+
+
+def _describe(exc, when=""):
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return f"{text} ({when})" if when else text
+
+
+# --- the sweep ----------------------------------------------------------------------------
+
+
+def sweep_stuck_messages(now=None):
+    """Re-enqueue messages stuck in received past HUB_VALIDATION_RECEIVED_TIMEOUT; take back
+    claims older than HUB_VALIDATION_CLAIM_TIMEOUT (reset to received and re-enqueue, or
+    dead_letter after HUB_VALIDATION_MAX_ATTEMPTS). Returns counts by what was done."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "reclaimed": 0, "dead_letter": 0}
+    claim_cutoff = now - datetime.timedelta(seconds=settings.VALIDATION_CLAIM_TIMEOUT)
+    expired = (
+        InboundMessage.objects.filter(status=Status.VALIDATING, claimed_at__lt=claim_cutoff)
+        .defer(*LARGE_FIELDS)
+        .order_by("claimed_at")[:SWEEP_BATCH]
+    )
+    seen_claims = set()
+    for message in expired:
+        key = (message.system_id, message.group_key or message.pk, message.claimed_at)
+        if key in seen_claims:
+            continue
+        seen_claims.add(key)
+        parts = (
+            list(
+                _group(message)
+                .filter(claimed_at=message.claimed_at)
+                .defer(*LARGE_FIELDS)
+                .order_by("part_number")
+            )
+            if message.group_key
+            else [message]
+        )
+        claim = Claim(parts=parts, claimed_at=message.claimed_at)
+        if message.attempts >= settings.VALIDATION_MAX_ATTEMPTS:
+            error = (
+                f"Validation was claimed {message.attempts} times without an outcome (the last "
+                f"claim at {message.claimed_at.isoformat()} expired); the worker was lost or "
+                "the task kept failing."
+            )
+            if dead_letter(claim, error):
+                counts["dead_letter"] += 1
+            continue
+        with transaction.atomic():
+            reset = 0
+            for part in parts:
+                reset += _under_claim(claim, part).update(
+                    status=Status.RECEIVED,
+                    claimed_at=None,
+                    enqueued_at=now,
+                    last_error=f"The claim of attempt {message.attempts} expired after "
+                    f"{settings.VALIDATION_CLAIM_TIMEOUT} s; validation was enqueued again.",
+                    updated_at=now,
+                )
+            if reset:
+                transaction.on_commit(lambda pk=message.pk: enqueue_validation(pk))
+                counts["reclaimed"] += 1
+
+    received_cutoff = now - datetime.timedelta(seconds=settings.VALIDATION_RECEIVED_TIMEOUT)
+    waiting = list(
+        InboundMessage.objects.filter(status=Status.RECEIVED)
+        .filter(Q(enqueued_at__lt=received_cutoff) | Q(enqueued_at__isnull=True))
+        .order_by("enqueued_at")
+        .values("pk", "enqueued_at", "system_id", "group_key", "part_count")[:SWEEP_BATCH]
+    )
+    parts_in = _parts_in({(row["system_id"], row["group_key"]) for row in waiting})
+    seen_groups = set()
+    for row in waiting:
+        if row["group_key"] is not None:
+            group = (row["system_id"], row["group_key"])
+            # An incomplete release waits for its parts, not for a worker.
+            if parts_in.get(group, 0) < row["part_count"] or group in seen_groups:
+                continue
+            seen_groups.add(group)
+        taken = InboundMessage.objects.filter(
+            pk=row["pk"], status=Status.RECEIVED, enqueued_at=row["enqueued_at"]
+        ).update(enqueued_at=now)
+        if taken:
+            enqueue_validation(row["pk"])
+            counts["requeued"] += 1
+    if any(counts.values()):
+        logger.info("Sweep of stuck messages: %s", counts)
+    return counts
+
+
+def _parts_in(groups):
+    groups = {group for group in groups if group[1] is not None}
+    if not groups:
+        return {}
+    condition = Q()
+    for system_id, group_key in groups:
+        condition |= Q(system_id=system_id, group_key=group_key)
+    rows = (
+        InboundMessage.objects.filter(condition)
+        .values("system_id", "group_key")
+        .annotate(parts=Count("pk"))
+    )
+    return {(row["system_id"], row["group_key"]): row["parts"] for row in rows}

@@ -1,0 +1,311 @@
+"""API v1 of transaction validation: contracts, message submission and outcomes, dry runs.
+Thin: validation.services stores and validates, validation.contracts answers for contracts,
+mdm.auth decides who may.
+
+Reads: any role; an integration client sees only its own system's messages. Submitting and
+dry runs: integration and steward API clients, as the system of their key.
+"""
+
+import json
+
+import django_filters
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.middleware import too_large_detail
+from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from mdm.models import ApiClient
+from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
+from validation import contracts, services
+from validation.models import InboundMessage, MessageType
+from validation.serializers import (
+    AcceptedSerializer,
+    ConflictSerializer,
+    ContractSummarySerializer,
+    DryRunResultSerializer,
+    MessageSerializer,
+    MessageSummarySerializer,
+    RejectedSerializer,
+    SubmissionSerializer,
+    absolute_url,
+)
+
+IDEMPOTENCY_KEY_MAX = InboundMessage._meta.get_field("idempotency_key").max_length
+SUBMITTERS = (INTEGRATION, STEWARD)
+
+
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+
+class LimitedJSONParser(BaseParser):
+    """JSON bodies up to HUB_MAX_REQUEST_BYTES, counted as read (hub.middleware checks the
+    declared length first). Reads the bytes itself: faster than DRF's text decoding for
+    large forecasts. NaN and Infinity are refused, as JSON has no such numbers."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.HUB_MAX_REQUEST_BYTES
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise RequestTooLarge(too_large_detail(f"more than {limit}", limit))
+        try:
+            return json.loads(body, parse_constant=_refuse_constant)
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def sending_system(request):
+    """The system a request speaks for: its API client's. A login session has none."""
+    if not isinstance(request.auth, ApiClient):
+        raise PermissionDenied(
+            "Messages are sent by a source system: call with the API key of one of its API "
+            "clients (Authorization: Bearer <key>). A login session speaks for no system."
+        )
+    return request.auth.system
+
+
+def visible_messages(request):
+    """Stewards and viewers see every message; an integration client its own system's."""
+    messages = InboundMessage.objects.select_related("system")
+    if has_role(request.user, STEWARD, VIEWER):
+        return messages
+    if isinstance(request.auth, ApiClient):
+        return messages.filter(system=request.auth.system)
+    return messages.none()
+
+
+class MessageFilterSet(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(field_name="message_type", choices=MessageType.choices)
+    system = django_filters.CharFilter(
+        field_name="system__code", lookup_expr="iexact", label="Source system code"
+    )
+    status = django_filters.ChoiceFilter(choices=InboundMessage.Status.choices)
+    received_after = django_filters.IsoDateTimeFilter(
+        field_name="received_at",
+        lookup_expr="gte",
+        label="Received at or after this ISO 8601 date-time",
+    )
+    received_before = django_filters.IsoDateTimeFilter(
+        field_name="received_at",
+        lookup_expr="lt",
+        label="Received before this ISO 8601 date-time",
+    )
+
+    class Meta:
+        model = InboundMessage
+        fields = []
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per message (e.g. a UUID). Sending the same message with the same "
+    "key again is safe: the original is returned.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List messages (an integration client: its own system's)"),
+    retrieve=extend_schema(summary="A message with its status, diagnostics and outcome"),
+    create=extend_schema(
+        summary="Submit a message",
+        description=(
+            "Stores the message as sent by the API client's system and validates it in the "
+            "background: poll its url until the status is released, quarantined or "
+            "dead_letter. A payload that breaks its contract is refused with every error "
+            "(and kept as rejected). The same Idempotency-Key with the same message returns "
+            "the original (200); with a different one, 409. A forecast too large for one "
+            "request goes in parts (part {number, of}, same plan_id and version): each part "
+            "is acknowledged, and all reach one outcome when the last is in."
+        ),
+        parameters=[IDEMPOTENCY_HEADER],
+        request=SubmissionSerializer,
+        responses={
+            202: OpenApiResponse(AcceptedSerializer, description="Stored; validation queued."),
+            200: OpenApiResponse(MessageSerializer, description="Sent before: the original."),
+            400: OpenApiResponse(RejectedSerializer, description="Breaks the contract."),
+            409: OpenApiResponse(ConflictSerializer, description="Key or part already used."),
+            413: OpenApiResponse(description="Body over HUB_MAX_REQUEST_BYTES."),
+        },
+    ),
+)
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Inbound messages, addressed by public id (MSG-000123)."""
+
+    write_roles = SUBMITTERS
+    parser_classes = [LimitedJSONParser]
+    filterset_class = MessageFilterSet
+    lookup_field = "public_id"
+    lookup_url_kwarg = "public_id"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        messages = visible_messages(self.request)
+        if self.action == "list":
+            messages = messages.defer("payload", "released_payload", "diagnostics")
+        return messages
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return MessageSummarySerializer
+        if self.action == "create":
+            return SubmissionSerializer
+        return MessageSerializer
+
+    def create(self, request, *args, **kwargs):
+        system = sending_system(request)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return _bad_request(
+                "Send an Idempotency-Key header: a key unique to this message (e.g. a UUID). "
+                "Sending the same message with the same key again is then safe."
+            )
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            return _bad_request(f"The Idempotency-Key may be at most {IDEMPOTENCY_KEY_MAX} long.")
+        serializer = SubmissionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            submission = services.submit_message(
+                system=system,
+                message_type=data["message_type"],
+                schema_version=data["schema_version"],
+                payload=data["payload"],
+                idempotency_key=key,
+                user=request.user,
+            )
+        except contracts.UnknownContract as exc:
+            return _bad_request(_unknown_contract(exc))
+        except (services.IdempotencyConflict, services.PartConflict) as exc:
+            return Response(
+                {
+                    "detail": str(exc),
+                    "id": exc.original.public_id,
+                    "url": _message_url(request, exc.original),
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        message = submission.message
+        if not submission.created:
+            return Response(MessageSerializer(message, context={"request": request}).data)
+        url = _message_url(request, message)
+        if submission.errors:
+            count = len(submission.errors)
+            return Response(
+                {
+                    "detail": f"The payload breaks the {message.message_type} "
+                    f"v{message.schema_version} contract ({count} error{'s' * (count != 1)}); "
+                    f"it is kept as {message.public_id}, rejected.",
+                    "errors": submission.errors,
+                    "id": message.public_id,
+                    "url": url,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {"id": message.public_id, "status": message.status, "url": url},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+class ValidateView(APIView):
+    """POST /api/v1/validate/: the whole pipeline over a message, storing nothing."""
+
+    write_roles = SUBMITTERS
+    parser_classes = [LimitedJSONParser]
+
+    @extend_schema(
+        summary="Validate a message without sending it (dry run)",
+        description=(
+            "Checks the contract and runs every rule as the API client's system, and returns "
+            "what the outcome would be: released (with the released payload), quarantined or "
+            "rejected, with the diagnostics. Nothing is stored. A part of a forecast release "
+            "is validated on its own."
+        ),
+        request=SubmissionSerializer,
+        responses={200: DryRunResultSerializer},
+    )
+    def post(self, request):
+        system = sending_system(request)
+        serializer = SubmissionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            result = services.dry_run(
+                system=system,
+                message_type=data["message_type"],
+                schema_version=data["schema_version"],
+                payload=data["payload"],
+            )
+        except contracts.UnknownContract as exc:
+            return _bad_request(_unknown_contract(exc))
+        return Response(result)
+
+
+class ContractListView(GenericAPIView):
+    """GET /api/v1/contracts/: every published contract."""
+
+    serializer_class = ContractSummarySerializer
+
+    @extend_schema(summary="List the message contracts")
+    def get(self, request):
+        rows = [
+            {
+                **row,
+                "url": absolute_url(
+                    request, "contract-detail", message_type=row["type"], version=row["version"]
+                ),
+            }
+            for row in contracts.list_contracts()
+        ]
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class ContractDetailView(APIView):
+    """GET /api/v1/contracts/{type}/{version}/: one contract's JSON Schema."""
+
+    @extend_schema(
+        summary="A message contract (JSON Schema, draft 2020-12)",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, message_type, version):
+        try:
+            return Response(contracts.get_contract(message_type, version))
+        except contracts.UnknownContract as exc:
+            raise NotFound(_unknown_contract(exc)) from None
+
+
+def _bad_request(detail):
+    return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _unknown_contract(exc):
+    published = ", ".join(f"{row['type']} v{row['version']}" for row in contracts.list_contracts())
+    return f"{exc} Published: {published}."
+
+
+def _message_url(request, message):
+    return absolute_url(request, "message-detail", public_id=message.public_id)

@@ -1,0 +1,170 @@
+"""Cross-references in the admin: their own list, and a "Known as" table on every master
+record's page listing the codes other systems use for it.
+
+mdm must not import xref, so the "Known as" tables are added here to mdm's registered admins.
+Forms validate through CrossReference.full_clean(), so an overlapping claim is refused on the
+form with the sentence naming the reference it collides with.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from mdm.admin import RECORD_FIELDS, MasterDataAdmin
+from xref import services
+from xref.models import TARGET_FIELDS, TARGETS, CrossReference
+
+
+@admin.register(CrossReference)
+class CrossReferenceAdmin(MasterDataAdmin):
+    list_display = (
+        "code",
+        "system",
+        "scope",
+        "kind",
+        "canonical_record",
+        "valid_from",
+        "valid_to",
+        "status",
+        "is_preferred",
+        "origin",
+        "updated_at",
+    )
+    list_display_links = ("code",)
+    list_filter = ("system", "kind", "status", "origin", "is_preferred")
+    list_select_related = (
+        "system",
+        "item",
+        "item_revision__item",
+        "supplier",
+        "supplier_site__supplier",
+        "location",
+        "unit",
+        "code_value__code_list",
+    )
+    search_fields = ("code", "scope")
+    search_help_text = "External code or scope."
+    date_hierarchy = "updated_at"
+    autocomplete_fields = TARGET_FIELDS
+    readonly_fields = ("origin", "created_by", *RECORD_FIELDS)
+    fieldsets = (
+        (None, {"fields": ("system", "kind", "scope", "code")}),
+        (
+            "Canonical record",
+            {
+                "fields": TARGET_FIELDS,
+                "description": "Fill in the one field of the reference's kind.",
+            },
+        ),
+        ("Validity", {"fields": ("valid_from", "valid_to", "status", "is_preferred")}),
+        ("Record", {"fields": ("origin", "created_by", *RECORD_FIELDS)}),
+    )
+
+    @admin.display(description="Canonical record")
+    def canonical_record(self, reference):
+        target = reference.target
+        key = services.target_key(reference.kind, target)
+        return f"{key} {services.target_name(reference.kind, target)}"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+            obj.origin = CrossReference.Origin.MANUAL
+        super().save_model(request, obj, form, change)
+
+
+# "Known as": the references of one master record, on that record's page.
+
+
+class KnownAsForm(forms.ModelForm):
+    """A reference of the inline's kind. The kind is not asked for: it is the record's. New
+    rows are recorded as entered by hand by the steward at the keyboard."""
+
+    kind = None  # set per inline
+    user = None  # set per request
+
+    class Meta:
+        model = CrossReference
+        fields = ("system", "scope", "code", "valid_from", "valid_to", "status", "is_preferred")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.kind = self.kind
+        if self.instance._state.adding:
+            self.instance.created_by = self.user
+            self.instance.origin = CrossReference.Origin.MANUAL
+
+
+def _overlap(a, b):
+    """Whether two [from, to) periods share a day; an empty end is open."""
+    return (a[1] is None or b[0] is None or b[0] < a[1]) and (
+        b[1] is None or a[0] is None or a[0] < b[1]
+    )
+
+
+class KnownAsFormSet(forms.BaseInlineFormSet):
+    """Refuses rows of one save that claim one code, or are preferred for one system, on a
+    shared day: each row's clean() can only compare itself with references already saved."""
+
+    def clean(self):
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("status") == CrossReference.Status.ACTIVE
+            and form.cleaned_data.get("system")
+        ]
+        for n, row in enumerate(rows):
+            period = (row.get("valid_from"), row.get("valid_to"))
+            for other in rows[n + 1 :]:
+                if not _overlap(period, (other.get("valid_from"), other.get("valid_to"))):
+                    continue
+                same_place = (row["system"], row.get("scope", "")) == (
+                    other["system"],
+                    other.get("scope", ""),
+                )
+                if same_place and row.get("code") == other.get("code"):
+                    raise forms.ValidationError(
+                        f"Two rows claim {row['system'].code} code {row.get('code')!r} on "
+                        "shared days; end one before the other starts."
+                    )
+                if same_place and row.get("is_preferred") and other.get("is_preferred"):
+                    raise forms.ValidationError(
+                        f"Two rows are the preferred {row['system'].code} code on shared "
+                        "days; mark only one preferred."
+                    )
+
+
+class KnownAsInline(admin.TabularInline):
+    model = CrossReference
+    form = KnownAsForm
+    formset = KnownAsFormSet
+    fields = ("system", "scope", "code", "valid_from", "valid_to", "status", "is_preferred")
+    verbose_name = "known as"
+    verbose_name_plural = "known as (codes other systems use for this record)"
+    extra = 0
+    kind = None
+
+    def get_formset(self, request, obj=None, **kwargs):
+        form = type("KnownAsForm", (self.form,), {"kind": self.kind, "user": request.user})
+        return super().get_formset(request, obj, form=form, **kwargs)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("system")
+
+    def has_add_permission(self, request, obj=None):
+        # A record gets its codes once it exists: before, the reference has nothing to name.
+        return obj is not None and super().has_add_permission(request, obj)
+
+
+def known_as_inline(kind):
+    """The "Known as" inline of one kind of record, pointing at it by that kind's key."""
+    field, model = TARGETS[kind]
+    name = f"{model.__name__}KnownAsInline"
+    return type(name, (KnownAsInline,), {"fk_name": field, "kind": kind.value})
+
+
+for _kind, (_field, _model) in TARGETS.items():
+    _model_admin = admin.site.get_model_admin(_model)
+    _model_admin.inlines = (*_model_admin.inlines, known_as_inline(_kind))

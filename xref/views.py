@@ -1,0 +1,87 @@
+"""API v1 of the cross-reference registry: /api/v1/xrefs/. Thin: the serializer parses and
+validates, xref.services registers and changes, mdm.auth decides who may (reads: any role;
+writes: stewards)."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from xref import services
+from xref.filters import CrossReferenceFilterSet
+from xref.models import CrossReference
+from xref.serializers import (
+    CrossReferenceSerializer,
+    ReferenceConflictResponseSerializer,
+    conflict_body,
+)
+
+CONFLICT = OpenApiResponse(
+    ReferenceConflictResponseSerializer,
+    description="Another active reference claims this code on a shared day; it is named.",
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Register a cross-reference (idempotent)",
+        description=(
+            "Registers that a system's code means a canonical record. The same mapping again "
+            "(same system, kind, scope, code and record, over the same dates or dates inside "
+            "the registered ones) returns the registered reference with 200; a new one is a "
+            "201; a mapping that collides with another reference is a 409 naming it."
+        ),
+        responses={
+            200: OpenApiResponse(CrossReferenceSerializer, description="Already registered."),
+            201: OpenApiResponse(CrossReferenceSerializer, description="Registered."),
+            409: CONFLICT,
+        },
+    ),
+    update=extend_schema(responses={200: CrossReferenceSerializer, 409: CONFLICT}),
+    partial_update=extend_schema(responses={200: CrossReferenceSerializer, 409: CONFLICT}),
+)
+class CrossReferenceViewSet(viewsets.ModelViewSet):
+    """Cross-references: in source system S, within scope C, code X of kind K means canonical
+    record R from F until T. Addressed by id."""
+
+    queryset = CrossReference.objects.select_related(
+        "system",
+        "created_by",
+        "item",
+        "item_revision__item",
+        "supplier",
+        "supplier_site__supplier",
+        "location",
+        "unit",
+        "code_value__code_list",
+    )
+    serializer_class = CrossReferenceSerializer
+    filterset_class = CrossReferenceFilterSet
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            reference, created = services.register_reference(
+                user=request.user, **serializer.registration()
+            )
+        except services.ReferenceConflict as exc:
+            return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
+        data = self.get_serializer(self.get_queryset().get(pk=reference.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def update(self, request, *args, **kwargs):
+        reference = self.get_object()
+        serializer = self.get_serializer(
+            reference, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.update_reference(reference, user=request.user, **serializer.changes())
+        except services.ReferenceConflict as exc:
+            return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(self.get_queryset().get(pk=reference.pk)).data)
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            instance.delete()
