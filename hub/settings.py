@@ -219,6 +219,11 @@ VALIDATION_SWEEP_INTERVAL = envint("HUB_VALIDATION_SWEEP_INTERVAL", 60, minimum=
 VALIDATION_RECEIVED_TIMEOUT = envint("HUB_VALIDATION_RECEIVED_TIMEOUT", 300, minimum=1)
 VALIDATION_CLAIM_TIMEOUT = envint("HUB_VALIDATION_CLAIM_TIMEOUT", 1800, minimum=1)
 VALIDATION_MAX_ATTEMPTS = envint("HUB_VALIDATION_MAX_ATTEMPTS", 5, minimum=1)
+# Large messages: lines per chunk (one cross-reference batch each). A message, or a forecast
+# release in parts, with more lines is split into chunk tasks that any worker runs; a chunk
+# claimed longer than CHUNK_TIMEOUT ago counts as lost and is run again.
+VALIDATION_CHUNK_LINES = envint("HUB_VALIDATION_CHUNK_LINES", 5000, minimum=1)
+VALIDATION_CHUNK_TIMEOUT = envint("HUB_VALIDATION_CHUNK_TIMEOUT", 300, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-messages": {
         "task": "validation.tasks.sweep_stuck_messages",
@@ -274,6 +279,7 @@ SPECTACULAR_SETTINGS = {
         "LocationStatusEnum": "mdm.models.Location.Status",
         "UnitStatusEnum": "mdm.models.Unit.Status",
         "CodeValueStatusEnum": "mdm.models.CodeValue.Status",
+        "InboundMessageStatusEnum": "validation.models.InboundMessage.Status",
     },
 }
 

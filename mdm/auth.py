@@ -1,9 +1,11 @@
 """API authentication (Bearer keys of API clients) and role checks, enforced server-side."""
 
+from django.contrib.auth.models import Group
+from django.db.models import OuterRef, Subquery
 from rest_framework import authentication, exceptions, permissions
 
 from mdm.models import ApiClient
-from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
+from mdm.roles import INTEGRATION, ROLES, STEWARD, VIEWER, has_role
 
 
 class BearerKeyAuthentication(authentication.BaseAuthentication):
@@ -26,14 +28,21 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != ApiClient.KEY_PREFIX:
             raise exceptions.AuthenticationFailed("The API key is not valid.")
+        # One query for the key, its user, its system and its role: the hot path (resolution)
+        # is called many times a second per client.
+        role = Group.objects.filter(user=OuterRef("user"), name__in=ROLES).values("name")[:1]
         client = (
-            ApiClient.objects.select_related("user", "system").filter(key_prefix=parts[1]).first()
+            ApiClient.objects.select_related("user", "system")
+            .annotate(role=Subquery(role))
+            .filter(key_prefix=parts[1])
+            .first()
         )
         if client is None or not _same(client.key_hash, ApiClient.hash_key(key)):
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         if not client.is_active or not client.user.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         client.touch()
+        client.user._hub_roles = {client.role} if client.role else set()
         return client.user, client
 
     def authenticate_header(self, request):

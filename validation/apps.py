@@ -8,6 +8,13 @@ class ValidationConfig(AppConfig):
 
     def ready(self):
         from mdm.roles import sync_role_permissions
+        from mdm.signals import demo_seeded
+        from validation import demo
+
+        # After xref's receiver (xref is made ready first: it comes before validation in
+        # INSTALLED_APPS), so the demo cross-references exist; the messages themselves go in
+        # once the seed has committed.
+        demo_seeded.connect(demo.seed_demo_messages, dispatch_uid="validation.demo")
 
         # mdm gives the roles their permissions after its own migrations, before this app's
         # permissions exist on a fresh database; give them again once they do.

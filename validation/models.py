@@ -111,6 +111,14 @@ class InboundMessage(PublicIdModel):
     )
     part_number = models.PositiveIntegerField(null=True, blank=True)
     part_count = models.PositiveIntegerField(null=True, blank=True)
+    line_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Lines in the payload, counted when it was stored."
+    )
+    # A message (or release) larger than one chunk is validated as chunks by several workers:
+    # the leader counts how many there are and how many are done, so that the chunk that
+    # finishes last (and only it) writes the outcome.
+    chunks_total = models.PositiveIntegerField(null=True, blank=True)
+    chunks_done = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -176,3 +184,54 @@ class Rule(TimestampedModel):
 
     def __str__(self):
         return self.code
+
+
+class MessageChunk(models.Model):
+    """A slice of the lines of a large message (or of a forecast sent in parts), validated on
+    its own by any worker, with what it found; the last one to finish combines them all into
+    the message's outcome and the chunks are deleted with it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    # The message that holds the claim (part 1 of a release); `attempt` is its claimed_at, so
+    # a chunk of an attempt the sweep took back can never count towards a later one.
+    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="chunks")
+    attempt = models.DateTimeField()
+    index = models.PositiveIntegerField(help_text="Position among the release's chunks.")
+    part = models.ForeignKey(
+        InboundMessage,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The message whose lines the chunk holds.",
+    )
+    start = models.PositiveIntegerField(help_text="First line, within the part.")
+    stop = models.PositiveIntegerField(help_text="Line after the last, within the part.")
+    offset = models.PositiveIntegerField(help_text="Index of the first line in the release.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    diagnostics = models.JSONField(default=list, blank=True)
+    header_hub = models.JSONField(
+        null=True, blank=True, help_text="Chunk 0 only: the header's enrichment."
+    )
+    # The enriched lines as JSON text (an array), never parsed again: the outcome is written
+    # by joining the chunks' texts.
+    released_lines = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["message", "attempt", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "attempt", "index"], name="chunk_unique_index"
+            ),
+        ]
+        indexes = [
+            # The sweep: pending chunks whose task was lost or whose worker died.
+            models.Index(fields=["status", "enqueued_at"], name="chunk_status_enqueued"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} chunk {self.index} ({self.status})"

@@ -1,10 +1,50 @@
-"""The validation pipeline: rules over one message, with no writes.
+"""The validation pipeline: every enabled rule over one message, and the enriched payload it
+would release. Writes nothing.
 
-Placeholder with the final interface; the rules and enrichment replace the body.
+`evaluate()` validates a whole payload in this process and returns an Outcome; the Celery
+task calls it for messages of up to HUB_VALIDATION_CHUNK_LINES lines, and the dry-run API for
+any. Larger messages are validated as chunks by several workers (validation.services): each
+chunk task builds a `Check` for the message and calls `check_lines()` on its own lines, and
+the last one combines the chunks' findings with `combine_diagnostics()`.
+
+A `Check` looks the header up once (one resolve batch and a few queries, validation.enrich),
+then each chunk of lines with one resolve batch and a fixed number of queries, whatever the
+number of lines. The rules (validation.rules) that depend only on a line's codes run once per
+distinct combination of codes.
+
+A diagnostic is a dict:
+
+    {"rule": "XREF_UNRESOLVED", "severity": "error", "team": "integration",
+     "path": "$.lines[3].item", "value": "4711", "message": "...", "suggestion": "..."}
+
+with "candidates" added where a matcher proposed records. Severity and team are the Rule
+row's; a disabled rule does not run. Diagnostics are sorted by path (line 10 after line 9),
+then rule. An outcome lists at most MAX_DIAGNOSTICS of them; beyond that one summary per rule
+(path "$", "omitted": the count) says how many more there were, so that a forecast of a
+million bad lines stays a readable, storable outcome.
+
+Status: quarantined when any diagnostic is an error, else released (warnings travel with the
+released message). The released payload is the payload as sent with the "hub" enrichment on
+the header and on every line (see validation.enrich).
 """
 
 import dataclasses
 import datetime
+import re
+from collections import Counter
+
+from django.conf import settings
+
+from validation.enrich import Facts, Systems, as_decimal_text
+from validation.models import Rule
+from validation.rules import LAYOUTS, RULES, quantity_problem, revision_id
+from xref.resolve import RESOLVED
+
+MAX_DIAGNOSTICS = 10_000
+ERROR = Rule.Severity.ERROR.value
+QUARANTINED, RELEASED = "quarantined", "released"
+
+_PATH_TOKEN = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 @dataclasses.dataclass
@@ -20,5 +60,269 @@ class Outcome:
 def evaluate(message_type, schema_version, payload, system, *, as_of=None):
     """Run every enabled rule over `payload` sent by `system` (a SourceSystem), resolving its
     codes at `as_of` (default: the payload's business date, else today). Writes nothing."""
-    as_of = as_of or datetime.date.today()
-    return Outcome(status="released", released_payload=payload)
+    check = Check(message_type, schema_version, header_of(payload), system, as_of=as_of)
+    lines = payload.get("lines") or []
+    size = settings.VALIDATION_CHUNK_LINES
+    found = [check.header_diagnostics]
+    released = []
+    for start in range(0, len(lines), size):
+        enrich = not check.has_errors(found)
+        diagnostics, enriched = check.check_lines(lines[start : start + size], start, enrich)
+        found.append(diagnostics)
+        if enriched is not None:
+            released.extend(enriched)
+    diagnostics = combine_diagnostics(found)
+    if any(d["severity"] == ERROR for d in diagnostics):
+        return Outcome(QUARANTINED, diagnostics)
+    return Outcome(RELEASED, diagnostics, check.released(payload, released))
+
+
+def header_of(payload):
+    """The payload without its lines (and without the part of a release)."""
+    return {key: value for key, value in payload.items() if key not in ("lines", "part")}
+
+
+class Check:
+    """Validation of one message: its header on construction, its lines by chunks."""
+
+    def __init__(self, message_type, schema_version, header, system, *, as_of=None):
+        self.message_type = message_type
+        self.schema_version = schema_version
+        self.layout = LAYOUTS[message_type]
+        self.as_of = as_of or header_date(message_type, schema_version, header)
+        self.rules = {
+            code: (severity, team)
+            for code, severity, team in Rule.objects.filter(enabled=True).values_list(
+                "code", "severity", "team"
+            )
+            if code in RULES
+        }
+        enabled = [
+            registered
+            for code, registered in RULES.items()
+            if code in self.rules and registered.applies(self.layout)
+        ]
+        self.by_field = [registered for registered in enabled if registered.per == "field"]
+        self.by_object = [registered for registered in enabled if registered.per == "object"]
+        self.systems = Systems(system)
+        self.header = header
+        self.facts = Facts(systems=self.systems, as_of=self.as_of, layout=self.layout)
+        self.facts.load([header])
+        self.header_diagnostics, self.header_hub = self._check_object(
+            self.facts, header, "$", {}, self.facts.plant
+        )
+        self.header_diagnostics.sort(key=diagnostic_key)
+
+    def check_lines(self, lines, offset=0, enrich=True):
+        """(diagnostics, enriched lines) of `lines`, the first being line `offset` of the
+        message. The enriched lines are None when not asked for, or once an error is found
+        (the message will not be released). At most MAX_DIAGNOSTICS diagnostics are listed,
+        followed by a summary per rule of the rest."""
+        facts = Facts(systems=self.systems, as_of=self.as_of, layout=self.layout, header=self.facts)
+        facts.load(lines)
+        cache = {}  # (field, value, plant) -> (findings, hub entry, answer), for these lines
+        diagnostics = []
+        omitted = Counter()
+        enriched = [] if enrich else None
+        for index, line in enumerate(lines, offset):
+            found, hub = self._check_object(facts, line, None, cache, None)
+            if found:
+                at = f"$.lines[{index}]"
+                for code, finding in found:
+                    if self.rules[code][0] == ERROR:
+                        enriched = None
+                    if len(diagnostics) < MAX_DIAGNOSTICS:
+                        diagnostics.append(self._diagnostic(code, at, finding))
+                    else:
+                        omitted[code] += 1
+            if enriched is not None:
+                enriched.append({**line, "hub": hub})
+        diagnostics.sort(key=diagnostic_key)
+        diagnostics.extend(self._summaries(omitted))
+        return diagnostics, enriched
+
+    def released(self, payload, lines):
+        """The released payload: the payload as sent, the header's and every line's "hub"."""
+        released = {key: value for key, value in payload.items() if key != "lines"}
+        released["hub"] = self.header_hub
+        released["lines"] = lines
+        return released
+
+    # --- one object -------------------------------------------------------------------------
+
+    def _check_object(self, facts, obj, at, cache, plant):
+        """The findings of every rule over a payload object and its "hub": (diagnostics, hub)
+        for the header (`at` given), ([(rule, Finding)], hub) for a line."""
+        if plant is None:
+            plant = facts.plant_of(obj)
+        hub = {}
+        found = []
+        item = unit = None
+        for field in facts.fields:
+            value = obj.get(field.name)
+            if not isinstance(value, str):
+                continue
+            key = (field.name, value, plant)
+            entry = cache.get(key)
+            if entry is None:
+                entry = cache[key] = self._field(facts, field, value, plant)
+            findings, field_hub, answer = entry
+            if findings:
+                found.extend(findings)
+            if field_hub is not None:
+                hub[field.name] = field_hub
+                if field.kind == "item":
+                    item = answer
+                elif field.kind == "unit":
+                    unit = answer
+        for registered in self.by_object:
+            for finding in registered.function(facts, obj):
+                found.append((registered.code, finding))
+        if item is not None:
+            self._quantities(facts, obj, hub, item, unit, plant)
+        if at is None:
+            return found, hub
+        return [self._diagnostic(code, at, finding) for code, finding in found], hub
+
+    def _field(self, facts, field, value, plant):
+        """(findings of the field rules, the field's hub entry, the resolve answer) of a code."""
+        answer = facts.answer(field.kind, value)
+        findings = []
+        for registered in self.by_field:
+            finding = registered.function(facts, field, value, answer, plant)
+            if finding is not None:
+                findings.append((registered.code, finding))
+        if answer is None or answer["status"] != RESOLVED:
+            return findings, None, answer
+        target = facts.target(field.kind, value)
+        entry = {"id": answer["id"], "codes": self._codes(facts, field.kind, target, plant)}
+        return findings, entry, answer
+
+    def _codes(self, facts, kind, target, plant):
+        """{system: code} of every other system that has a code for the record."""
+        key = ("codes", kind, target, plant)
+        codes = facts.memo.get(key)
+        if codes is None:
+            codes = facts.memo[key] = {
+                self.systems.code[system]: code
+                for system in self.systems.others
+                if (code := facts.code_in(system, kind, target, plant)) is not None
+            }
+        return codes
+
+    def _quantities(self, facts, obj, hub, item, unit, plant):
+        """The line's quantity in the item's base unit (and in the supplier's pack), and the
+        revision's canonical id, into its hub."""
+        record = item["record"]
+        base = record["base_unit"]
+        revision = self.layout.revision
+        if revision and isinstance(obj.get(revision), str):
+            hub["revision"] = {"id": revision_id(item["id"], obj[revision])}
+        value = obj.get(self.layout.quantity)
+        if unit is None or value is None or quantity_problem(value, True):
+            return
+        item_pk = facts.items.get(item["id"])
+        factor, _ = facts.factor(item_pk, base, unit["id"], facts.supplier_pk)
+        if factor is None:
+            return
+        hub["quantity"] = {
+            "value": as_decimal_text(value, factor),
+            "unit": base,
+            "codes": self._codes(facts, "unit", base, plant),
+        }
+        if self.layout.supplier_quantity and facts.supplier_pk:
+            pack = self._supplier_pack(facts, item_pk, base)
+            if pack is not None:
+                pack_unit, per_pack = pack
+                hub["supplier_quantity"] = {
+                    "value": as_decimal_text(value, factor / per_pack),
+                    "unit": pack_unit,
+                    "codes": self._codes(facts, "unit", pack_unit, plant),
+                }
+
+    def _supplier_pack(self, facts, item_pk, base):
+        """(pack unit, base units per pack) of the supplier's own conversion for the item."""
+        key = ("pack", item_pk)
+        if key not in facts.memo:
+            facts.memo[key] = None
+            for source, target, _, supplier in facts.packs.get(item_pk, ()):
+                if supplier != facts.supplier_pk:
+                    continue
+                pack = target if source == base else source
+                factor, _ = facts.factor(item_pk, base, pack, supplier)
+                if factor:
+                    facts.memo[key] = (pack, factor)
+                    break
+        return facts.memo[key]
+
+    # --- diagnostics ------------------------------------------------------------------------
+
+    def _diagnostic(self, code, at, finding):
+        severity, team = self.rules[code]
+        diagnostic = {
+            "rule": code,
+            "severity": severity,
+            "team": team,
+            "path": f"{at}.{finding.field}",
+            "value": finding.value,
+            "message": finding.message,
+            "suggestion": finding.suggestion,
+        }
+        if finding.extra:
+            diagnostic.update(finding.extra)
+        return diagnostic
+
+    def _summaries(self, omitted):
+        return [summary(code, *self.rules[code], count) for code, count in sorted(omitted.items())]
+
+
+def header_date(message_type, schema_version, header):
+    """The business date of a header (the contract's x-business-date), else today."""
+    from validation import contracts
+
+    return contracts.business_date(message_type, schema_version, header) or (datetime.date.today())
+
+
+def summary(code, severity, team, count):
+    """The diagnostic standing for `count` findings of a rule left out of the list."""
+    return {
+        "rule": code,
+        "severity": severity,
+        "team": team,
+        "path": "$",
+        "value": None,
+        "message": f"{count:,} more {code} finding(s) are not listed (an outcome lists at most "
+        f"{MAX_DIAGNOSTICS:,}).",
+        "suggestion": None,
+        "omitted": count,
+    }
+
+
+def combine_diagnostics(lists):
+    """Diagnostics of several chunks (each sorted, each with its summaries) as one outcome's:
+    sorted, at most MAX_DIAGNOSTICS listed, one summary per rule for the rest."""
+    listed, omitted, rules = [], Counter(), {}
+    for found in lists:
+        for diagnostic in found:
+            if "omitted" in diagnostic:
+                omitted[diagnostic["rule"]] += diagnostic["omitted"]
+                rules[diagnostic["rule"]] = (diagnostic["severity"], diagnostic["team"])
+            elif len(listed) < MAX_DIAGNOSTICS:
+                listed.append(diagnostic)
+            else:
+                omitted[diagnostic["rule"]] += 1
+                rules[diagnostic["rule"]] = (diagnostic["severity"], diagnostic["team"])
+    listed.sort(key=diagnostic_key)
+    listed.extend(summary(code, *rules[code], count) for code, count in sorted(omitted.items()))
+    return listed
+
+
+def diagnostic_key(diagnostic):
+    return (path_key(diagnostic.get("path") or ""), diagnostic.get("rule") or "")
+
+
+def path_key(path):
+    """Sort key of a JSON path: "$.lines[10]" after "$.lines[9]"."""
+    return tuple(
+        (0, int(index), "") if index else (1, 0, name) for name, index in _PATH_TOKEN.findall(path)
+    )

@@ -1,7 +1,8 @@
 """Celery tasks of validation. Thin: validation.services does the work.
 
 `validate_message` is safe to run twice for one message: the claim (a conditional UPDATE)
-lets one run through and the other return at once. Tasks are acknowledged late and
+lets one run through and the other return at once. `validate_chunk` validates one chunk of a
+large message, claimed the same way (validation.services). Tasks are acknowledged late and
 rejected (so redelivered) when the worker dies; the claim makes the redelivery harmless.
 Transient errors (database or broker unreachable) are retried with exponential backoff;
 after HUB_VALIDATION_MAX_RETRIES retries the message goes to dead_letter with the error.
@@ -21,36 +22,40 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def validate_message(self, message_id):
-    retries = self.request.retries
+    return _with_retries(self, services.validate_message, message_id, "validate_message")
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def validate_chunk(self, chunk_id):
+    """One chunk of a large message (see validation.services, "large messages")."""
+    return _with_retries(self, services.validate_chunk, chunk_id, "validate_chunk")
+
+
+def _with_retries(task, work, pk, name):
+    retries = task.request.retries
     final_attempt = retries >= settings.VALIDATION_MAX_RETRIES
     try:
-        with change_source("task", reference=f"validate_message {message_id}"):
-            return services.validate_message(message_id, final_attempt=final_attempt)
+        with change_source("task", reference=f"{name} {pk}"):
+            return work(pk, final_attempt=final_attempt)
     except services.TRANSIENT_ERRORS as exc:
         if final_attempt:
-            # Nothing was claimed (the claim itself failed): the message is still received,
-            # and the sweep enqueues it again once the database answers.
-            logger.warning("Giving up on message %s after %s retries: %s", message_id, retries, exc)
+            # The database failed the claim or the dead letter itself: the message is left in
+            # received or validating, and the sweep takes it up again once the database is back.
+            logger.warning("Giving up on %s %s after %s retries: %s", name, pk, retries, exc)
             return None
-        if self.request.is_eager:
+        if task.request.is_eager:
             # Eager mode (no broker: `make run`, tests) has nobody to hold a retry for later:
             # retry here and now.
-            logger.warning("Validation of message %s hit %s; retrying", message_id, exc)
-            return self.apply((message_id,), retries=retries + 1).result
+            logger.warning("%s %s hit %s; retrying", name, pk, exc)
+            return task.apply((pk,), retries=retries + 1).result
         countdown = get_exponential_backoff_interval(
             factor=settings.VALIDATION_RETRY_BACKOFF,
             retries=retries,
             maximum=settings.VALIDATION_RETRY_BACKOFF_MAX,
             full_jitter=True,
         )
-        logger.warning(
-            "Validation of message %s hit %s; retry %s in %s s",
-            message_id,
-            exc,
-            retries + 1,
-            countdown,
-        )
-        raise self.retry(
+        logger.warning("%s %s hit %s; retry %s in %s s", name, pk, exc, retries + 1, countdown)
+        raise task.retry(
             exc=exc, countdown=countdown, max_retries=settings.VALIDATION_MAX_RETRIES
         ) from exc
 

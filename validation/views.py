@@ -269,7 +269,7 @@ class ContractListView(GenericAPIView):
 
     serializer_class = ContractSummarySerializer
 
-    @extend_schema(summary="List the message contracts")
+    @extend_schema(summary="List the message contracts", operation_id="contracts_list")
     def get(self, request):
         rows = [
             {

@@ -6,23 +6,24 @@ for the OpenAPI schema. Integration clients and stewards may call every view her
 included: a batch resolve changes nothing); viewers may not.
 """
 
-import json
 from datetime import date
 
+import orjson
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
 )
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from mdm.roles import INTEGRATION, STEWARD
 from xref import resolve
 from xref.models import Kind
@@ -65,30 +66,36 @@ def _single(function, params, fields, kind):
     return Response(result, status=HTTP_STATUS[result["status"]])
 
 
-def _batch(function, data, fields):
-    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        raise ValidationError({"keys": ["Give the keys as a list of objects."]})
-    keys = data["keys"]
-    if len(keys) > MAX_KEYS:
-        raise ValidationError(
-            {"keys": [f"At most {MAX_KEYS:,} keys per call; got {len(keys):,}. Split the batch."]}
-        )
-    try:
-        results = function(keys, _as_of(data.get("as_of")))
-    except resolve.InvalidKeys as exc:
-        listed = len(exc.errors)
-        detail = f"{exc.count:,} key(s) are malformed"
-        detail += f"; the first {listed} are listed." if exc.count > listed else "."
-        # Not a ValidationError: that would turn the indexes into strings.
-        return Response({"detail": detail, "keys": exc.errors}, status=400)
-    return Response(
-        {
-            "results": [
-                {"key": _echo(key, fields), **result}
-                for key, result in zip(keys, results, strict=True)
-            ]
-        }
-    )
+def _batch(function, request, fields):
+    # Parsing, resolving and echoing 50,000 keys make hundreds of thousands of small objects
+    # and none that need the cyclic collector; pausing it saves a good part of the time.
+    with resolve.collector_paused():
+        data = request.data
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise ValidationError({"keys": ["Give the keys as a list of objects."]})
+        keys = data["keys"]
+        if len(keys) > MAX_KEYS:
+            raise ValidationError(
+                {"keys": [f"At most {MAX_KEYS:,} keys per call; got {len(keys):,}. Split it."]}
+            )
+        try:
+            results = function(keys, _as_of(data.get("as_of")))
+        except resolve.InvalidKeys as exc:
+            listed = len(exc.errors)
+            detail = f"{exc.count:,} key(s) are malformed"
+            detail += f"; the first {listed} are listed." if exc.count > listed else "."
+            # Not a ValidationError: that would turn the indexes into strings.
+            return Response({"detail": detail, "keys": exc.errors}, status=400)
+        answers = [
+            {"key": _echo(key, fields), **result} for key, result in zip(keys, results, strict=True)
+        ]
+    return Response({"results": answers})
+
+
+def _echo(key, fields):
+    if isinstance(key, dict):
+        return {name: key.get(name) for name in fields}
+    return dict(zip(fields, key, strict=False))
 
 
 class BatchJSONParser(BaseParser):
@@ -102,15 +109,31 @@ class BatchJSONParser(BaseParser):
         if len(body) > MAX_BATCH_BYTES:
             raise ParseError(f"A batch body may be at most {MAX_BATCH_BYTES // 2**20} MiB.")
         try:
-            return json.loads(body)
-        except ValueError as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
 
 
-def _echo(key, fields):
-    if isinstance(key, dict):
-        return {name: key.get(name) for name in fields}
-    return dict(zip(fields, key, strict=False))
+class OrjsonRenderer(BaseRenderer):
+    """JSON by orjson, which writes 10,000 answers (3.6 MB) in a fifth of the time DRF's
+    renderer takes (measured: 24 ms against 110 ms). The only renderer of these views: no
+    browsable API, so no content negotiation on the hot path."""
+
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=str)
+
+
+class ResolutionView(APIView):
+    """Base of the views here: integration clients and stewards may call them."""
+
+    read_roles = write_roles = (STEWARD, INTEGRATION)
+    renderer_classes = [OrjsonRenderer]
 
 
 # --- schema only: the shapes the views return -----------------------------------------------
@@ -142,14 +165,14 @@ CANONICAL_ID_HELP = (
 )
 
 
-class ResolvedSerializer(serializers.Serializer):
+class ResolvedAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="resolved")
     id = serializers.CharField(help_text=CANONICAL_ID_HELP)
     record = serializers.DictField(help_text=RECORD_HELP)
     reference = ResolutionReferenceSerializer()
 
 
-class NotFoundSerializer(serializers.Serializer):
+class NotFoundAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="not_found")
     candidates = serializers.ListField(
         child=serializers.DictField(),
@@ -158,7 +181,7 @@ class NotFoundSerializer(serializers.Serializer):
     )
 
 
-class RetiredSerializer(serializers.Serializer):
+class RetiredAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="retired")
     id = serializers.CharField(help_text="The record the code meant.")
     valid_to = serializers.DateField(allow_null=True)
@@ -171,22 +194,22 @@ class RetiredSerializer(serializers.Serializer):
     )
 
 
-class NotYetValidSerializer(serializers.Serializer):
+class NotYetValidAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="not_yet_valid")
     id = serializers.CharField()
     valid_from = serializers.DateField()
     reference = ResolutionReferenceSerializer()
 
 
-class ScopeMatchSerializer(serializers.Serializer):
+class ResolveScopeMatchSerializer(serializers.Serializer):
     scope = serializers.CharField()
     id = serializers.CharField()
     reference = ResolutionReferenceSerializer()
 
 
-class AmbiguousSerializer(serializers.Serializer):
+class AmbiguousAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="ambiguous")
-    matches = ScopeMatchSerializer(many=True)
+    matches = ResolveScopeMatchSerializer(many=True)
 
 
 class ResolveKeySerializer(serializers.Serializer):
@@ -214,38 +237,38 @@ class ResolveBatchResultSerializer(serializers.Serializer):
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False, allow_null=True)
     successor = ResolutionReferenceSerializer(required=False, allow_null=True)
-    matches = ScopeMatchSerializer(many=True, required=False)
+    matches = ResolveScopeMatchSerializer(many=True, required=False)
 
 
 class ResolveBatchResultsSerializer(serializers.Serializer):
     results = ResolveBatchResultSerializer(many=True, help_text="In request order.")
 
 
-class TranslatedSerializer(serializers.Serializer):
+class TranslatedAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="translated")
     code = serializers.CharField(help_text="The target system's code.")
     id = serializers.CharField(help_text=CANONICAL_ID_HELP)
     reference = ResolutionReferenceSerializer(help_text="The target system's reference.")
 
 
-class NoCodeInTargetSerializer(serializers.Serializer):
+class NoCodeInTargetAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="no_code_in_target")
     id = serializers.CharField()
 
 
-class NoPreferredSerializer(serializers.Serializer):
+class NoPreferredAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="no_preferred")
     id = serializers.CharField()
     references = ResolutionReferenceSerializer(many=True)
 
 
-class TargetScopeMatchSerializer(serializers.Serializer):
+class TranslateScopeMatchSerializer(serializers.Serializer):
     scope = serializers.CharField()
     code = serializers.CharField()
     reference = ResolutionReferenceSerializer()
 
 
-class TranslateAmbiguousSerializer(serializers.Serializer):
+class TranslateAmbiguousAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="ambiguous")
     id = serializers.CharField(
         required=False, help_text="Set when the target has preferred codes in several scopes."
@@ -293,6 +316,15 @@ class TranslateBatchResultsSerializer(serializers.Serializer):
     results = TranslateBatchResultSerializer(many=True, help_text="In request order.")
 
 
+BAD_PARAMETERS = OpenApiResponse(
+    description="A parameter is missing or wrong; the answer names it, e.g. "
+    '{"system": ["No source system SAP (known: ERP_LEGACY, PLANNING)."]}.'
+)
+BAD_BATCH = OpenApiResponse(
+    description="More keys than allowed, a bad as_of, or malformed keys, listed by index (at "
+    'most 20): {"detail": "2 key(s) are malformed.", "keys": [{"index": 3, "field": "kind", '
+    '"message": "Unknown kind ..."}]}.'
+)
 KIND_PARAMETER = OpenApiParameter(
     "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=Kind.values, description="Record kind"
 )
@@ -378,9 +410,7 @@ RESOLVE_EXAMPLES = [
 ]
 
 
-class ResolveView(APIView):
-    read_roles = write_roles = (STEWARD, INTEGRATION)
-
+class ResolveView(ResolutionView):
     @extend_schema(
         operation_id="resolve_code",
         summary="Resolve one code of a source system",
@@ -404,13 +434,18 @@ class ResolveView(APIView):
             AS_OF_PARAMETER,
         ],
         responses={
-            200: ResolvedSerializer,
+            200: ResolvedAnswerSerializer,
             404: PolymorphicProxySerializer(
                 component_name="ResolveMiss",
-                serializers=[NotFoundSerializer, RetiredSerializer, NotYetValidSerializer],
+                serializers=[
+                    NotFoundAnswerSerializer,
+                    RetiredAnswerSerializer,
+                    NotYetValidAnswerSerializer,
+                ],
                 resource_type_field_name=None,
             ),
-            409: AmbiguousSerializer,
+            409: AmbiguousAnswerSerializer,
+            400: BAD_PARAMETERS,
         },
         examples=RESOLVE_EXAMPLES,
     )
@@ -418,8 +453,7 @@ class ResolveView(APIView):
         return _single(resolve.resolve, request.query_params, RESOLVE_FIELDS, kind)
 
 
-class ResolveBatchView(APIView):
-    read_roles = write_roles = (STEWARD, INTEGRATION)
+class ResolveBatchView(ResolutionView):
     parser_classes = [BatchJSONParser]
 
     @extend_schema(
@@ -432,7 +466,7 @@ class ResolveBatchView(APIView):
         ),
         tags=["resolve"],
         request=ResolveBatchSerializer,
-        responses={200: ResolveBatchResultsSerializer},
+        responses={200: ResolveBatchResultsSerializer, 400: BAD_BATCH},
         examples=[
             OpenApiExample(
                 "Two keys",
@@ -448,12 +482,10 @@ class ResolveBatchView(APIView):
         ],
     )
     def post(self, request):
-        return _batch(resolve.resolve_many, request.data, RESOLVE_FIELDS)
+        return _batch(resolve.resolve_many, request, RESOLVE_FIELDS)
 
 
-class TranslateView(APIView):
-    read_roles = write_roles = (STEWARD, INTEGRATION)
-
+class TranslateView(ResolutionView):
     @extend_schema(
         operation_id="translate_code",
         summary="Translate one code into another system's code",
@@ -475,22 +507,23 @@ class TranslateView(APIView):
             AS_OF_PARAMETER,
         ],
         responses={
-            200: TranslatedSerializer,
+            200: TranslatedAnswerSerializer,
             404: PolymorphicProxySerializer(
                 component_name="TranslateMiss",
                 serializers=[
-                    NotFoundSerializer,
-                    RetiredSerializer,
-                    NotYetValidSerializer,
-                    NoCodeInTargetSerializer,
+                    NotFoundAnswerSerializer,
+                    RetiredAnswerSerializer,
+                    NotYetValidAnswerSerializer,
+                    NoCodeInTargetAnswerSerializer,
                 ],
                 resource_type_field_name=None,
             ),
             409: PolymorphicProxySerializer(
                 component_name="TranslateConflict",
-                serializers=[NoPreferredSerializer, TranslateAmbiguousSerializer],
+                serializers=[NoPreferredAnswerSerializer, TranslateAmbiguousAnswerSerializer],
                 resource_type_field_name=None,
             ),
+            400: BAD_PARAMETERS,
         },
         examples=[
             OpenApiExample(
@@ -528,8 +561,7 @@ class TranslateView(APIView):
         return _single(resolve.translate, request.query_params, TRANSLATE_FIELDS, kind)
 
 
-class TranslateBatchView(APIView):
-    read_roles = write_roles = (STEWARD, INTEGRATION)
+class TranslateBatchView(ResolutionView):
     parser_classes = [BatchJSONParser]
 
     @extend_schema(
@@ -542,7 +574,7 @@ class TranslateBatchView(APIView):
         ),
         tags=["resolve"],
         request=TranslateBatchSerializer,
-        responses={200: TranslateBatchResultsSerializer},
+        responses={200: TranslateBatchResultsSerializer, 400: BAD_BATCH},
     )
     def post(self, request):
-        return _batch(resolve.translate_many, request.data, TRANSLATE_FIELDS)
+        return _batch(resolve.translate_many, request, TRANSLATE_FIELDS)

@@ -2,10 +2,9 @@
 client, and Celery in eager mode whatever broker the environment names."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from hub.celery import app as celery_app
-from mdm.services import create_api_client
+from tests.validation.world import integration_client
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +21,4 @@ def eager_celery():
 @pytest.fixture
 def planning_api(planning_system):
     """An integration client of the planning system."""
-    _, key = create_api_client("PLANNING", "planning-sync")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return api
+    return integration_client("PLANNING", "planning-sync")

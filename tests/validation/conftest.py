@@ -1,11 +1,11 @@
 """The validation tests' world: tests/conftest.py's users and clients, a planning system
-client, and Celery in eager mode whatever broker the environment names."""
+client, Celery in eager mode whatever broker the environment names, and (asked for by name)
+the master data and cross-references of world.py."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from hub.celery import app as celery_app
-from mdm.services import create_api_client
+from tests.validation.world import build_world, integration_client
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,10 @@ def eager_celery():
 @pytest.fixture
 def planning_api(planning_system):
     """An integration client of the planning system."""
-    _, key = create_api_client("PLANNING", "planning-sync")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return api
+    return integration_client("PLANNING", "planning-sync")
+
+
+@pytest.fixture
+def world(db):
+    """The plant, suppliers, items and cross-references the example messages speak of."""
+    return build_world()

@@ -19,7 +19,7 @@ from validation import pipeline, services
 from validation.models import InboundMessage
 from validation.views import LimitedJSONParser, RequestTooLarge
 
-from .world import example, forecast_part, submission
+from .world import example, forecast_part, integration_client, submission
 
 pytestmark = pytest.mark.django_db
 
@@ -54,13 +54,25 @@ def test_it_stores_the_message_and_accepts_it(
     assert len(callbacks) == 1, "validation is enqueued after commit"
 
 
-def test_a_validated_message_shows_its_outcome(erp_api, django_capture_on_commit_callbacks):
+def without_hub(payload):
+    """A released payload without the hub's enrichment: the payload as sent."""
+    payload = {key: value for key, value in payload.items() if key != "hub"}
+    payload["lines"] = [
+        {key: value for key, value in line.items() if key != "hub"} for line in payload["lines"]
+    ]
+    return payload
+
+
+def test_a_validated_message_shows_its_outcome(
+    erp_api, world, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         url = post(erp_api, submission("receipt")).json()["url"]
 
     detail = erp_api.get(url).json()
     assert detail["status"] == "released"
-    assert detail["released_payload"] == example("receipt")
+    assert without_hub(detail["released_payload"]) == example("receipt")
+    assert detail["released_payload"]["lines"][0]["hub"]["ids"]["item"] == world.bearing.public_id
     assert detail["diagnostics"] == []
     assert detail["attempts"] == 1
     assert detail["finished_at"] is not None
@@ -299,15 +311,19 @@ def counts():
     )
 
 
-def test_the_dry_run_returns_the_outcome_and_writes_nothing(erp_api):
+def test_the_dry_run_returns_the_outcome_and_writes_nothing(world):
+    network_api = integration_client("SUPPLIER_NET", "network-sync")
     before = counts()
-    response = erp_api.post("/api/v1/validate/", submission("po_acknowledgement"), format="json")
+    response = network_api.post(
+        "/api/v1/validate/", submission("po_acknowledgement"), format="json"
+    )
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "released",
-        "diagnostics": [],
-        "released_payload": example("po_acknowledgement"),
-    }
+    body = response.json()
+    assert (body["status"], body["diagnostics"]) == ("released", [])
+    assert without_hub(body["released_payload"]) == example("po_acknowledgement")
+    assert body["released_payload"]["lines"][0]["hub"]["ids"]["status"] == (
+        "ACK_LINE_STATUS:accepted"
+    )
     assert counts() == before
 
 
@@ -396,6 +412,20 @@ def test_a_part_that_disagrees_with_the_parts_before_is_a_conflict(planning_api)
     assert "3 parts" in response.json()["detail"]
 
 
+def test_a_part_with_another_horizon_than_the_parts_before_is_a_conflict(planning_api):
+    first = post(planning_api, submission("forecast", forecast_part(1, 2)), key="a").json()
+    other = forecast_part(2, 2)
+    other["horizon"] = {"start": "2026-03-02", "end": "2026-06-28"}
+    response = post(planning_api, submission("forecast", other), key="b")
+    assert response.status_code == 409
+    assert response.json()["id"] == first["id"]
+    assert "another bucket or horizon" in response.json()["detail"]
+    # The same plan under another version is another release: no conflict.
+    newer = forecast_part(2, 2, version=4)
+    newer["horizon"] = other["horizon"]
+    assert post(planning_api, submission("forecast", newer), key="c").status_code == 202
+
+
 def test_a_part_sent_twice_under_new_keys_is_a_conflict(planning_api):
     first = post(planning_api, submission("forecast", forecast_part(1, 2)), key="a").json()
     response = post(planning_api, submission("forecast", forecast_part(1, 2, lines=3)), key="b")
@@ -413,7 +443,7 @@ def test_a_part_beyond_the_count_breaks_the_contract(planning_api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_parallel_submissions_with_one_key_make_one_message(erp_system):
+def test_fifty_parallel_submissions_with_one_key_make_one_message(erp_system, world):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     start = threading.Barrier(50)
 

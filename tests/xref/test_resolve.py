@@ -327,6 +327,21 @@ def test_it_takes_keys_as_dicts_and_strips_codes(world):
     assert resolve.resolve_many([key], BEFORE)[0]["status"] == "resolved"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_source_systems_are_cached_outside_transactions(erp_system):
+    resolve.resolve("item", "ERP_LEGACY", "100234")  # the system codes are now cached
+    with CaptureQueriesContext(connection) as queries:
+        resolve.resolve("item", "ERP_LEGACY", "100234")
+    # bulk_create sends no signal, as if another web process had added the system.
+    SourceSystem.objects.bulk_create(
+        [SourceSystem(code="SUPPLIER_NET", name="Supplier network", kind="supplier_network")]
+    )
+
+    assert len(queries) == 1  # the references only
+    assert resolve.resolve("item", "SUPPLIER_NET", "X")["status"] == "not_found"
+    resolve._systems.forget()  # the database is emptied after this test
+
+
 def test_as_of_defaults_to_today(world):
     # The cut-over lies in the past: today the legacy code is retired.
     assert resolve.resolve("item", "ERP_LEGACY", "100234")["status"] == "retired"
@@ -371,7 +386,7 @@ def test_an_empty_batch_is_an_empty_answer(world):
     assert resolve.translate_many([]) == []
 
 
-def _many(size, erp, planning, cloud, piece):
+def bulk_world(size, erp, planning, cloud, piece):
     """`size` items each with a current, an ended, a cloud and an ambiguous code, and the
     batch of 5 * size keys asking for them (one of them unknown)."""
     ids = allocate_public_ids("ITM", size * 2)
@@ -412,7 +427,6 @@ def _many(size, erp, planning, cloud, piece):
 
 
 def _queries(function, keys):
-    function(keys[:1], AFTER)  # the source systems are cached after the first call
     with CaptureQueriesContext(connection) as queries:
         results = function(keys, AFTER)
     return len(queries), results
@@ -421,7 +435,7 @@ def _queries(function, keys):
 def test_the_number_of_queries_does_not_grow_with_the_keys(erp_system, planning_system):
     cloud = SourceSystem.objects.create(code="ERP_CLOUD", name="Cloud ERP", kind="erp")
     piece = Unit.objects.create(code="H87", name="piece")
-    keys = _many(100, erp_system, planning_system, cloud, piece)
+    keys = bulk_world(100, erp_system, planning_system, cloud, piece)
 
     few, few_results = _queries(resolve.resolve_many, keys[:5])
     many, many_results = _queries(resolve.resolve_many, keys)
@@ -431,20 +445,20 @@ def test_the_number_of_queries_does_not_grow_with_the_keys(erp_system, planning_
     assert [r["status"] for r in few_results] == statuses
     assert [r["status"] for r in many_results] == statuses * 100
     assert [r["successor"]["code"] for r in many_results[1::5]] == [f"C-{n}" for n in range(100)]
-    assert few == many == 2  # references with their records, successors
+    assert few == many == 3  # systems, references with their records, successors
 
 
 def test_translating_a_batch_takes_a_fixed_number_of_queries(erp_system, planning_system):
     cloud = SourceSystem.objects.create(code="ERP_CLOUD", name="Cloud ERP", kind="erp")
     piece = Unit.objects.create(code="H87", name="piece")
-    _many(100, erp_system, planning_system, cloud, piece)
+    bulk_world(100, erp_system, planning_system, cloud, piece)
     keys = [("item", "ERP_LEGACY", f"R-{n}", "PLANNING") for n in range(100)]
 
     few, _ = _queries(resolve.translate_many, keys[:1])
     many, results = _queries(resolve.translate_many, keys)
 
     assert [r["code"] for r in results] == [f"P-{n}" for n in range(100)]
-    assert few == many == 2  # references with their records, target codes
+    assert few == many == 3  # systems, references with their records, target codes
 
 
 # --- translate -------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 batches in request order with the key echoed, clear 400s, and who may call it."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from mdm.models import ApiClient, SourceSystem, Unit
 from mdm.services import create_api_client
-from tests.xref.test_resolve import AFTER, BEFORE, CUT_OVER, build_world
+from tests.xref.test_resolve import AFTER, BEFORE, CUT_OVER, build_world, bulk_world
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +70,14 @@ def test_a_code_of_several_scopes_is_409_without_a_scope_and_200_with_one(world,
     assert sure.json()["id"] == world["nut"].public_id
 
 
+def test_a_code_valid_only_later_is_404(world, erp_api):
+    response = _resolve(erp_api, system="ERP_CLOUD", code="MAT-100234", as_of=BEFORE.isoformat())
+
+    assert response.status_code == 404
+    assert response.json()["status"] == "not_yet_valid"
+    assert response.json()["valid_from"] == CUT_OVER.isoformat()
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "named"),
     [
@@ -122,6 +133,31 @@ def test_a_batch_answers_in_request_order_with_the_key_echoed(world, erp_api):
     assert results[0]["successor"]["code"] == results[1]["reference"]["code"] == "MAT-100234"
 
 
+def test_a_batch_takes_as_many_queries_for_500_keys_as_for_5(erp_api, erp_system, planning_system):
+    cloud = SourceSystem.objects.create(code="ERP_CLOUD", name="Cloud ERP", kind="erp")
+    piece = Unit.objects.create(code="H87", name="piece")
+    keys = [
+        {"kind": kind, "system": system, "code": code}
+        for kind, system, code in bulk_world(100, erp_system, planning_system, cloud, piece)
+    ]
+
+    def post(keys):
+        body = {"as_of": AFTER.isoformat(), "keys": keys}
+        with CaptureQueriesContext(connection) as queries:
+            response = erp_api.post("/api/v1/resolve/batch/", body, format="json")
+        assert response.status_code == 200
+        return len(queries), response.json()["results"]
+
+    post(keys[:1])  # records the key's first use, an update made once a minute
+    few, _ = post(keys[:5])
+    many, results = post(keys)
+
+    assert len(results) == 500
+    # the key with its role, the systems (read fresh inside a transaction), the references
+    # with their records, the successors
+    assert few == many == 4
+
+
 def test_a_batch_lists_its_malformed_keys_by_index(world, erp_api):
     keys = [
         {"kind": "item", "system": "ERP_LEGACY", "code": "100234"},
@@ -144,6 +180,13 @@ def test_a_batch_of_more_than_50000_keys_is_refused(world, erp_api):
 
     assert response.status_code == 400
     assert "At most 50,000 keys" in response.json()["keys"][0]
+
+
+def test_a_batch_that_is_not_json_is_400(world, erp_api):
+    response = erp_api.post("/api/v1/resolve/batch/", b"{keys: [", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
 
 
 def test_a_batch_needs_a_list_of_keys_and_a_good_date(world, erp_api):
@@ -249,3 +292,10 @@ def test_integration_clients_and_stewards_may_resolve_and_batch(world, erp_api, 
         assert single.status_code == 200
         assert batch.status_code == translate_batch.status_code == 200
         assert batch.json() == {"results": []}
+
+
+def test_a_revoked_key_is_refused_at_once(world, erp_api):
+    assert _resolve(erp_api, system="ERP_LEGACY", code="100234").status_code == 404
+    ApiClient.objects.filter(name="erp-sync").update(is_active=False)
+
+    assert _resolve(erp_api, system="ERP_LEGACY", code="100234").status_code == 401

@@ -1,0 +1,97 @@
+"""Rules and messages in the admin: stewards disable a rule or change its severity, with
+history; messages and their outcome are read only."""
+
+from unittest import mock
+
+import pytest
+
+from validation import services
+from validation.models import Rule
+
+from .world import example
+
+pytestmark = pytest.mark.django_db
+
+SEEDED = {
+    "XREF_UNRESOLVED",
+    "ITEM_OBSOLETE",
+    "ITEM_BLOCKED",
+    "REVISION_OBSOLETE",
+    "SUPPLIER_INACTIVE",
+    "SUPPLIER_SITE_INACTIVE",
+    "SHIP_TO_INVALID",
+    "FORECAST_LOCATION_NOT_PLANT",
+    "UNIT_NOT_CONVERTIBLE",
+    "NOT_A_WORKING_DAY",
+    "QUANTITY_INVALID",
+    "NO_TARGET_CODE",
+}
+
+
+@pytest.fixture
+def steward_client(client, steward):
+    client.force_login(steward)
+    return client
+
+
+def test_the_rules_are_seeded_with_a_severity_and_a_team():
+    rules = {rule.code: rule for rule in Rule.objects.all()}
+    assert set(rules) >= SEEDED
+    assert rules["NO_TARGET_CODE"].severity == "warning"
+    assert rules["XREF_UNRESOLVED"].severity == "error"
+    assert all(rule.enabled and rule.description and rule.team for rule in rules.values())
+
+
+def test_a_steward_changes_a_rules_severity_with_history(steward_client, steward):
+    rule = Rule.objects.get(code="NOT_A_WORKING_DAY")
+    response = steward_client.post(
+        f"/admin/validation/rule/{rule.pk}/change/",
+        {
+            "severity": "warning",
+            "team": "planning",
+            "enabled": "on",
+            "description": rule.description,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule.refresh_from_db()
+    assert rule.severity == "warning"
+    latest = rule.history.first()
+    assert (latest.severity, latest.history_user, latest.change_source) == (
+        "warning",
+        steward,
+        "admin",
+    )
+
+
+def test_a_steward_disables_a_rule_but_cannot_rename_add_or_delete_one(steward_client):
+    rule = Rule.objects.get(code="ITEM_BLOCKED")
+    steward_client.post(
+        f"/admin/validation/rule/{rule.pk}/change/",
+        {"code": "RENAMED", "severity": "error", "team": "erp", "description": "x"},
+    )
+    rule.refresh_from_db()
+    assert (rule.code, rule.enabled, rule.team) == ("ITEM_BLOCKED", False, "erp")
+    assert steward_client.get("/admin/validation/rule/add/").status_code == 403
+    assert steward_client.get(f"/admin/validation/rule/{rule.pk}/delete/").status_code == 403
+
+
+def test_operators_read_a_message_with_its_error_in_the_admin(steward_client, erp_system):
+    with mock.patch.object(services, "enqueue_validation"):
+        message = services.submit_message(
+            system=erp_system,
+            message_type="receipt",
+            schema_version=1,
+            payload=example("receipt"),
+            idempotency_key="k",
+        ).message
+    message.status, message.last_error = "dead_letter", "OperationalError: gone"
+    message.save()
+
+    listing = steward_client.get("/admin/validation/inboundmessage/?status=dead_letter")
+    assert listing.status_code == 200
+    assert "OperationalError: gone" in listing.content.decode()
+    page = steward_client.get(f"/admin/validation/inboundmessage/{message.pk}/change/")
+    assert page.status_code == 200
+    assert "GR-5000001" in page.content.decode()
+    assert steward_client.get("/admin/validation/inboundmessage/add/").status_code == 403

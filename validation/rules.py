@@ -1,0 +1,610 @@
+"""The business rules a message is validated against: which fields of each message type are
+codes of which kind, and one plain function per rule code, registered in RULES.
+
+Two kinds of rule function, both registered in RULES by code with `@rule`:
+
+- a field rule (`per="field"`) judges one code field: it gets the facts of its batch
+  (validation.enrich.Facts), the Field, the value, its resolve answer and the plant of the
+  object, and returns a Finding or None. The pipeline runs it once per distinct (field, value,
+  plant) and reuses the answer for every line that repeats the code, so a forecast of a
+  million lines over a few thousand items pays for it a few thousand times, not a million;
+- a line rule (`per="object"`) gets the facts and one payload object (the header, or a line)
+  and yields its Findings.
+
+A Finding names the field, the value, a human sentence and a suggestion where one exists. A
+rule knows nothing of severity or team: those are the Rule rows' (stewards change them in the
+admin); the pipeline skips disabled rules and turns findings into diagnostics with their JSON
+paths.
+
+The fields of each message type (LAYOUTS):
+
+    type                header codes                       line codes
+    forecast            -                                  item, location (a plant), unit
+    purchase_order      supplier, supplier_site, ship_to   item, unit (+ revision of the item)
+    po_acknowledgement  supplier                           status (code value), item, unit
+    ship_notice         supplier, ship_to                  item, unit
+    receipt             location (receives)                item, unit
+    inventory_balance   location                           item, unit
+
+Dates checked against the receiving location's calendar: a purchase order's need_by (the
+ship-to's), a ship notice's expected_delivery (the ship-to's). An acknowledgement's
+committed_date is not checked: the acknowledgement names no receiving location, and
+correlating it with its purchase order is not done yet.
+"""
+
+import dataclasses
+import datetime
+import math
+from decimal import Decimal, InvalidOperation
+
+from mdm.models import ItemRevision, Location
+from xref.models import Kind
+from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
+from xref.services import REVISION_SEPARATOR
+
+ITEM, SUPPLIER, SITE, LOCATION, UNIT, CODE_VALUE = (
+    Kind.ITEM.value,
+    Kind.SUPPLIER.value,
+    Kind.SUPPLIER_SITE.value,
+    Kind.LOCATION.value,
+    Kind.UNIT.value,
+    Kind.CODE_VALUE.value,
+)
+KIND_NAMES = {
+    ITEM: "item",
+    SUPPLIER: "supplier",
+    SITE: "supplier site",
+    LOCATION: "location",
+    UNIT: "unit",
+    CODE_VALUE: "status code",
+}
+
+# Quantities: at most this many decimal places, and below this size (a quantity beyond it is
+# a unit or a field mixed up, and would overflow the receiving systems' number fields).
+MAX_DECIMALS = 6
+MAX_QUANTITY = Decimal(10) ** 12
+ACK_LIST = "ACK_LINE_STATUS"
+REJECTED_STATUS = f"{ACK_LIST}:rejected"
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """A code field of a payload object: its name, the cross-reference kind it is resolved
+    as, and its role ("ship_to": a location goods are delivered to; "plant": a forecast's
+    planning location)."""
+
+    name: str
+    kind: str
+    role: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where a message type keeps its codes, quantities and dates."""
+
+    header: tuple = ()
+    lines: tuple = ()
+    quantity: str = "quantity"
+    zero_allowed: bool = False  # a zero quantity means something (a stock of none)
+    revision: str | None = None  # the line field naming a revision of the line's item
+    receiving: str | None = None  # the header field naming the receiving location
+    header_dates: tuple = ()  # header dates that must be working days there
+    line_dates: tuple = ()  # line dates that must be working days there
+    # Target systems (by SourceSystem kind) and the kinds of record they need codes for: a
+    # record none of them has a code for gets NO_TARGET_CODE.
+    targets: dict = dataclasses.field(default_factory=dict)
+    supplier_quantity: bool = False  # give the quantity in the supplier's pack unit too
+
+    @property
+    def supplier_field(self):
+        return next((f.name for f in self.header if f.kind == SUPPLIER), None)
+
+
+_ITEM, _UNIT = Field("item", ITEM), Field("unit", UNIT)
+
+LAYOUTS = {
+    "forecast": Layout(
+        lines=(_ITEM, Field("location", LOCATION, "plant"), _UNIT),
+        targets={"erp": (ITEM, LOCATION, UNIT)},
+    ),
+    "purchase_order": Layout(
+        header=(
+            Field("supplier", SUPPLIER),
+            Field("supplier_site", SITE),
+            Field("ship_to", LOCATION, "ship_to"),
+        ),
+        lines=(_ITEM, _UNIT),
+        revision="revision",
+        receiving="ship_to",
+        line_dates=("need_by",),
+        targets={"supplier_network": (SUPPLIER, SITE, LOCATION, UNIT)},
+        supplier_quantity=True,
+    ),
+    "po_acknowledgement": Layout(
+        header=(Field("supplier", SUPPLIER),),
+        lines=(Field("status", CODE_VALUE), _ITEM, _UNIT),
+        quantity="committed_quantity",
+        targets={"erp": (SUPPLIER, ITEM, UNIT, CODE_VALUE)},
+    ),
+    "ship_notice": Layout(
+        header=(Field("supplier", SUPPLIER), Field("ship_to", LOCATION, "ship_to")),
+        lines=(_ITEM, _UNIT),
+        receiving="ship_to",
+        header_dates=("expected_delivery",),
+        targets={"erp": (SUPPLIER, LOCATION, ITEM, UNIT)},
+    ),
+    "receipt": Layout(
+        header=(Field("location", LOCATION, "ship_to"),),
+        lines=(_ITEM, _UNIT),
+        receiving="location",
+        targets={"planning": (ITEM, UNIT)},
+    ),
+    "inventory_balance": Layout(
+        header=(Field("location", LOCATION),),
+        lines=(_ITEM, _UNIT),
+        zero_allowed=True,
+        receiving="location",
+        targets={"planning": (ITEM, UNIT)},
+    ),
+}
+
+
+class Finding:
+    """One problem a rule found in one field."""
+
+    __slots__ = ("field", "value", "message", "suggestion", "extra")
+
+    def __init__(self, field, value, message, suggestion=None, extra=None):
+        self.field = field
+        self.value = value
+        self.message = message
+        self.suggestion = suggestion
+        self.extra = extra  # more keys for the diagnostic, e.g. {"candidates": [...]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    code: str
+    function: object
+    per: str  # "field" or "object"
+    applies: object  # Layout -> bool: whether the rule has anything to check in the type
+
+
+# Rule code -> the function that checks it, in the order they were registered.
+RULES = {}
+
+
+def rule(code, per="object", applies=lambda layout: True):
+    """Register a rule function under its code."""
+
+    def register(function):
+        RULES[code] = Registered(code, function, per, applies)
+        return function
+
+    return register
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _has(layout, kind, role=None):
+    return any(
+        field.kind == kind and (role is None or field.role == role)
+        for field in (*layout.header, *layout.lines)
+    )
+
+
+def _answers(facts, obj):
+    """{kind: (field, value, answer)} of the resolved code fields of obj (first of a kind)."""
+    found = {}
+    for field in facts.fields:
+        value = obj.get(field.name)
+        if isinstance(value, str) and field.kind not in found:
+            answer = facts.answer(field.kind, value)
+            if answer is not None and answer["status"] == RESOLVED:
+                found[field.kind] = (field, value, answer)
+    return found
+
+
+def _label(record):
+    name = record.get("description") or record.get("name") or record.get("meaning") or ""
+    code = record.get("number") or record.get("code") or ""
+    text = " ".join(part for part in (code, name) if part)
+    return f"{record['id']} ({text})" if text else record["id"]
+
+
+def _system_label(facts, plant=""):
+    return facts.system.code + (f" (plant scope {plant})" if plant else "")
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+@rule("XREF_UNRESOLVED", per="field")
+def xref_unresolved(facts, field, value, answer, plant):
+    """Every code resolves in the sender's cross-references at the business date."""
+    if answer is not None and answer["status"] != RESOLVED:
+        return _unresolved(facts, field, value, answer)
+    return None
+
+
+def _unresolved(facts, field, value, answer):
+    kind = KIND_NAMES.get(field.kind, field.kind)
+    where = _system_label(facts, facts.scope)
+    status = answer["status"]
+    if status == RETIRED:
+        successor = answer.get("successor")
+        message = (
+            f"{where} {kind} code {value!r} was retired on {_day(answer['valid_to'])}; it meant "
+            f"{answer['id']}."
+        )
+        suggestion = (
+            f"Use {successor['system']} code {successor['code']!r}"
+            + (f" (scope {successor['scope']})" if successor.get("scope") else "")
+            + (f", valid from {_day(successor['valid_from'])}" if successor["valid_from"] else "")
+            + "."
+            if successor
+            else None
+        )
+        return Finding(field.name, value, message, suggestion)
+    if status == NOT_YET_VALID:
+        message = (
+            f"{where} {kind} code {value!r} is valid only from {_day(answer['valid_from'])} "
+            f"(it will mean {answer['id']})."
+        )
+        return Finding(field.name, value, message, "Send it on or after that date.")
+    if status == AMBIGUOUS:
+        options = ", ".join(f"{m['scope'] or 'unscoped'}: {m['id']}" for m in answer["matches"])
+        message = (
+            f"{where} {kind} code {value!r} means different records in different scopes "
+            f"({options}), and the message does not say which."
+        )
+        return Finding(field.name, value, message, "Send a code that is unique in the system.")
+    found = facts.fuzzy_candidates(field.kind, value)
+    message = f"{where} has no {kind} code {value!r} on {facts.as_of.isoformat()}."
+    if not found:
+        return Finding(
+            field.name,
+            value,
+            message,
+            f"Register {value!r} as a {facts.system.code} cross-reference.",
+        )
+    described = ", ".join(_candidate_text(candidate) for candidate in found)
+    return Finding(
+        field.name,
+        value,
+        message,
+        f"Did you mean {described}?",
+        {"candidates": [_json_safe(candidate) for candidate in found]},
+    )
+
+
+def _candidate_text(candidate):
+    record = candidate.get("record") if isinstance(candidate.get("record"), dict) else candidate
+    identifier = record.get("id") or record.get("public_id") or candidate.get("id") or "?"
+    name = record.get("name") or record.get("description") or record.get("label") or ""
+    score = candidate.get("score")
+    text = f"{identifier} {name}".strip()
+    return f"{text} ({score:.0f})" if isinstance(score, int | float) else text
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _day(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _resolved(field, answer, kind):
+    return field.kind == kind and answer is not None and answer["status"] == RESOLVED
+
+
+@rule("ITEM_OBSOLETE", per="field", applies=lambda layout: _has(layout, ITEM))
+def item_obsolete(facts, field, value, answer, plant):
+    """The item is not obsolete."""
+    if _resolved(field, answer, ITEM) and answer["record"]["status"] == "obsolete":
+        return Finding(
+            field.name,
+            value,
+            f"Item {_label(answer['record'])} is obsolete.",
+            "Order, plan or ship its successor, or ask the item's owner to reactivate it.",
+        )
+    return None
+
+
+@rule("ITEM_BLOCKED", per="field", applies=lambda layout: _has(layout, ITEM))
+def item_blocked(facts, field, value, answer, plant):
+    """The item is not blocked."""
+    if _resolved(field, answer, ITEM) and answer["record"]["status"] == "blocked":
+        return Finding(
+            field.name,
+            value,
+            f"Item {_label(answer['record'])} is blocked.",
+            "Ask the item's owner why it is blocked, then replay the message.",
+        )
+    return None
+
+
+@rule("REVISION_OBSOLETE", applies=lambda layout: layout.revision)
+def revision_obsolete(facts, obj):
+    """A named revision of the line's item exists, is released and is effective at the
+    business date."""
+    field = facts.layout.revision
+    if not isinstance(obj.get(field), str):
+        return
+    item = _answers(facts, obj).get(ITEM)
+    if item is None:
+        return
+    revision = obj[field]
+    found = facts.remember(
+        ("REVISION_OBSOLETE", item[2]["id"], revision),
+        lambda: _revision_problem(facts, item[2], revision),
+    )
+    if found:
+        yield Finding(field, revision, *found)
+
+
+def _revision_problem(facts, item, revision):
+    """(message, suggestion) when the revision may not be used, else None."""
+    day = facts.as_of
+    rows = facts.revisions.get(facts.items.get(item["id"]), [])
+    effective = [
+        code
+        for code, status, start, end in rows
+        if status == ItemRevision.Status.RELEASED and start <= day and (end is None or day <= end)
+    ]
+    suggestion = (
+        f"Use revision {effective[0]}, effective on {day.isoformat()}." if effective else None
+    )
+    named = next((row for row in rows if row[0] == revision), None)
+    label = f"Revision {revision} of item {_label(item)}"
+    if named is None:
+        return f"Item {_label(item)} has no revision {revision!r}.", suggestion
+    _, status, start, end = named
+    if status == ItemRevision.Status.OBSOLETE:
+        return f"{label} is obsolete.", suggestion
+    if start > day or (end is not None and end < day):
+        period = f"{start.isoformat()} to {end.isoformat() if end else 'open'}"
+        return f"{label} is not effective on {day.isoformat()} (effective {period}).", suggestion
+    return None
+
+
+@rule("SUPPLIER_INACTIVE", per="field", applies=lambda layout: _has(layout, SUPPLIER))
+def supplier_inactive(facts, field, value, answer, plant):
+    """The supplier is active."""
+    if _resolved(field, answer, SUPPLIER) and answer["record"]["status"] != "active":
+        return Finding(
+            field.name,
+            value,
+            f"Supplier {_label(answer['record'])} is {answer['record']['status']}.",
+            "Send it to an active supplier, or ask procurement to reactivate this one.",
+        )
+    return None
+
+
+@rule("SUPPLIER_SITE_INACTIVE", per="field", applies=lambda layout: _has(layout, SITE))
+def supplier_site_inactive(facts, field, value, answer, plant):
+    """The supplier site is active."""
+    if _resolved(field, answer, SITE) and answer["record"]["status"] != "active":
+        record = answer["record"]
+        return Finding(
+            field.name,
+            value,
+            f"Supplier site {answer['id']} ({record['code']}) of supplier {record['supplier']} "
+            f"is {record['status']}.",
+            "Use one of the supplier's active sites.",
+        )
+    return None
+
+
+@rule("SHIP_TO_INVALID", per="field", applies=lambda layout: _has(layout, LOCATION, "ship_to"))
+def ship_to_invalid(facts, field, value, answer, plant):
+    """A location goods are delivered to is active, can receive, and belongs to a plant (is
+    the plant or lies below it). The contracts name no separate plant: the plant of the
+    message is the ship-to's own."""
+    if field.role != "ship_to" or not _resolved(field, answer, LOCATION):
+        return None
+    place = facts.place(value)
+    if place is None:
+        return None
+    label = f"{answer['id']} ({place.code})"
+    if place.status != Location.Status.ACTIVE:
+        problem = f"Ship-to {label} is {place.status}."
+    elif place.kind == Location.Kind.SUPPLIER_SITE:
+        problem = f"Ship-to {label} is a supplier's site, not a location of ours."
+    elif not place.can_receive:
+        problem = f"Ship-to {label} is a {place.kind.replace('_', ' ')} that cannot receive."
+    elif place.plant_pk is None:
+        problem = f"Ship-to {label} belongs to no plant."
+    else:
+        return None
+    return Finding(
+        field.name,
+        value,
+        problem,
+        "Ship to a receiving location of the plant (its goods receipt or warehouse).",
+    )
+
+
+@rule(
+    "FORECAST_LOCATION_NOT_PLANT",
+    per="field",
+    applies=lambda layout: _has(layout, LOCATION, "plant"),
+)
+def forecast_location_not_plant(facts, field, value, answer, plant):
+    """A forecast line's location is an active plant."""
+    if field.role != "plant" or not _resolved(field, answer, LOCATION):
+        return None
+    record = answer["record"]
+    if record["kind"] != Location.Kind.PLANT:
+        kind = record["kind"].replace("_", " ")
+        return Finding(
+            field.name,
+            value,
+            f"Forecast location {_label(record)} is a {kind}, not a plant.",
+            "Forecast at the plant the location belongs to.",
+        )
+    if record["status"] != Location.Status.ACTIVE:
+        return Finding(
+            field.name,
+            value,
+            f"Forecast plant {_label(record)} is {record['status']}.",
+            "Forecast at an active plant.",
+        )
+    return None
+
+
+@rule("UNIT_NOT_CONVERTIBLE", applies=lambda layout: _has(layout, UNIT))
+def unit_not_convertible(facts, obj):
+    """The unit converts to the item's base unit (for the message's supplier, if any)."""
+    found = _answers(facts, obj)
+    if UNIT not in found or ITEM not in found:
+        return
+    field, value, answer = found[UNIT]
+    record = found[ITEM][2]["record"]
+    _, problem = facts.factor(
+        facts.items.get(record["id"]), record["base_unit"], answer["id"], facts.supplier_pk
+    )
+    if problem:
+        yield Finding(
+            field.name,
+            value,
+            f"{facts.system.code} unit {value!r} means {answer['id']}. {problem}",
+            f"Send the quantity in the item's base unit {record['base_unit']}, or add a "
+            f"conversion from {answer['id']} for item {record['id']}.",
+        )
+
+
+@rule("NOT_A_WORKING_DAY", applies=lambda layout: layout.header_dates or layout.line_dates)
+def not_a_working_day(facts, obj):
+    """Delivery dates fall on working days of the receiving location's calendar."""
+    names = facts.layout.header_dates if facts.header is None else facts.layout.line_dates
+    if not names:
+        return
+    place = facts.receiving
+    if place is None or place.calendar is None:
+        return
+    for name in names:
+        value = obj.get(name)
+        if not isinstance(value, str):
+            continue
+        found = facts.remember(("NOT_A_WORKING_DAY", value), lambda v=value: _day_off(place, v))
+        if found:
+            yield Finding(name, value, *found)
+
+
+def _day_off(place, value):
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+    calendar = place.calendar
+    if calendar.is_working_day(day):
+        return None
+    info = calendar.day_info(day)
+    try:
+        following = calendar.next_working_day(day)
+    except ValueError:
+        following = None
+    return (
+        f"{day.isoformat()} is not a working day at {place.public_id} ({place.code}), calendar "
+        f"{calendar.code}: {info.reason}.",
+        f"The next working day is {following.isoformat()}." if following else None,
+    )
+
+
+@rule("QUANTITY_INVALID")
+def quantity_invalid(facts, obj):
+    """A quantity is a finite number above zero (or zero where that means something: a
+    stock of none, a rejected acknowledgement line), below MAX_QUANTITY, with at most
+    MAX_DECIMALS decimal places."""
+    name = facts.layout.quantity
+    if name not in obj:
+        return
+    value = obj[name]
+    problem = quantity_problem(value, facts.layout.zero_allowed or _rejected(facts, obj))
+    if problem:
+        yield Finding(name, value, *problem)
+
+
+def quantity_problem(value, zero_allowed):
+    """(message, suggestion) when `value` is not a valid quantity, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return f"{value!r} is not a quantity.", None
+    if isinstance(value, int):
+        if value > 0 and value < MAX_QUANTITY:
+            return None  # the common case, without Decimal arithmetic
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"{value!r} is not a finite number.", None
+        number = Decimal(repr(value))
+    else:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return f"{value!r} is not a number.", None
+        if not number.is_finite():
+            return f"{value!r} is not a finite number.", None
+    if number < 0 or (number == 0 and not zero_allowed):
+        wanted = "zero or more" if zero_allowed else "above zero"
+        return f"Quantity {value} is not {wanted}.", None
+    if number >= MAX_QUANTITY:
+        return (
+            f"Quantity {value} is too large (at most {MAX_QUANTITY:,.0f}).",
+            "Check the unit and the field: this looks like a different number.",
+        )
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        decimals = -number.normalize().as_tuple().exponent
+        if decimals > MAX_DECIMALS:
+            return (
+                f"Quantity {value} has {decimals} decimal places; at most {MAX_DECIMALS} are kept.",
+                f"Round it to {MAX_DECIMALS} decimal places.",
+            )
+    return None
+
+
+def _rejected(facts, obj):
+    """Whether an acknowledgement line says the supplier rejected it (then zero is meant)."""
+    status = obj.get("status")
+    if not isinstance(status, str):
+        return False
+    answer = facts.answer(CODE_VALUE, status)
+    return bool(answer) and answer["status"] == RESOLVED and answer["id"] == REJECTED_STATUS
+
+
+@rule("NO_TARGET_CODE", per="field", applies=lambda layout: bool(layout.targets))
+def no_target_code(facts, field, value, answer, plant):
+    """Every record the target system needs has a code there (a warning by default: the
+    released payload then lacks that system's code)."""
+    if answer is None or answer["status"] != RESOLVED:
+        return None
+    for target_kind, kinds in facts.layout.targets.items():
+        systems = facts.systems.of_kind(target_kind)
+        if field.kind not in kinds or not systems:
+            continue
+        record = facts.target(field.kind, value)
+        if any(facts.code_in(system, field.kind, record, plant) for system in systems):
+            continue
+        names = " or ".join(facts.systems.code[system] for system in systems)
+        kind = KIND_NAMES.get(field.kind, field.kind)
+        return Finding(
+            field.name,
+            value,
+            f"{names} has no code for {kind} {answer['id']} on {facts.as_of.isoformat()}, so "
+            "the released message carries none for it.",
+            f"Add a preferred {names} cross-reference for {answer['id']}.",
+        )
+    return None
+
+
+def revision_id(item_id, revision):
+    return f"{item_id}{REVISION_SEPARATOR}{revision}"
