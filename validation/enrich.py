@@ -1,51 +1,50 @@
-"""What the hub knows about the codes of a message, and the released payload built from it.
+"""What the hub knows about the codes of a message, and the enrichment of the released payload.
 
-`Facts` gathers, for one batch of payload objects (the message header, or one chunk of
-lines), everything the rules and the enrichment look at, in a fixed number of queries
-whatever the number of lines:
+`Facts` gathers what the rules and the enrichment look at, in a fixed number of queries per
+batch of payload objects (the message header, or one chunk of lines), whatever the number of
+lines. One Facts serves every chunk of a message's lines and remembers what it looked up, so
+a batch only looks up the codes no earlier chunk named (a forecast repeats the same items and
+plants period after period: after its first chunks, a chunk costs almost no queries):
 
-1. every code resolved in ONE `xref.resolve.resolve_many` batch, in the sending system, at the
-   business date, line codes within the plant scope of the message (see below);
+1. the new codes, resolved in ONE `xref.resolve.resolve_many` batch, in the sending system, at
+   the business date, line codes within the plant scope of the message (see below);
 2. one query mapping the references used to their records' primary keys, and one for every
-   active reference of those records (and of the items' base units and the header locations'
-   plants) valid at the date, in every system: the other systems' codes for the enrichment,
-   the sender's own code for the plant;
-3. for a header: one query for its locations (with their parents and calendars) and one for
+   active reference of the new records (and of the items' base units and the header
+   locations' plants) valid at the date: the other systems' codes for the enrichment, and the
+   sender's own code for its plants;
+3. for the header: one query for its locations (with their parents and calendars) and one for
    the calendars' exceptions; for lines: one query each for the revisions, the pack
-   conversions and the net weights of the items named, and one for the units involved.
+   conversions and the net weights of new items, and one for new units.
 
 Plant scope: a system that numbers items per plant (ERP_LEGACY scopes item codes by its plant
-code) is answered within the plant of the message, which is the plant of its receiving
-location (the location itself or the nearest plant above it). The scope is the sender's own
-code for that plant. Systems whose codes are not scoped are unaffected: a scoped lookup also
-finds unscoped codes.
+code) is answered within the plant of the message, the plant of its receiving location (the
+location itself or the nearest plant above it); the scope is the sender's own code for that
+plant. Systems whose codes are not scoped are unaffected: a scoped lookup also finds unscoped
+codes. Translation to another system uses that system's code for the plant the same way: the
+plant of the receiving location, or for a forecast line the line's own plant.
 
-Quantities are converted to the item's base unit with the same rules as `mdm.units.convert`:
-global conversions by pint (through `mdm.units`), the item's pack conversions valid at the
-date (a supplier's own replacing the generic one between the same two units) and its net
-weight linking the base unit to mass. The pack conversions are read for a whole chunk at once
-and searched here; a pair that does not convert is handed to `mdm.units.convert` itself (for
-a bounded number of pairs per chunk), which words the reason and has the last say.
+Quantities are converted to the item's base unit with the rules of `mdm.units.convert`: global
+conversions by pint (through `mdm.units`), the item's pack conversions valid at the date (a
+supplier's own replacing the generic one between the same two units), and its net weight
+linking the base unit to mass. The conversions of a chunk's items are read at once and
+searched here; a pair that does not convert is handed to `mdm.units.convert` itself (for the
+first SUGGESTION_LIMIT such pairs), which words the reason and has the last say.
 
-The enrichment of an object (the header, or a line) is one key, "hub", next to the fields as
-sent (the contracts allow no "hub" field, so it never collides):
+The enrichment of an object (the header, or a line) is one key, "hub", beside the fields as
+sent (the contracts allow no field "hub", so it never collides). Per code field that
+resolved: the canonical id and every OTHER system's code for the record (its preferred
+reference at the date, else its only one; a system with none is left out). For a line with
+an item, its quantity in the item's base unit, with that unit's codes; for a purchase order
+line whose item has a pack conversion of the order's own supplier, the quantity in that pack
+too (what the supplier network, the order's target, counts in); the revision's canonical id:
 
     "hub": {
-      "ids":   {"item": "ITM-000123", "location": "LOC-000007", "unit": "H87"},
-      "codes": {"ERP_CLOUD": {"item": "40000123", "location": "DE10", "unit": "H87",
-                              "base_unit": "H87"}, ...},
-      "quantity": {"value": "120", "unit": "H87"},
-      "supplier_quantity": {"value": "10", "unit": "XBX"}
+      "item":     {"id": "ITM-000123", "codes": {"ERP_LEGACY": "100122", "PLANNING": "PL-100122"}},
+      "unit":     {"id": "XBX", "codes": {"ERP_LEGACY": "BX", "SUPPLIER_NET": "BX"}},
+      "quantity": {"value": "120", "unit": "H87", "codes": {"ERP_LEGACY": "EA", ...}},
+      "supplier_quantity": {"value": "10", "unit": "XBX", "codes": {...}},
+      "revision": {"id": "ITM-000123/B"}
     }
-
-`ids` holds the canonical id of every code field that resolved; `codes` every other system's
-code for the same records (its preferred reference at the date, else its only one; within the
-plant's scope where that system scopes codes), plus "base_unit", that system's code for the
-unit of `quantity`; a system with no code for any of them is left out. `quantity` is the
-line's quantity in the item's base unit (the quantity and unit as sent stay beside it).
-`supplier_quantity` (purchase orders only) is the quantity in the supplier's own pack unit
-when the item has a pack conversion specific to the order's supplier: what the supplier
-network, the order's target, counts in.
 """
 
 import dataclasses
@@ -65,6 +64,7 @@ from mdm.models import (
     ItemRevision,
     ItemUnitConversion,
     Location,
+    SourceSystem,
     Supplier,
     Unit,
 )
@@ -94,7 +94,6 @@ class Place:
     status: str
     can_receive: bool
     plant_pk: int | None  # the location itself when it is a plant, else the nearest above it
-    plant: str  # "LOC-000001 (DE01)", for sentences
     calendar: WorkingCalendar | None  # its own, else the nearest one above it
 
 
@@ -102,8 +101,6 @@ class Systems:
     """The source systems, read once per message: id -> code and kind."""
 
     def __init__(self, sender):
-        from mdm.models import SourceSystem
-
         rows = SourceSystem.objects.filter(is_active=True).values_list("id", "code", "kind")
         self.sender = sender
         self.code = {pk: code for pk, code, _ in rows}
@@ -145,34 +142,43 @@ class Facts:
         self.codes = {}  # (kind, record key) -> {system id: [(scope, code, preferred)]}
         self.places = {}  # location pk -> Place
         self.items = {}  # item public id -> pk
-        self.revisions = defaultdict(list)  # item pk -> [(revision, status, from, to)]
+        self.revisions = {}  # item pk -> [(revision, status, from, to)]
         self.units = {}  # Rec 20 code -> Unit
         self.packs = defaultdict(list)  # item pk -> [(from, to, factor, supplier pk)]
         self.weights = {}  # item pk -> (net weight, weight unit)
+        self.packs_loaded = set()  # item pks whose conversions are loaded
+        self.pairs_seen = set()  # (item code, unit code) pairs looked at
         self.memo = {}  # rules' and the enrichment's answers per distinct codes
+        self._of_kind = {}
+        for field in self.fields:
+            self._of_kind.setdefault(field.kind, field)
         self.suggestions_left = SUGGESTION_LIMIT
         self.worded_left = SUGGESTION_LIMIT
 
     # --- loading ----------------------------------------------------------------------------
 
     def load(self, objects):
-        """Look everything up for `objects` (the header alone, or a chunk of lines)."""
+        """Look up what is not known yet for `objects` (the header alone, or a chunk of
+        lines): the same Facts serves every chunk of a message, so a code seen in an earlier
+        chunk costs nothing in a later one."""
         wanted = {}
+        answers = self.answers
         for obj in objects:
             for field in self.fields:
                 value = obj.get(field.name)
-                if isinstance(value, str):
+                if value.__class__ is str and (field.kind, value) not in answers:
                     wanted[(field.kind, value)] = None
-        self._resolve(list(wanted))
-        self._load_targets()
+        new = list(wanted)
+        self._resolve(new)
+        targets = self._load_targets(new)
         if self.header is None:
-            self._load_places()
-            self._load_codes()
+            self._load_places(targets.get(Kind.LOCATION, ()))
+            self._load_codes(targets)
             self._settle_header(objects[0])
         else:
-            self._load_codes()
+            self._load_codes(targets)
             if self.layout.revision and any(obj.get(self.layout.revision) for obj in objects):
-                self._load_revisions()
+                self._load_revisions(targets.get(Kind.ITEM, ()))
             self._load_conversions(objects)
         return self
 
@@ -186,6 +192,10 @@ class Facts:
         supplier = self.layout.supplier_field
         if supplier and isinstance(header.get(supplier), str):
             self.supplier_pk = self.target(Kind.SUPPLIER, header[supplier])
+
+    def field_of(self, kind):
+        """The (first) code field of a kind in these objects, or None."""
+        return self._of_kind.get(kind)
 
     def plant_of(self, obj):
         """The plant (pk) an object is for: a forecast line's own location when it is a plant,
@@ -218,38 +228,43 @@ class Facts:
         )
         self.answers.update(zip(asked, answers, strict=True))
 
-    def _load_targets(self):
-        """The records' keys of the references used: one query."""
-        used = {
-            answer["reference"]["id"]: key
-            for key, answer in self.answers.items()
-            if answer["status"] == RESOLVED
-        }
+    def _load_targets(self, keys):
+        """The records' keys of the references the new `keys` resolved by (one query);
+        returns them by kind."""
+        used = defaultdict(list)  # reference id -> the codes it answered (" X" and "X" alike)
+        for key in keys:
+            answer = self.answers[key]
+            if answer["status"] == RESOLVED:
+                used[answer["reference"]["id"]].append(key)
+        found = defaultdict(set)
         if not used:
-            return
+            return found
         condition, params = _one_of("x.id", used)
         sql = f"SELECT x.id, x.kind, {TARGET_COLUMNS} FROM {TABLE} x WHERE {condition}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         for pk, kind, number, unit in rows:
-            key = used[pk]
-            self.targets[key] = target = unit if number is None else number
-            if kind == Kind.ITEM:
-                self.items[self.answers[key]["id"]] = target
+            target = unit if number is None else number
+            found[kind].add(target)
+            for key in used[pk]:
+                self.targets[key] = target
+                answer = self.answers[key]
+                if kind == Kind.ITEM:
+                    self.items[answer["id"]] = target
+                    found[Kind.UNIT].add(answer["record"]["base_unit"])
+        return found
 
-    def _load_codes(self):
-        """Every system's codes at the date for the records, the items' base units and the
-        plants of the header's locations: one query."""
+    def _load_codes(self, targets):
+        """Every system's codes at the date for new records (by kind), and for the plants of
+        the header's locations: one query."""
         wanted = defaultdict(set)
-        for (kind, _), target in self.targets.items():
-            wanted[kind].add(target)
-        for key, answer in self.answers.items():
-            if answer["status"] == RESOLVED and key[0] == Kind.ITEM:
-                wanted[Kind.UNIT].add(answer["record"]["base_unit"])
+        for kind, keys in targets.items():
+            wanted[kind].update(key for key in keys if (kind, key) not in self.codes)
         for place in self.places.values():
             if place.plant_pk is not None:
                 wanted[Kind.LOCATION].add(place.plant_pk)
+        wanted = {kind: keys for kind, keys in wanted.items() if keys}
         if not wanted:
             return
         day = self.as_of.isoformat()
@@ -260,23 +275,29 @@ class Facts:
             condition, values = _one_of(f"x.{field}_id", keys, text=kind == Kind.UNIT)
             conditions.append(f"(x.kind = %s AND {condition})")
             params += [kind, *values]
+        # The sender's own codes are needed for its plants only (the scope of its codes).
+        params.append(self.system.pk)
         sql = (
             f"SELECT x.kind, x.system_id, x.scope, x.code, x.is_preferred, {TARGET_COLUMNS} "
             f"FROM {TABLE} x WHERE x.status = 'active' "
             "AND (x.valid_from IS NULL OR x.valid_from <= %s) "
             "AND (x.valid_to IS NULL OR x.valid_to > %s) "
-            f"AND ({' OR '.join(conditions)}) ORDER BY x.id"
+            f"AND ({' OR '.join(conditions)}) "
+            "AND (x.kind = 'location' OR x.system_id <> %s) ORDER BY x.id"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         codes = self.codes
+        for kind, keys in wanted.items():
+            for key in keys:
+                codes.setdefault((kind, key), {})  # known now, even with no code anywhere
         for kind, system_id, scope, code, preferred, number, unit in rows:
-            by_system = codes.setdefault((kind, unit if number is None else number), {})
+            by_system = codes[(kind, unit if number is None else number)]
             by_system.setdefault(system_id, []).append((scope, code, bool(preferred)))
 
-    def _load_places(self):
-        pks = [pk for (kind, _), pk in self.targets.items() if kind == Kind.LOCATION]
+    def _load_places(self, pks):
+        pks = [pk for pk in pks if pk not in self.places]
         if not pks:
             return
         related = ["calendar"]
@@ -298,10 +319,12 @@ class Facts:
         for location in locations:
             self.places[location.pk] = _place(location, working)
 
-    def _load_revisions(self):
-        pks = set(self.items.values())
+    def _load_revisions(self, pks):
+        pks = [pk for pk in pks if pk not in self.revisions]
         if not pks:
             return
+        for pk in pks:
+            self.revisions[pk] = []
         rows = ItemRevision.objects.filter(item_id__in=pks).values_list(
             "item_id", "revision", "status", "effective_from", "effective_to"
         )
@@ -317,7 +340,7 @@ class Facts:
             return
         every = self.layout.supplier_quantity and self.supplier_pk is not None
         answers = self.answers
-        codes, items, seen = set(), set(), set()
+        codes, items, seen = set(), set(), self.pairs_seen
         for obj in objects:
             pair = (obj.get(item_field.name), obj.get(unit_field.name))
             if pair in seen:
@@ -333,7 +356,10 @@ class Facts:
                 codes.add(unit["id"])
                 if unit["id"] != base or every:
                     items.add(self.items[item["id"]])
+        items -= self.packs_loaded
+        codes -= set(self.units)
         if items:
+            self.packs_loaded |= items
             suppliers = Q(supplier__isnull=True)
             if self.supplier_pk:
                 suppliers |= Q(supplier_id=self.supplier_pk)
@@ -354,8 +380,9 @@ class Facts:
             for pk, weight, unit in weights:
                 self.weights[pk] = (Fraction(weight), unit)
                 codes.add(unit)
+        codes -= set(self.units)
         if codes:
-            self.units = {unit.code: unit for unit in Unit.objects.filter(code__in=codes)}
+            self.units.update((unit.code, unit) for unit in Unit.objects.filter(code__in=codes))
 
     # --- answers ----------------------------------------------------------------------------
 
@@ -476,8 +503,8 @@ class Facts:
         if weight is not None and weight[1] != base:
             edges[base].append((weight[1], weight[0]))
             edges[weight[1]].append((base, 1 / weight[0]))
-        edges[unit]
-        edges[base]
+        edges.setdefault(unit, [])
+        edges.setdefault(base, [])
         return edges
 
     def _worded(self, item_pk, source, target, supplier_pk):
@@ -540,7 +567,6 @@ def _place(location, working):
         status=location.status,
         can_receive=location.can_receive,
         plant_pk=plant.pk if plant else None,
-        plant=f"{plant.public_id} ({plant.code})" if plant else "",
         calendar=calendar,
     )
 
@@ -569,23 +595,28 @@ def _search(start, goal, edges, units):
     return None
 
 
-# Global conversions between two units, per process: pint's answer never changes for a pair
-# of mappings.
-_GLOBAL = {}
+# Global conversions between two units, per process, by the units' pint mappings (pint's
+# answer for a pair of mappings never changes): whether they convert, and the factor.
+_COMPATIBLE = {}
+_FACTORS = {}
+
+
+def _mapping(unit):
+    return (unit.code, unit.pint_expression, unit.mapping_class, unit.status)
 
 
 def _compatible(a, b):
-    key = (a.code, a.pint_expression, a.mapping_class, b.code, b.pint_expression, b.mapping_class)
-    if key not in _GLOBAL:
-        _GLOBAL[key] = unit_service.are_compatible(a, b)
-    return _GLOBAL[key]
+    key = (_mapping(a), _mapping(b))
+    if key not in _COMPATIBLE:
+        _COMPATIBLE[key] = unit_service.are_compatible(a, b)
+    return _COMPATIBLE[key]
 
 
 def _global_factor(a, b):
-    key = (a.code, a.pint_expression, b.code, b.pint_expression)
-    if key not in _GLOBAL:
-        _GLOBAL[key] = Fraction(unit_service.convert(1, a, b))
-    return _GLOBAL[key]
+    key = (_mapping(a), _mapping(b))
+    if key not in _FACTORS:
+        _FACTORS[key] = Fraction(unit_service.convert(1, a, b))
+    return _FACTORS[key]
 
 
 def as_decimal_text(value, factor=SAME):
@@ -603,8 +634,3 @@ def as_decimal_text(value, factor=SAME):
             number = Decimal(product.numerator) / Decimal(product.denominator)
     text = format(number.normalize(), "f")
     return text
-
-
-def plain(value):
-    """A date or other value as JSON can carry it."""
-    return value.isoformat() if hasattr(value, "isoformat") else value

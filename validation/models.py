@@ -213,13 +213,17 @@ class MessageChunk(models.Model):
     enqueued_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     diagnostics = models.JSONField(default=list, blank=True)
-    header_hub = models.JSONField(
-        null=True, blank=True, help_text="Chunk 0 only: the header's enrichment."
-    )
-    # The enriched lines as JSON text (an array), never parsed again: the outcome is written
-    # by joining the chunks' texts.
+    # The enriched lines as JSON text (an array), never parsed again: a part's released
+    # payload is written by joining its chunks' texts.
     released_lines = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Kept on the first chunk of each part: how many chunks the part has and how many are done;
+    # once all are, the part's released payload is staged here, and the outcome copies it to
+    # the part within the database.
+    part_chunks = models.PositiveIntegerField(null=True, blank=True)
+    part_done = models.PositiveIntegerField(default=0)
+    part_staged = models.BooleanField(default=False)
+    part_released = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["message", "attempt", "index"]

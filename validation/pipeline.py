@@ -1,16 +1,18 @@
 """The validation pipeline: every enabled rule over one message, and the enriched payload it
 would release. Writes nothing.
 
-`evaluate()` validates a whole payload in this process and returns an Outcome; the Celery
-task calls it for messages of up to HUB_VALIDATION_CHUNK_LINES lines, and the dry-run API for
-any. Larger messages are validated as chunks by several workers (validation.services): each
-chunk task builds a `Check` for the message and calls `check_lines()` on its own lines, and
-the last one combines the chunks' findings with `combine_diagnostics()`.
+`evaluate()` validates a whole payload in this process, HUB_VALIDATION_CHUNK_LINES lines at a
+time, and returns an Outcome; the Celery task calls it for messages of up to that many lines,
+and the dry-run API for any. Larger messages are validated as chunks by several workers
+(validation.services): a chunk task gets the message's `Check` (a worker keeps it for the
+message's next chunks) and calls `check_lines()` on its own lines; the last chunk combines
+every chunk's findings with `combine_diagnostics()`.
 
 A `Check` looks the header up once (one resolve batch and a few queries, validation.enrich),
 then each chunk of lines with one resolve batch and a fixed number of queries, whatever the
-number of lines. The rules (validation.rules) that depend only on a line's codes run once per
-distinct combination of codes.
+number of lines (and fewer as the chunks go: codes an earlier chunk resolved are known). The
+field rules (validation.rules) run once per distinct (field, value, plant), and their findings
+and the field's enrichment are reused for every line that repeats them.
 
 A diagnostic is a dict:
 
@@ -29,18 +31,20 @@ the header and on every line (see validation.enrich).
 """
 
 import dataclasses
-import datetime
 import re
 from collections import Counter
 
 from django.conf import settings
+from django.utils import timezone
 
+from validation import contracts
 from validation.enrich import Facts, Systems, as_decimal_text
 from validation.models import Rule
 from validation.rules import LAYOUTS, RULES, quantity_problem, revision_id
 from xref.resolve import RESOLVED
 
 MAX_DIAGNOSTICS = 10_000
+ITEM, UNIT = "item", "unit"
 ERROR = Rule.Severity.ERROR.value
 QUARANTINED, RELEASED = "quarantined", "released"
 
@@ -66,7 +70,7 @@ def evaluate(message_type, schema_version, payload, system, *, as_of=None):
     found = [check.header_diagnostics]
     released = []
     for start in range(0, len(lines), size):
-        enrich = not check.has_errors(found)
+        enrich = not any(d["severity"] == ERROR for chunk in found for d in chunk)
         diagnostics, enriched = check.check_lines(lines[start : start + size], start, enrich)
         found.append(diagnostics)
         if enriched is not None:
@@ -112,15 +116,22 @@ class Check:
             self.facts, header, "$", {}, self.facts.plant
         )
         self.header_diagnostics.sort(key=diagnostic_key)
+        # Shared by the chunks of the message: what is known of its line codes, and each
+        # (field, value, plant)'s findings and hub entry.
+        self.line_facts = None
+        self.field_cache = {}
 
     def check_lines(self, lines, offset=0, enrich=True):
         """(diagnostics, enriched lines) of `lines`, the first being line `offset` of the
         message. The enriched lines are None when not asked for, or once an error is found
         (the message will not be released). At most MAX_DIAGNOSTICS diagnostics are listed,
         followed by a summary per rule of the rest."""
-        facts = Facts(systems=self.systems, as_of=self.as_of, layout=self.layout, header=self.facts)
-        facts.load(lines)
-        cache = {}  # (field, value, plant) -> (findings, hub entry, answer), for these lines
+        if self.line_facts is None:
+            self.line_facts = Facts(
+                systems=self.systems, as_of=self.as_of, layout=self.layout, header=self.facts
+            )
+        facts = self.line_facts.load(lines)
+        cache = self.field_cache
         diagnostics = []
         omitted = Counter()
         enriched = [] if enrich else None
@@ -160,7 +171,7 @@ class Check:
         item = unit = None
         for field in facts.fields:
             value = obj.get(field.name)
-            if not isinstance(value, str):
+            if value.__class__ is not str:
                 continue
             key = (field.name, value, plant)
             entry = cache.get(key)
@@ -171,9 +182,9 @@ class Check:
                 found.extend(findings)
             if field_hub is not None:
                 hub[field.name] = field_hub
-                if field.kind == "item":
+                if field.kind == ITEM:
                     item = answer
-                elif field.kind == "unit":
+                elif field.kind == UNIT:
                     unit = answer
         for registered in self.by_object:
             for finding in registered.function(facts, obj):
@@ -213,32 +224,39 @@ class Check:
     def _quantities(self, facts, obj, hub, item, unit, plant):
         """The line's quantity in the item's base unit (and in the supplier's pack), and the
         revision's canonical id, into its hub."""
-        record = item["record"]
-        base = record["base_unit"]
         revision = self.layout.revision
         if revision and isinstance(obj.get(revision), str):
             hub["revision"] = {"id": revision_id(item["id"], obj[revision])}
         value = obj.get(self.layout.quantity)
-        if unit is None or value is None or quantity_problem(value, True):
+        if unit is None or value is None:
             return
+        key = ("quantity", item["id"], unit["id"], plant)
+        conversion = facts.memo.get(key)
+        if conversion is None:
+            conversion = facts.memo[key] = self._conversion(facts, item, unit, plant)
+        base, factor, codes, pack = conversion
+        if factor is None or quantity_problem(value, True):
+            return
+        hub["quantity"] = {"value": as_decimal_text(value, factor), "unit": base, "codes": codes}
+        if pack is not None:
+            pack_unit, per_pack, pack_codes = pack
+            hub["supplier_quantity"] = {
+                "value": as_decimal_text(value, factor / per_pack),
+                "unit": pack_unit,
+                "codes": pack_codes,
+            }
+
+    def _conversion(self, facts, item, unit, plant):
+        """(base unit, factor to it, its codes, the supplier's pack) for an item and unit."""
+        base = item["record"]["base_unit"]
         item_pk = facts.items.get(item["id"])
         factor, _ = facts.factor(item_pk, base, unit["id"], facts.supplier_pk)
-        if factor is None:
-            return
-        hub["quantity"] = {
-            "value": as_decimal_text(value, factor),
-            "unit": base,
-            "codes": self._codes(facts, "unit", base, plant),
-        }
-        if self.layout.supplier_quantity and facts.supplier_pk:
-            pack = self._supplier_pack(facts, item_pk, base)
-            if pack is not None:
-                pack_unit, per_pack = pack
-                hub["supplier_quantity"] = {
-                    "value": as_decimal_text(value, factor / per_pack),
-                    "unit": pack_unit,
-                    "codes": self._codes(facts, "unit", pack_unit, plant),
-                }
+        pack = None
+        if factor is not None and self.layout.supplier_quantity and facts.supplier_pk:
+            found = self._supplier_pack(facts, item_pk, base)
+            if found is not None:
+                pack = (*found, self._codes(facts, "unit", found[0], plant))
+        return base, factor, self._codes(facts, "unit", base, plant), pack
 
     def _supplier_pack(self, facts, item_pk, base):
         """(pack unit, base units per pack) of the supplier's own conversion for the item."""
@@ -278,9 +296,7 @@ class Check:
 
 def header_date(message_type, schema_version, header):
     """The business date of a header (the contract's x-business-date), else today."""
-    from validation import contracts
-
-    return contracts.business_date(message_type, schema_version, header) or (datetime.date.today())
+    return contracts.business_date(message_type, schema_version, header) or timezone.localdate()
 
 
 def summary(code, severity, team, count):

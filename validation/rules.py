@@ -26,10 +26,19 @@ The fields of each message type (LAYOUTS):
     receipt             location (receives)                item, unit
     inventory_balance   location                           item, unit
 
-Dates checked against the receiving location's calendar: a purchase order's need_by (the
-ship-to's), a ship notice's expected_delivery (the ship-to's). An acknowledgement's
+A purchase order line's revision is the item's revision code as the hub knows it
+(ItemRevision.revision, "B"), not a cross-reference: engineering revisions are the same in
+every system. Dates checked against the receiving location's calendar: a purchase order's
+need_by and a ship notice's expected_delivery (the ship-to's). An acknowledgement's
 committed_date is not checked: the acknowledgement names no receiving location, and
 correlating it with its purchase order is not done yet.
+
+Target systems (NO_TARGET_CODE), by kind of source system, and the records they need codes
+for: a forecast goes to the ERP (item, location, unit), a purchase order to the supplier
+network (supplier, site, ship-to, unit), an acknowledgement and a ship notice to the ERP, a
+receipt and an inventory balance to planning (item, unit). With several systems of the kind
+(ERP_LEGACY and ERP_CLOUD), a code in any one of them at the business date is enough: one is
+before its cut-over, the other after.
 """
 
 import dataclasses
@@ -87,7 +96,9 @@ class Layout:
     quantity: str = "quantity"
     zero_allowed: bool = False  # a zero quantity means something (a stock of none)
     revision: str | None = None  # the line field naming a revision of the line's item
-    receiving: str | None = None  # the header field naming the receiving location
+    # The header location the message is about: its plant scopes the line codes, its calendar
+    # judges the dates.
+    receiving: str | None = None
     header_dates: tuple = ()  # header dates that must be working days there
     line_dates: tuple = ()  # line dates that must be working days there
     # Target systems (by SourceSystem kind) and the kinds of record they need codes for: a
@@ -464,22 +475,35 @@ def forecast_location_not_plant(facts, field, value, answer, plant):
 @rule("UNIT_NOT_CONVERTIBLE", applies=lambda layout: _has(layout, UNIT))
 def unit_not_convertible(facts, obj):
     """The unit converts to the item's base unit (for the message's supplier, if any)."""
-    found = _answers(facts, obj)
-    if UNIT not in found or ITEM not in found:
+    item_field, unit_field = facts.field_of(ITEM), facts.field_of(UNIT)
+    if item_field is None or unit_field is None:
         return
-    field, value, answer = found[UNIT]
-    record = found[ITEM][2]["record"]
+    pair = (obj.get(item_field.name), obj.get(unit_field.name))
+    key = ("UNIT_NOT_CONVERTIBLE", pair)
+    if key not in facts.memo:
+        facts.memo[key] = _unconvertible(facts, item_field, unit_field, *pair)
+    if facts.memo[key] is not None:
+        yield facts.memo[key]
+
+
+def _unconvertible(facts, item_field, unit_field, item_code, unit_code):
+    item = facts.answer(ITEM, item_code) if isinstance(item_code, str) else None
+    unit = facts.answer(UNIT, unit_code) if isinstance(unit_code, str) else None
+    if not item or not unit or item["status"] != RESOLVED or unit["status"] != RESOLVED:
+        return None
+    record = item["record"]
     _, problem = facts.factor(
-        facts.items.get(record["id"]), record["base_unit"], answer["id"], facts.supplier_pk
+        facts.items.get(record["id"]), record["base_unit"], unit["id"], facts.supplier_pk
     )
-    if problem:
-        yield Finding(
-            field.name,
-            value,
-            f"{facts.system.code} unit {value!r} means {answer['id']}. {problem}",
-            f"Send the quantity in the item's base unit {record['base_unit']}, or add a "
-            f"conversion from {answer['id']} for item {record['id']}.",
-        )
+    if problem is None:
+        return None
+    return Finding(
+        unit_field.name,
+        unit_code,
+        f"{facts.system.code} unit {unit_code!r} means {unit['id']}. {problem}",
+        f"Send the quantity in the item's base unit {record['base_unit']}, or add a "
+        f"conversion from {unit['id']} for item {record['id']}.",
+    )
 
 
 @rule("NOT_A_WORKING_DAY", applies=lambda layout: layout.header_dates or layout.line_dates)
@@ -536,13 +560,14 @@ def quantity_invalid(facts, obj):
 
 def quantity_problem(value, zero_allowed):
     """(message, suggestion) when `value` is not a valid quantity, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return f"{value!r} is not a quantity.", None
-    if isinstance(value, int):
-        if value > 0 and value < MAX_QUANTITY:
+    kind = value.__class__
+    if kind is int:
+        if 0 < value < MAX_QUANTITY:
             return None  # the common case, without Decimal arithmetic
         number = Decimal(value)
-    elif isinstance(value, float):
+    elif kind is not float and kind is not str:
+        return f"{value!r} is not a quantity.", None
+    elif kind is float:
         if not math.isfinite(value):
             return f"{value!r} is not a finite number.", None
         number = Decimal(repr(value))

@@ -42,7 +42,7 @@ import orjson
 import redis.exceptions
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, JSONField, Q, TextField, Value
+from django.db.models import Count, F, JSONField, Q, Subquery, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -650,29 +650,37 @@ def _line_counts(parts):
 #
 # A message (or release) of more than HUB_VALIDATION_CHUNK_LINES lines is not validated by the
 # task that claimed it. That task splits it into MessageChunk rows of at most that many lines
-# (never across parts), each validated by its own task on any worker, and records how many
-# there are on the leader (the message, or part 1). A chunk task claims its chunk with a
-# conditional UPDATE (pending, not claimed or its claim expired, and the leader still
-# validating under the same attempt), reads only its own lines from the database, runs the
-# pipeline over them, and in one transaction stores what it found and counts itself done on
-# the leader. The leader's row lock orders those counts, so exactly one chunk task sees the
-# last one: it combines every chunk into the outcome, in one transaction, with write_outcome's
-# guarantees (only under the claim; the signal inside the transaction) and deletes the chunks.
+# (never across parts), each validated by its own task on any worker, and counts them on the
+# leader (the message, or part 1). A chunk task claims its chunk with a conditional UPDATE
+# (pending, not claimed or its claim expired, and the leader still validating under the same
+# attempt), reads only its own lines from the database, runs the pipeline over them, and in one
+# transaction stores what it found and counts itself done, on the leader and on its part's
+# first chunk.
 #
-# Redelivered chunk tasks find their chunk done or claimed and do nothing (a done chunk only
-# checks that the outcome got written). A chunk whose task was lost, or whose worker died, is
-# enqueued again by the sweep. A chunk of an attempt the sweep took back is refused: the new
+# The task that completes a part stages the part's released payload (its chunks' enriched
+# lines joined as text, parsed once by the database) on the part's first chunk, so that parts
+# are staged in parallel as they complete; nothing is staged once a chunk found an error.
+# Staging takes the leader's row lock, so exactly one task sees the last part staged: it writes
+# the outcome in one transaction, with write_outcome's guarantees (only under the claim; the
+# signal inside the transaction): every part's status and diagnostics, and its released payload
+# copied from the staged one within the database, then the chunks are deleted.
+#
+# A redelivered chunk task finds its chunk done (or claimed) and only completes what is left to
+# do (stages complete parts, writes the outcome). A chunk whose task was lost, or whose worker
+# died, is enqueued again by the sweep, as is a message whose chunks are all done but whose
+# outcome was never written. A chunk of an attempt the sweep took back is refused: the new
 # attempt splits the message afresh and deletes the old chunks.
 
 
 def fan_out(claim):
-    """Split a claimed message into chunks and enqueue their tasks after commit. Returns None
-    (the outcome comes from the last chunk) or, when the claim was lost, None as well."""
+    """Split a claimed message into chunks and enqueue their tasks after commit. Returns None:
+    the outcome comes from the chunks."""
     leader = claim.leader
     size = settings.VALIDATION_CHUNK_LINES
     chunks, offset = [], 0
     for part, count in zip(claim.parts, _line_counts(claim.parts), strict=True):
-        for start in range(0, count, size):
+        starts = range(0, count, size)
+        for start in starts:
             chunks.append(
                 MessageChunk(
                     message=leader,
@@ -682,6 +690,7 @@ def fan_out(claim):
                     start=start,
                     stop=min(start + size, count),
                     offset=offset + start,
+                    part_chunks=len(starts) if start == 0 else None,
                 )
             )
         offset += count
@@ -715,40 +724,16 @@ def enqueue_chunk(chunk_id):
 
 
 def validate_chunk(chunk_id, *, final_attempt=False):
-    """Validate one chunk; the chunk that completes its message writes the outcome. Returns
-    the message's final status when this call wrote it, else None."""
+    """Validate one chunk, then do what its completion allows: stage its part, write the
+    message's outcome. Returns the final status when this call wrote it, else None."""
     chunk = claim_chunk(chunk_id)
-    if chunk is None:
-        done = (
-            MessageChunk.objects.filter(pk=chunk_id, status=MessageChunk.Status.DONE)
-            .values_list("message_id", "attempt")
-            .first()
-        )
-        return finish_message(*done) if done else None
     try:
-        found, header_hub, text = _evaluate_chunk(chunk)
-        now = timezone.now()
-        with transaction.atomic():
-            stored = MessageChunk.objects.filter(
-                pk=chunk.pk, status=MessageChunk.Status.PENDING, claimed_at=chunk.claimed_at
-            ).update(
-                status=MessageChunk.Status.DONE,
-                diagnostics=found,
-                header_hub=header_hub,
-                released_lines=text,
-                finished_at=now,
-            )
-            leader = InboundMessage.objects.filter(
-                pk=chunk.message_id, status=Status.VALIDATING, claimed_at=chunk.attempt
-            )
-            if not stored or not leader.update(chunks_done=F("chunks_done") + 1):
-                transaction.set_rollback(True)
-                return None
-            done, total = leader.values_list("chunks_done", "chunks_total").get()
-        if done < total:
+        if chunk is not None and not _run_chunk(chunk):
             return None
-        return finish_message(chunk.message_id, chunk.attempt)
+        return _advance(chunk_id)
     except TRANSIENT_ERRORS as exc:
+        if chunk is None:
+            raise
         if final_attempt:
             logger.warning("Chunk %s failed on its last attempt: %s", chunk_id, exc)
             return _dead_letter_chunked(chunk, _describe(exc, "after the last retry"))
@@ -758,7 +743,9 @@ def validate_chunk(chunk_id, *, final_attempt=False):
         raise
     except Exception as exc:
         logger.exception("Validation of chunk %s failed", chunk_id)
-        return _dead_letter_chunked(chunk, _describe(exc))
+        if chunk is None:
+            chunk = MessageChunk.objects.filter(pk=chunk_id).first()
+        return _dead_letter_chunked(chunk, _describe(exc)) if chunk else None
 
 
 def claim_chunk(chunk_id):
@@ -780,22 +767,17 @@ def claim_chunk(chunk_id):
         return None
     return (
         MessageChunk.objects.select_related("message__system")
-        .defer("diagnostics", "released_lines", *(f"message__{f}" for f in LARGE_FIELDS))
+        .defer("diagnostics", "released_lines", "part_released")
+        .defer(*(f"message__{field}" for field in LARGE_FIELDS))
         .get(pk=chunk_id)
     )
 
 
-def _evaluate_chunk(chunk):
-    """(diagnostics, header hub, enriched lines as JSON text) of a claimed chunk. Chunk 0
-    carries the header's diagnostics and enrichment."""
+def _run_chunk(chunk):
+    """Validate a claimed chunk and store the findings, counting it done on the leader and
+    on its part. False when the claim (the chunk's or the message's) was lost."""
     message = chunk.message
-    check = pipeline.Check(
-        message.message_type,
-        message.schema_version,
-        _stored_header(message),
-        message.system,
-        as_of=message.business_date,
-    )
+    check = _header_check(message, chunk.attempt)
     lines = _chunk_lines(chunk.part_id, chunk.start, chunk.stop)
     found, enriched = check.check_lines(lines, chunk.offset)
     del lines
@@ -803,19 +785,126 @@ def _evaluate_chunk(chunk):
         found = check.header_diagnostics + found
     # orjson: a chunk of 5,000 enriched lines is written in a fifth of the time json takes.
     text = orjson.dumps(enriched).decode() if enriched is not None else ""
-    return found, (check.header_hub if chunk.index == 0 else None), text
+    del enriched
+    with transaction.atomic():
+        stored = MessageChunk.objects.filter(
+            pk=chunk.pk, status=MessageChunk.Status.PENDING, claimed_at=chunk.claimed_at
+        ).update(
+            status=MessageChunk.Status.DONE,
+            diagnostics=found,
+            released_lines=text,
+            finished_at=timezone.now(),
+        )
+        counted = InboundMessage.objects.filter(
+            pk=chunk.message_id, status=Status.VALIDATING, claimed_at=chunk.attempt
+        ).update(chunks_done=F("chunks_done") + 1)
+        if not stored or not counted:
+            transaction.set_rollback(True)
+            return False
+        _first_of_part(chunk.message_id, chunk.attempt, chunk.part_id).update(
+            part_done=F("part_done") + 1
+        )
+    return True
 
 
-def finish_message(message_id, attempt):
-    """Combine the chunks of a message whose chunks are all done into its outcome (one
-    transaction, under the claim). Returns the status written, or None."""
+def _advance(chunk_id):
+    """After a chunk is done: stage every part whose chunks are all done, and write the
+    outcome once every part is staged. Returns the status written, or None."""
+    row = (
+        MessageChunk.objects.filter(pk=chunk_id, status=MessageChunk.Status.DONE)
+        .values_list("message_id", "attempt")
+        .first()
+    )
+    if row is None:
+        return None
+    message_id, attempt = row
+    firsts = MessageChunk.objects.filter(message_id=message_id, attempt=attempt, start=0)
+    complete = firsts.filter(part_staged=False, part_done__gte=F("part_chunks"))
+    last = False
+    for first in complete.only("pk", "part_id"):
+        last = _stage_part(first, message_id, attempt) or last
+    if last or not firsts.filter(part_staged=False).exists():
+        return finish_message(message_id, attempt)
+    return None
+
+
+def _stage_part(first, message_id, attempt):
+    """Stage a complete part's released payload on its first chunk (nothing when a chunk of
+    the message found an error). True when this was the message's last part to stage."""
     leader = (
         InboundMessage.objects.select_related("system")
         .defer(*LARGE_FIELDS)
         .filter(pk=message_id, status=Status.VALIDATING, claimed_at=attempt)
         .first()
     )
-    if leader is None or leader.chunks_total is None or leader.chunks_done < leader.chunks_total:
+    if leader is None:
+        return False
+    chunks = MessageChunk.objects.filter(message_id=message_id, attempt=attempt)
+    errors = chunks.filter(status=MessageChunk.Status.DONE, released_lines="").exists()
+    released = None
+    if not errors:
+        part = InboundMessage.objects.defer(*LARGE_FIELDS).get(pk=first.part_id)
+        text = _released_text(part, _header_check(leader, attempt).header_hub, chunks)
+        released = Cast(Value(text, TextField()), JSONField())
+    with transaction.atomic():
+        # The leader's row lock orders the parts' staging: the last one sees no part left.
+        locked = list(
+            InboundMessage.objects.select_for_update()
+            .filter(pk=message_id, status=Status.VALIDATING, claimed_at=attempt)
+            .values_list("pk", flat=True)
+        )
+        staged = locked and (
+            MessageChunk.objects.filter(pk=first.pk, part_staged=False).update(
+                part_staged=True, part_released=released
+            )
+        )
+        if not staged:
+            return False
+        return not chunks.filter(start=0, part_staged=False).exists()
+
+
+def _first_of_part(message_id, attempt, part_id):
+    return MessageChunk.objects.filter(
+        message_id=message_id, attempt=attempt, part_id=part_id, start=0
+    )
+
+
+# The Checks of the messages whose chunks this process ran last, by (message, attempt): the
+# chunks of a message mostly follow one another on a worker, and a Check remembers every code
+# its earlier chunks resolved (validation.pipeline). A few, so memory stays bounded.
+_CHECKS = {}
+CHECKS_KEPT = 4
+
+
+def _header_check(message, attempt):
+    """The pipeline's Check of a stored message (one attempt at it)."""
+    key = (message.pk, attempt)
+    check = _CHECKS.pop(key, None)
+    if check is None:
+        check = pipeline.Check(
+            message.message_type,
+            message.schema_version,
+            _stored_header(message),
+            message.system,
+            as_of=message.business_date,
+        )
+    _CHECKS[key] = check  # the most recent last
+    while len(_CHECKS) > CHECKS_KEPT:
+        del _CHECKS[next(iter(_CHECKS))]
+    return check
+
+
+def finish_message(message_id, attempt):
+    """Write the outcome of a message whose parts are all staged (one transaction, under the
+    claim). Returns the status written, or None."""
+    leader = (
+        InboundMessage.objects.select_related("system")
+        .defer(*LARGE_FIELDS)
+        .filter(pk=message_id, status=Status.VALIDATING, claimed_at=attempt)
+        .first()
+    )
+    chunks = MessageChunk.objects.filter(message_id=message_id, attempt=attempt)
+    if leader is None or chunks.filter(start=0, part_staged=False).exists():
         return None
     if leader.group_key is None:
         parts = [leader]
@@ -828,10 +917,9 @@ def finish_message(message_id, attempt):
             .order_by("part_number")
         )
     claim = Claim(parts=parts, claimed_at=attempt)
-    chunks = MessageChunk.objects.filter(message_id=message_id, attempt=attempt)
-    diagnostics = pipeline.combine_diagnostics(
-        found for found in chunks.order_by("index").values_list("diagnostics", flat=True)
-    )
+    # One chunk's findings in memory at a time: an outcome keeps at most MAX_DIAGNOSTICS.
+    found = chunks.order_by("index").values_list("diagnostics", flat=True)
+    diagnostics = pipeline.combine_diagnostics(found.iterator(chunk_size=1))
     errors = any(d["severity"] == "error" for d in diagnostics)
     status = Status.QUARANTINED if errors else Status.RELEASED
     if len(parts) == 1:
@@ -840,14 +928,11 @@ def finish_message(message_id, attempt):
         per_part, announced = _split_outcome(parts, diagnostics, None)
     now = timezone.now()
     with transaction.atomic():
-        header_hub = chunks.filter(index=0).values_list("header_hub", flat=True).first()
         for part, (part_diagnostics, _) in zip(parts, per_part, strict=True):
             released = None
             if status == Status.RELEASED:
-                released = Cast(
-                    Value(_released_text(leader, part, header_hub, chunks), TextField()),
-                    JSONField(),
-                )
+                staged = _first_of_part(message_id, attempt, part.pk).values("part_released")
+                released = Subquery(staged[:1])
             written = _under_claim(claim, part).update(
                 status=status,
                 diagnostics=part_diagnostics,
@@ -866,7 +951,7 @@ def finish_message(message_id, attempt):
     return status
 
 
-def _released_text(leader, part, header_hub, chunks):
+def _released_text(part, header_hub, chunks):
     """A part's released payload as JSON text: its header (with the part, for a release in
     parts) and the hub, then the enriched lines of its chunks, joined as stored."""
     header = _stored_header(part)
@@ -1045,8 +1130,9 @@ def sweep_stuck_messages(now=None):
 
 def _sweep_chunks(now):
     """Enqueue again the pending chunks of messages still validating whose task was lost
-    (enqueued longer than HUB_VALIDATION_RECEIVED_TIMEOUT ago and not held by a live claim).
-    Counted with the requeued messages."""
+    (enqueued longer than HUB_VALIDATION_RECEIVED_TIMEOUT ago and not held by a live claim),
+    and the first chunk of a message left with every chunk done and no outcome. Counted with
+    the requeued messages."""
     received_cutoff = now - datetime.timedelta(seconds=settings.VALIDATION_RECEIVED_TIMEOUT)
     claim_cutoff = now - datetime.timedelta(seconds=settings.VALIDATION_CHUNK_TIMEOUT)
     lost = (
@@ -1060,8 +1146,18 @@ def _sweep_chunks(now):
         .order_by("enqueued_at")
         .values_list("pk", "enqueued_at")[:SWEEP_BATCH]
     )
+    # A message whose chunks are all done but whose outcome was not written (the task that
+    # was to stage or finish it died): a task for its first chunk completes it.
+    stalled = MessageChunk.objects.filter(
+        index=0,
+        status=MessageChunk.Status.DONE,
+        enqueued_at__lt=received_cutoff,
+        message__status=Status.VALIDATING,
+        message__claimed_at=F("attempt"),
+        message__chunks_done=F("message__chunks_total"),
+    ).values_list("pk", "enqueued_at")[:SWEEP_BATCH]
     requeued = 0
-    for pk, enqueued_at in list(lost):
+    for pk, enqueued_at in [*lost, *stalled]:
         if MessageChunk.objects.filter(pk=pk, enqueued_at=enqueued_at).update(enqueued_at=now):
             enqueue_chunk(pk)
             requeued += 1

@@ -56,9 +56,7 @@ def test_every_system_sends_messages_and_most_are_released(seeded):
         "demo-stock-1000",
         "demo-stock-us10",
     }
-    assert not any(
-        d["severity"] == "error" for message in released for d in message.diagnostics
-    )
+    assert not any(d["severity"] == "error" for message in released for d in message.diagnostics)
 
 
 def test_every_rule_quarantines_a_demo_message(seeded):

@@ -31,10 +31,11 @@ def forecast_lines(count, **changes):
         {"item": "PLN-BRG-6204", "unit": "KG", "quantity": "2.2"},
         {"item": "PLN-BRG-6205", "unit": "EA", "quantity": "7.5"},
     ]
+    start = datetime.date(2026, 3, 2)
     return [
         {
             "location": "PLANT-HH",
-            "period_start": (datetime.date(2026, 3, 2) + datetime.timedelta(days=n % 90)).isoformat(),
+            "period_start": (start + datetime.timedelta(days=n % 90)).isoformat(),
             **variants[n % len(variants)],
             **changes,
         }
@@ -67,7 +68,11 @@ def test_a_released_purchase_order_carries_canonical_ids_and_every_other_systems
     first, boxes = released["lines"]
     assert first["hub"]["item"] == {
         "id": world.bearing.public_id,
-        "codes": {"ERP_CLOUD": "MAT-6204", "PLANNING": "PLN-BRG-6204", "SUPPLIER_NET": "6204-2RS-C3"},
+        "codes": {
+            "ERP_CLOUD": "MAT-6204",
+            "PLANNING": "PLN-BRG-6204",
+            "SUPPLIER_NET": "6204-2RS-C3",
+        },
     }
     assert first["hub"]["revision"] == {"id": f"{world.bearing.public_id}/B"}
     assert first["hub"]["unit"]["id"] == "H87"
@@ -159,14 +164,14 @@ def test_a_quarantined_outcome_carries_every_diagnostic_in_path_order(world):
     payload["lines"] = forecast_lines(12)
     payload["lines"][10]["item"] = "PLN-NOPE"
     payload["lines"][9]["quantity"] = -1
-    payload["lines"][2]["item"] = "PLN-NEW-1"  # a warning, listed too
+    payload["lines"][4]["item"] = "PLN-NEW-1"  # a warning, listed too
 
     outcome = evaluate(world, "forecast", payload, "PLANNING")
 
     assert outcome.status == "quarantined"
     assert outcome.released_payload is None
     assert [(d["path"], d["rule"]) for d in outcome.diagnostics] == [
-        ("$.lines[2].item", "NO_TARGET_CODE"),
+        ("$.lines[4].item", "NO_TARGET_CODE"),
         ("$.lines[9].quantity", "QUANTITY_INVALID"),
         ("$.lines[10].item", "XREF_UNRESOLVED"),
     ]
@@ -188,9 +193,10 @@ def test_an_outcome_lists_a_bounded_number_of_diagnostics_and_counts_the_rest(wo
 
 
 def test_a_chunk_costs_the_same_queries_for_10_lines_as_for_200(world):
-    check = pipeline.Check("forecast", 1, pipeline.header_of(example("forecast")), world.systems["PLANNING"])
+    header = pipeline.header_of(example("forecast"))
 
     def queries(count):
+        check = pipeline.Check("forecast", 1, header, world.systems["PLANNING"])
         lines = forecast_lines(count)
         lines[3]["item"] = "PLN-OLD-1"
         with CaptureQueriesContext(connection) as captured:
@@ -270,7 +276,7 @@ def fan_out(world, settings, lines=3000):
     payload["lines"] = forecast_lines(lines)
     with mock.patch.object(services, "enqueue_validation"):
         message = submit(world.systems["PLANNING"], payload)
-    with mock.patch.object(services, "enqueue_chunk") as enqueue:
+    with mock.patch.object(services, "enqueue_chunk"):
         services.validate_message(message.pk)
     return message, list(MessageChunk.objects.order_by("index").values_list("pk", flat=True))
 

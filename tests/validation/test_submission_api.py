@@ -63,16 +63,14 @@ def without_hub(payload):
     return payload
 
 
-def test_a_validated_message_shows_its_outcome(
-    erp_api, world, django_capture_on_commit_callbacks
-):
+def test_a_validated_message_shows_its_outcome(erp_api, world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         url = post(erp_api, submission("receipt")).json()["url"]
 
     detail = erp_api.get(url).json()
     assert detail["status"] == "released"
     assert without_hub(detail["released_payload"]) == example("receipt")
-    assert detail["released_payload"]["lines"][0]["hub"]["ids"]["item"] == world.bearing.public_id
+    assert detail["released_payload"]["lines"][0]["hub"]["item"]["id"] == world.bearing.public_id
     assert detail["diagnostics"] == []
     assert detail["attempts"] == 1
     assert detail["finished_at"] is not None
@@ -321,7 +319,7 @@ def test_the_dry_run_returns_the_outcome_and_writes_nothing(world):
     body = response.json()
     assert (body["status"], body["diagnostics"]) == ("released", [])
     assert without_hub(body["released_payload"]) == example("po_acknowledgement")
-    assert body["released_payload"]["lines"][0]["hub"]["ids"]["status"] == (
+    assert body["released_payload"]["lines"][0]["hub"]["status"]["id"] == (
         "ACK_LINE_STATUS:accepted"
     )
     assert counts() == before
