@@ -152,6 +152,8 @@ class Facts:
         self._of_kind = {}
         for field in self.fields:
             self._of_kind.setdefault(field.kind, field)
+        self.item_field = self._of_kind.get(Kind.ITEM)  # the item and unit a line is in
+        self.unit_field = self._of_kind.get(Kind.UNIT)
         self.suggestions_left = SUGGESTION_LIMIT
         self.worded_left = SUGGESTION_LIMIT
 
@@ -192,10 +194,6 @@ class Facts:
         supplier = self.layout.supplier_field
         if supplier and isinstance(header.get(supplier), str):
             self.supplier_pk = self.target(Kind.SUPPLIER, header[supplier])
-
-    def field_of(self, kind):
-        """The (first) code field of a kind in these objects, or None."""
-        return self._of_kind.get(kind)
 
     def plant_of(self, obj):
         """The plant (pk) an object is for: a forecast line's own location when it is a plant,
@@ -334,8 +332,7 @@ class Facts:
     def _load_conversions(self, objects):
         """Units, pack conversions and net weights: for the items sent in a unit other than
         their base unit (and, for a supplier's pack quantity, every item)."""
-        item_field = next((f for f in self.fields if f.kind == Kind.ITEM), None)
-        unit_field = next((f for f in self.fields if f.kind == Kind.UNIT), None)
+        item_field, unit_field = self.item_field, self.unit_field
         if item_field is None or unit_field is None:
             return
         every = self.layout.supplier_quantity and self.supplier_pk is not None

@@ -475,7 +475,7 @@ def forecast_location_not_plant(facts, field, value, answer, plant):
 @rule("UNIT_NOT_CONVERTIBLE", applies=lambda layout: _has(layout, UNIT))
 def unit_not_convertible(facts, obj):
     """The unit converts to the item's base unit (for the message's supplier, if any)."""
-    item_field, unit_field = facts.field_of(ITEM), facts.field_of(UNIT)
+    item_field, unit_field = facts.item_field, facts.unit_field
     if item_field is None or unit_field is None:
         return
     pair = (obj.get(item_field.name), obj.get(unit_field.name))

@@ -841,11 +841,15 @@ def _stage_part(first, message_id, attempt):
         return False
     chunks = MessageChunk.objects.filter(message_id=message_id, attempt=attempt)
     errors = chunks.filter(status=MessageChunk.Status.DONE, released_lines="").exists()
-    released = None
     if not errors:
+        # Written before the lock is taken: the database parses the part's JSON meanwhile,
+        # and the other chunks go on counting themselves done on the leader.
         part = InboundMessage.objects.defer(*LARGE_FIELDS).get(pk=first.part_id)
         text = _released_text(part, _header_check(leader, attempt).header_hub, chunks)
-        released = Cast(Value(text, TextField()), JSONField())
+        MessageChunk.objects.filter(pk=first.pk, part_staged=False).update(
+            part_released=Cast(Value(text, TextField()), JSONField())
+        )
+        del text
     with transaction.atomic():
         # The leader's row lock orders the parts' staging: the last one sees no part left.
         locked = list(
@@ -853,10 +857,8 @@ def _stage_part(first, message_id, attempt):
             .filter(pk=message_id, status=Status.VALIDATING, claimed_at=attempt)
             .values_list("pk", flat=True)
         )
-        staged = locked and (
-            MessageChunk.objects.filter(pk=first.pk, part_staged=False).update(
-                part_staged=True, part_released=released
-            )
+        staged = locked and MessageChunk.objects.filter(pk=first.pk, part_staged=False).update(
+            part_staged=True
         )
         if not staged:
             return False

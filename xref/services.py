@@ -5,11 +5,13 @@ Every write goes through `CrossReference.full_clean()`, so the registry refuses 
 the admin and the API refuse, with the same sentences. Registration is idempotent: asking for
 a mapping that is already registered returns the stored reference instead of a second one.
 
-Concurrency: on PostgreSQL the exclusion constraint `xref_no_overlapping_claims` refuses the
-second of two concurrent claims on one code; the loser's insert fails inside a savepoint and
-is answered by reading the winner (idempotent or a conflict, as if it had come second). Other
-databases (SQLite) have no such constraint, so each write first takes a write lock on the
-source system's row; claims for one system then happen one after the other.
+Concurrency: every write first takes a lock on the claim it makes, so two claims on one code
+happen one after the other and the second sees the first (idempotent, or a conflict naming
+it). On PostgreSQL that is a transaction-level advisory lock on (system, kind, scope, code):
+claims on other codes go on in parallel, and the exclusion constraint
+`xref_no_overlapping_claims` stays as the guarantee underneath. Without the lock two inserts
+checking the constraint against each other deadlock, and one of them fails. Other databases
+(SQLite) take a write lock on the source system's row instead.
 
 Natural keys of canonical records, used by the API and its filters:
 
@@ -126,7 +128,7 @@ def register_reference(
     if user is not None:
         reference._history_user = user
     with transaction.atomic():
-        _lock_claims(reference.system)
+        _lock_claims(reference)
         existing = _registered(reference)
         if existing is not None:
             return existing, False
@@ -162,7 +164,7 @@ def update_reference(reference, *, user=None, **changes):
     if user is not None:
         reference._history_user = user
     with transaction.atomic():
-        _lock_claims(reference.system)
+        _lock_claims(reference)
         _validate(reference)
         try:
             with transaction.atomic():
@@ -395,11 +397,18 @@ def _set_target(reference, target):
     setattr(reference, field, target)
 
 
-def _lock_claims(system):
-    """Serialize claims for one system where the database cannot refuse overlaps itself.
-    The no-op UPDATE takes the write lock (SQLite) or the row lock (others) until commit."""
-    if connection.vendor != "postgresql":
-        SourceSystem.objects.filter(pk=system.pk).update(code=F("code"))
+def _lock_claims(reference):
+    """Serialize claims on the code `reference` claims, until the transaction ends. PostgreSQL:
+    an advisory lock on (system, kind, scope, code). Elsewhere: the no-op UPDATE takes the
+    write lock (SQLite) or the row lock (others) on the source system."""
+    if connection.vendor == "postgresql":
+        key = "\x1f".join(
+            (str(reference.system_id), reference.kind, reference.scope, reference.code)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    else:
+        SourceSystem.objects.filter(pk=reference.system_id).update(code=F("code"))
 
 
 def _covers(existing, reference):

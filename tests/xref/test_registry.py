@@ -2,6 +2,7 @@
 named, the database's own refusal on PostgreSQL, changes, retirement, successors, the signal
 that announces a change, and history."""
 
+import contextlib
 import datetime as dt
 import threading
 
@@ -222,31 +223,40 @@ def test_a_conflicting_registration_that_loses_a_race_is_a_conflict(world, monke
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_registrations_of_one_mapping_store_it_once(world, monkeypatch):
+def test_twenty_concurrent_registrations_of_one_mapping_store_it_once(world, monkeypatch):
     require(connection.vendor == "postgresql", "PostgreSQL")
-    both_checked = threading.Barrier(2, timeout=10)
+    callers = 20
+    start = threading.Barrier(callers, timeout=10)
+    all_checked = threading.Barrier(callers, timeout=2)
     validate = services._validate
 
     def validate_together(reference):
         validate(reference)
-        both_checked.wait()  # both have seen no claim; both now insert
+        # Unserialized, all have now seen no claim and insert at once. Serialized, the others
+        # wait for the claim's lock, not here, and the barrier breaks after its timeout.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            all_checked.wait()
 
     monkeypatch.setattr(services, "_validate", validate_together)
-    answers = []
+    answers, errors = [], []
 
     def request():
         try:
+            start.wait()
             answers.append(register(world))
+        except Exception as exc:  # a deadlock or a conflict would land here
+            errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=request) for _ in range(2)]
+    threads = [threading.Thread(target=request) for _ in range(callers)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
 
-    assert sorted(created for _, created in answers) == [False, True]
+    assert errors == []
+    assert sorted(created for _, created in answers) == [False] * (callers - 1) + [True]
     assert len({reference.pk for reference, _ in answers}) == 1
     assert CrossReference.objects.count() == 1
 
