@@ -9,6 +9,10 @@ parse a body themselves also stop at the limit (validation.views.LimitedJSONPars
 from django.conf import settings
 from django.http import JsonResponse
 
+IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
+# Room for the multipart envelope and the other form fields around an import file.
+IMPORT_FORM_OVERHEAD = 64 * 1024
+
 
 def too_large_detail(size, limit):
     return (
@@ -23,6 +27,9 @@ class RequestSizeLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.HUB_MAX_REQUEST_BYTES
+        if request.path_info.startswith(IMPORT_PATHS):
+            # CSV imports check their own, larger limit (HUB_IMPORT_MAX_BYTES) on the file.
+            limit = max(limit, settings.HUB_IMPORT_MAX_BYTES + IMPORT_FORM_OVERHEAD)
         try:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

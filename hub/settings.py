@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "xref",
     "validation",
     "quarantine",
+    "imports",
+    "reconcile",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +179,10 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# Uploaded import files and the failed-rows files made from them.
+MEDIA_ROOT = Path(os.getenv("HUB_MEDIA_DIR", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+
 # Security: production values unless HUB_DEBUG is on. /healthz stays reachable over plain HTTP
 # for load balancer probes.
 SECURE_SSL_REDIRECT = envbool("HUB_SECURE_SSL_REDIRECT", not DEBUG)
@@ -224,11 +230,35 @@ VALIDATION_MAX_ATTEMPTS = envint("HUB_VALIDATION_MAX_ATTEMPTS", 5, minimum=1)
 # claimed longer than CHUNK_TIMEOUT ago counts as lost and is run again.
 VALIDATION_CHUNK_LINES = envint("HUB_VALIDATION_CHUNK_LINES", 5000, minimum=1)
 VALIDATION_CHUNK_TIMEOUT = envint("HUB_VALIDATION_CHUNK_TIMEOUT", 300, minimum=1)
+# Quarantine SLA: how often (seconds) open cases are checked against their team's SLA hours
+# (quarantine.TeamSettings, in the admin) and overdue notices emailed.
+QUARANTINE_SLA_INTERVAL = envint("HUB_QUARANTINE_SLA_INTERVAL", 300, minimum=1)
+
+# Mail (the SLA notices). Without HUB_EMAIL_HOST, mails are written to standard output (the
+# worker's log) instead of being sent.
+EMAIL_HOST = os.getenv("HUB_EMAIL_HOST", "")
+EMAIL_PORT = envint("HUB_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = os.getenv("HUB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.getenv("HUB_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = envbool("HUB_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = envint("HUB_EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.getenv("HUB_EMAIL_FROM", "master-data-hub@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-messages": {
         "task": "validation.tasks.sweep_stuck_messages",
         "schedule": VALIDATION_SWEEP_INTERVAL,
         "options": {"queue": VALIDATION_QUEUE, "expires": VALIDATION_SWEEP_INTERVAL},
+    },
+    "quarantine-sla": {
+        "task": "quarantine.tasks.mark_overdue",
+        "schedule": QUARANTINE_SLA_INTERVAL,
+        "options": {"expires": QUARANTINE_SLA_INTERVAL},
     },
 }
 
@@ -236,6 +266,11 @@ CELERY_BEAT_SCHEDULE = {
 # (hub.middleware). Forms are held to the same limit.
 HUB_MAX_REQUEST_BYTES = envint("HUB_MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
+
+# CSV imports (imports app): the largest file accepted, in bytes (a million item rows are
+# about 150 MB), and how many rows are validated and written together.
+HUB_IMPORT_MAX_BYTES = envint("HUB_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
+HUB_IMPORT_CHUNK_ROWS = envint("HUB_IMPORT_CHUNK_ROWS", 2000, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -280,6 +315,7 @@ SPECTACULAR_SETTINGS = {
         "UnitStatusEnum": "mdm.models.Unit.Status",
         "CodeValueStatusEnum": "mdm.models.CodeValue.Status",
         "InboundMessageStatusEnum": "validation.models.InboundMessage.Status",
+        "QuarantineCaseStatusEnum": "quarantine.models.QuarantineCase.Status",
     },
 }
 

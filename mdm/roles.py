@@ -1,7 +1,13 @@
-"""The three roles, as Django groups: steward, viewer, integration.
+"""The three roles, as Django groups: steward, viewer, integration; and the "override" group.
 
 The groups are created by a migration; their model permissions (which the admin checks) are
 kept in step after every migrate, so models added by later apps are covered too.
+
+Stewards get every permission of the managed apps except the ones in STEWARD_EXCLUDED:
+releasing a quarantined message by override (quarantine.release_by_override) is a separate
+decision. It is given by the "override" group, which holds only those permissions; add a
+steward to it to let them release by override. "override" is not a role (a user's role is
+still steward, viewer or integration).
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -12,9 +18,12 @@ STEWARD = "steward"
 VIEWER = "viewer"
 INTEGRATION = "integration"
 ROLES = (STEWARD, VIEWER, INTEGRATION)
+# The group holding the permissions stewards do not get by default.
+OVERRIDE = "override"
+STEWARD_EXCLUDED = ("release_by_override",)
 
 # Apps whose records stewards maintain in the admin.
-MANAGED_APPS = ("mdm", "xref", "validation", "quarantine")
+MANAGED_APPS = ("mdm", "xref", "validation", "quarantine", "imports", "reconcile")
 # Records that only administrators touch, even for stewards.
 ADMIN_ONLY_MODELS = ("apiclient", "idsequence")
 
@@ -40,7 +49,9 @@ def sync_role_permissions():
         content_type__model__in=ADMIN_ONLY_MODELS
     )
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
-    groups[STEWARD].permissions.set(perms)
+    groups[STEWARD].permissions.set(perms.exclude(codename__in=STEWARD_EXCLUDED))
+    override, _ = Group.objects.get_or_create(name=OVERRIDE)
+    override.permissions.set(perms.filter(codename__in=STEWARD_EXCLUDED))
     groups[VIEWER].permissions.set(perms.filter(codename__startswith="view_"))
     groups[INTEGRATION].permissions.set(perms.filter(codename__startswith="view_"))
 

@@ -3,7 +3,7 @@ come. Cases change through the quarantine workflow, so only the assignee is edit
 
 from django.contrib import admin
 
-from quarantine.models import CaseTransition, QuarantineCase
+from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
 
 
 class CaseTransitionInline(admin.TabularInline):
@@ -12,6 +12,19 @@ class CaseTransitionInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class CaseKeyInline(admin.TabularInline):
+    model = CaseKey
+    fields = ("system", "kind", "code")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "code the case is blocked on"
+    verbose_name_plural = "codes the case is blocked on (auto-replay watches them)"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -51,10 +64,13 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
         "rules",
         "opened_at",
         "resolved_at",
+        "replay_pending",
+        "overdue_at",
+        "sla_notified_at",
         "diagnostics",
     )
     readonly_fields = tuple(name for name in fields if name != "assignee")
-    inlines = [CaseTransitionInline]
+    inlines = [CaseTransitionInline, CaseKeyInline]
 
     def get_queryset(self, request):
         # A case row needs its message's id, not its payloads.
@@ -73,3 +89,38 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
     @admin.display(description="Rules")
     def rule_list(self, case):
         return ", ".join(case.rule_codes)
+
+
+@admin.register(TeamSettings)
+class TeamSettingsAdmin(admin.ModelAdmin):
+    """Each team's SLA and the address overdue notices go to."""
+
+    list_display = ("team", "sla_hours", "notify_email")
+    list_editable = ("sla_hours", "notify_email")
+
+
+@admin.register(BulkRun)
+class BulkRunAdmin(admin.ModelAdmin):
+    """Bulk actions run in the background: read-only, for operators to check."""
+
+    list_display = ("id", "action", "status", "total", "done", "failed", "created_by", "created_at")
+    list_filter = ("status", "action")
+    readonly_fields = (
+        "action",
+        "params",
+        "case_ids",
+        "created_by",
+        "status",
+        "total",
+        "done",
+        "failed",
+        "results",
+        "created_at",
+        "finished_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

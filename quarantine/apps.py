@@ -8,10 +8,21 @@ class QuarantineConfig(AppConfig):
 
     def ready(self):
         from mdm.roles import sync_role_permissions
-        from quarantine.receivers import open_case
+        from mdm.signals import demo_seeded, record_status_changed
+        from quarantine import demo
+        from quarantine.receivers import open_case, replay_after_reference, replay_after_status
         from validation.signals import message_outcome
+        from xref.signals import reference_changed
 
         message_outcome.connect(open_case, dispatch_uid="quarantine.open_case")
+        reference_changed.connect(
+            replay_after_reference, dispatch_uid="quarantine.replay_after_reference"
+        )
+        record_status_changed.connect(
+            replay_after_status, dispatch_uid="quarantine.replay_after_status"
+        )
+
+        demo_seeded.connect(demo.seed_team_settings, dispatch_uid="quarantine.demo")
 
         # As in validation: the roles get this app's permissions once they exist.
         def sync_roles(sender, **kwargs):

@@ -70,14 +70,41 @@ class QuarantineCase(models.Model):
     )
     opened_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Text search (the queue's "q"): message id, document numbers, facets and diagnostic
+    # sentences, lower-cased, written when the case opens or its diagnostics change.
+    search_text = models.TextField(blank=True, editable=False)
+    replay_pending = models.BooleanField(
+        default=False,
+        help_text="A replay was started and its outcome has not come back yet.",
+    )
+    overdue_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the SLA task found the case past its team's SLA."
+    )
+    sla_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the team was emailed about it (once per case)."
+    )
 
     class Meta:
         ordering = ["opened_at", "id"]
+        # Not given to stewards by default: the "override" group holds it (mdm.roles).
+        permissions = [("release_by_override", "Can release a message by override")]
         indexes = [
             # A team's queue: its open cases, oldest first (and the aging dashboard).
             models.Index(fields=["team", "status", "opened_at"], name="case_team_queue"),
-            # All open cases by age, across teams.
-            models.Index(fields=["status", "opened_at"], name="case_status_opened"),
+            # All open cases by age, across teams; on PostgreSQL it covers the columns the
+            # queue's facet counts and the dashboard group by, so those read the index alone.
+            models.Index(
+                fields=["status", "opened_at"],
+                include=["id", "team", "plant", "supplier", "system", "message_type"],
+                name="case_status_opened",
+            ),
+            # The queue's pages (open cases, oldest first, often with a rule filter checked
+            # case by case against the rule links): walked in order, stopped after a page.
+            models.Index(
+                fields=["opened_at", "id"],
+                condition=models.Q(status__in=["open", "in_review"]),
+                name="case_open_by_age",
+            ),
         ]
 
     def __str__(self):
@@ -121,3 +148,82 @@ class CaseTransition(models.Model):
 
     def __str__(self):
         return f"{self.from_status or 'new'} -> {self.to_status}"
+
+
+class CaseKey(models.Model):
+    """A code an open case is blocked on, as the sender wrote it: (system, kind, code).
+
+    Written when the case opens (and again when a replay quarantines it with other
+    diagnostics); auto-replay looks up the cases waiting for a changed cross-reference or
+    master record here instead of reading every case's diagnostics."""
+
+    case = models.ForeignKey(QuarantineCase, on_delete=models.CASCADE, related_name="keys")
+    system = models.ForeignKey("mdm.SourceSystem", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    code = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "system", "kind", "code"], name="casekey_unique"
+            ),
+        ]
+        indexes = [
+            # Auto-replay: the cases blocked on one (system, kind, code).
+            models.Index(fields=["system", "kind", "code"], name="casekey_lookup"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.code}"
+
+
+class TeamSettings(models.Model):
+    """A team's quarantine service level: how long a case may stay open, and where the
+    overdue notice goes."""
+
+    team = models.CharField(max_length=20, choices=Team.choices, unique=True)
+    sla_hours = models.PositiveIntegerField(
+        default=24, help_text="Hours a case may stay open before it counts as overdue."
+    )
+    notify_email = models.EmailField(
+        blank=True, help_text="Where overdue notices go; empty sends none."
+    )
+
+    class Meta:
+        ordering = ["team"]
+        verbose_name = "team settings"
+        verbose_name_plural = "team settings"
+
+    def __str__(self):
+        return f"{self.get_team_display()}: {self.sla_hours} h"
+
+
+class BulkRun(models.Model):
+    """A bulk action on many cases (assign, replay, reject) run in the background, with
+    its progress for the screen to poll and each case's outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=20)
+    params = models.JSONField(default=dict, blank=True)
+    case_ids = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0, help_text="Cases handled, failed included.")
+    failed = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list, blank=True, help_text="Per case: {case, ok, detail}.")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.action} of {self.total} case(s) ({self.status})"

@@ -1,15 +1,26 @@
-"""Receivers of validation's signals.
+"""Receivers of the lower apps' signals.
 
 `open_case` runs inside the transaction that writes a message's outcome (see
 validation.signals): the case and the quarantined status commit together, so a quarantined
 message always has exactly one case. It is idempotent (get_or_create on the message), so a
-repeated announcement never opens a second one.
+repeated announcement never opens a second one. When the message already has an open case (it
+was replayed), the outcome ends the case (released: resolved by replay) or updates it
+(quarantined again: the new diagnostics, same case), with a transition saying so.
+
+`reference_changed` (xref) and `record_status_changed` (mdm) start the auto-replay of the
+cases blocked on the codes concerned, in a Celery task.
 """
 
+import logging
 import re
 
-from quarantine.models import CaseTransition, QuarantineCase, error_rule_codes
+from django.utils import timezone
+
+from quarantine.models import CaseKey, CaseTransition, QuarantineCase, error_rule_codes
+from quarantine.services import write_case_keys
 from validation.models import InboundMessage, Rule, Team
+
+logger = logging.getLogger(__name__)
 
 _LINE_PATH = re.compile(r"^\$\.lines\[(\d+)\]")
 # Where each message type names its plant (the receiving or planning location); a forecast
@@ -21,10 +32,26 @@ PLANT_FIELD = {
     "inventory_balance": "location",
 }
 FACET_LENGTH = 100
+# The search text reads this many lines' PO numbers and error sentences, and keeps this many
+# characters: enough to find a case, bounded for a forecast of a million lines.
+SEARCH_LINES = 200
+SEARCH_DIAGNOSTICS = 50
+SEARCH_LENGTH = 4000
 
 
 def open_case(sender, message, status, diagnostics, parts, **kwargs):
-    """Open the case of a quarantined message, routed to the team of its first error."""
+    """Open the case of a quarantined message, routed to the team of its first error; or
+    carry the outcome of a replay to the case the message already has."""
+    # Only a replay (a second attempt at least) has a case waiting for its outcome; a first
+    # outcome spares the query. A repeated announcement finds no replay pending.
+    if message.attempts > 1 or status == InboundMessage.Status.QUARANTINED:
+        existing = (
+            QuarantineCase.objects.select_for_update(of=("self",))
+            .filter(message=message, status__in=QuarantineCase.OPEN_STATUSES, replay_pending=True)
+            .first()
+        )
+        if existing is not None:
+            return _replay_outcome(existing, message, status, diagnostics)
     if status != InboundMessage.Status.QUARANTINED:
         return None
     errors = [d for d in diagnostics if d.get("severity") == "error"]
@@ -51,12 +78,122 @@ def open_case(sender, message, status, diagnostics, parts, **kwargs):
     if created:
         codes = error_rule_codes(diagnostics)
         case.rules.set(Rule.objects.filter(code__in=codes))
+        QuarantineCase.objects.filter(pk=case.pk).update(search_text=search_text(case, message))
+        write_case_keys(case)
         CaseTransition.objects.create(
             case=case,
             to_status=QuarantineCase.Status.OPEN,
             reason=f"Quarantined by validation: {len(errors)} error(s) ({', '.join(codes)}).",
         )
     return case
+
+
+def _replay_outcome(case, message, status, diagnostics):
+    errors = [d for d in diagnostics if d.get("severity") == "error"]
+    if status == InboundMessage.Status.RELEASED:
+        now = timezone.now()
+        QuarantineCase.objects.filter(pk=case.pk).update(
+            status=QuarantineCase.Status.RESOLVED_BY_REPLAY, resolved_at=now, replay_pending=False
+        )
+        CaseKey.objects.filter(case=case).delete()
+        CaseTransition.objects.create(
+            case=case,
+            at=now,
+            from_status=case.status,
+            to_status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
+            reason="Replayed and released"
+            + (f" with {len(diagnostics)} warning(s)." if diagnostics else "."),
+        )
+    elif status == InboundMessage.Status.QUARANTINED:
+        codes = error_rule_codes(diagnostics)
+        case.diagnostics, case.replay_pending = diagnostics, False
+        case.save(update_fields=["diagnostics", "replay_pending"])
+        case.rules.set(Rule.objects.filter(code__in=codes))
+        QuarantineCase.objects.filter(pk=case.pk).update(search_text=search_text(case, message))
+        write_case_keys(case)
+        CaseTransition.objects.create(
+            case=case,
+            from_status=case.status,
+            to_status=case.status,
+            reason=f"Replayed and quarantined again: {len(errors)} error(s) ({', '.join(codes)}).",
+        )
+    else:
+        QuarantineCase.objects.filter(pk=case.pk).update(replay_pending=False)
+        CaseTransition.objects.create(
+            case=case,
+            from_status=case.status,
+            to_status=case.status,
+            reason=f"Replayed, but the message ended {status.replace('_', ' ')}: "
+            + (message.last_error or "see the message."),
+        )
+    return case
+
+
+def search_text(case, message):
+    """What the queue's text search looks in, lower-cased: the message id, the payload's
+    document numbers (header fields named *_id or *_number, and the lines' PO numbers),
+    the facets and the diagnostic sentences."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    words = [message.public_id, case.plant, case.supplier, case.item]
+    words += [
+        str(value)
+        for key, value in payload.items()
+        if (key.endswith("_id") or key.endswith("_number")) and isinstance(value, str | int)
+    ]
+    lines = payload.get("lines") if isinstance(payload.get("lines"), list) else []
+    numbers = {
+        str(line["po_number"])
+        for line in lines[:SEARCH_LINES]
+        if isinstance(line, dict) and isinstance(line.get("po_number"), str | int)
+    }
+    words += sorted(numbers)
+    words += [
+        str(d.get("message", ""))
+        for d in case.diagnostics[:SEARCH_DIAGNOSTICS]
+        if d.get("severity") == "error"
+    ]
+    return " ".join(word for word in words if word).lower()[:SEARCH_LENGTH]
+
+
+def replay_after_reference(sender, reference, created, **kwargs):
+    """A cross-reference was added or changed: replay the cases blocked on its code."""
+    from quarantine.tasks import auto_replay
+
+    what = "added" if created else "changed"
+    reason = (
+        f"Cross-reference #{reference.pk} {reference.system.code} {reference.kind} "
+        f"{reference.code} was {what}."
+    )
+    keys = [[reference.system_id, reference.kind, reference.code]]
+    _start_auto_replay(auto_replay, keys, reason)
+
+
+def replay_after_status(sender, record, old_status, new_status, **kwargs):
+    """A master record's status changed: replay the cases blocked on any code naming it."""
+    from quarantine.services import record_keys
+    from quarantine.tasks import auto_replay
+
+    keys = [list(key) for key in record_keys(record)]
+    if not keys:
+        return
+    label = getattr(record, "public_id", None) or str(record)
+    reason = (
+        f"{record._meta.verbose_name.capitalize()} {label} changed status from {old_status} "
+        f"to {new_status}."
+    )
+    _start_auto_replay(auto_replay, keys, reason)
+
+
+def _start_auto_replay(task, keys, reason):
+    from quarantine.services import blocked_cases
+
+    keys = [tuple(key) for key in keys]
+    if not blocked_cases(keys).exists():
+        return  # nothing waits for it: spare the broker a task
+    try:
+        task.delay([list(key) for key in keys], reason)
+    except Exception:  # the broker is down: the cases stay open for a person to replay
+        logger.exception("Could not enqueue auto-replay (%s)", reason)
 
 
 def _line_of(diagnostic, message, parts):

@@ -239,3 +239,33 @@ class MessageChunk(models.Model):
 
     def __str__(self):
         return f"{self.message_id} chunk {self.index} ({self.status})"
+
+
+class PayloadRevision(models.Model):
+    """A version of a message's payload: number 1 is what the sender sent, every later one
+    an edit by a person (the message's payload is the latest)."""
+
+    message = models.ForeignKey(
+        InboundMessage, on_delete=models.CASCADE, related_name="payload_revisions"
+    )
+    number = models.PositiveIntegerField()
+    payload = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty for the original (the sending system).",
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["message", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "number"], name="revision_unique_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} revision {self.number}"

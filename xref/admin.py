@@ -11,7 +11,7 @@ from django.contrib import admin
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
 from xref import services
-from xref.models import TARGET_FIELDS, TARGETS, CrossReference
+from xref.models import TARGET_FIELDS, TARGET_PATHS, TARGETS, CrossReference
 
 
 @admin.register(CrossReference)
@@ -31,16 +31,7 @@ class CrossReferenceAdmin(MasterDataAdmin):
     )
     list_display_links = ("code",)
     list_filter = ("system", "kind", "status", "origin", "is_preferred")
-    list_select_related = (
-        "system",
-        "item",
-        "item_revision__item",
-        "supplier",
-        "supplier_site__supplier",
-        "location",
-        "unit",
-        "code_value__code_list",
-    )
+    list_select_related = ("system", *TARGET_PATHS)
     search_fields = ("code", "scope")
     search_help_text = "External code or scope."
     date_hierarchy = "updated_at"

@@ -45,6 +45,16 @@ TARGETS = {
     Kind.CODE_VALUE: ("code_value", CodeValue),
 }
 TARGET_FIELDS = [field for field, _ in TARGETS.values()]
+# select_related() paths that read every kind of target with what its name needs.
+TARGET_PATHS = (
+    "item",
+    "item_revision__item",
+    "supplier",
+    "supplier_site__supplier",
+    "location",
+    "unit",
+    "code_value__code_list",
+)
 
 
 def _exactly_one_target():
@@ -253,3 +263,33 @@ def describe_target(reference):
     target = reference.target
     public_id = getattr(target, "public_id", None) or target.pk
     return f"{public_id} ({target})"
+
+
+class MatchKey(models.Model):
+    """One search key of a master record in the match index: a word or trigram of its name,
+    a model number or a prefix of one, or a normalised identifier (GTIN, DUNS, LEI, VAT,
+    GLN). Derived from the master tables by xref.matching; rebuilt by `manage.py
+    rebuild_match_index`."""
+
+    class Kind(models.IntegerChoices):
+        ITEM = 1, "Item"
+        SUPPLIER = 2, "Supplier"
+        LOCATION = 3, "Location"
+
+    # The primary key's index is the only one: it serves counting a key's records, summing
+    # weighted keys per record and reading every record of a word, all by (kind, key).
+    pk = models.CompositePrimaryKey("kind", "key", "record_id")
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    key = models.CharField(max_length=80)
+    record_id = models.BigIntegerField(help_text="Primary key of the item, supplier or location.")
+    text = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="On word keys of suppliers and locations: the record's normalised name.",
+    )
+
+    class Meta:
+        verbose_name = "match index key"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.record_id}: {self.key}"

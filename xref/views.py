@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from xref import services
 from xref.filters import CrossReferenceFilterSet
-from xref.models import CrossReference
+from xref.models import TARGET_PATHS, CrossReference
 from xref.serializers import (
     CrossReferenceSerializer,
     ReferenceConflictResponseSerializer,
@@ -44,17 +44,7 @@ class CrossReferenceViewSet(viewsets.ModelViewSet):
     """Cross-references: in source system S, within scope C, code X of kind K means canonical
     record R from F until T. Addressed by id."""
 
-    queryset = CrossReference.objects.select_related(
-        "system",
-        "created_by",
-        "item",
-        "item_revision__item",
-        "supplier",
-        "supplier_site__supplier",
-        "location",
-        "unit",
-        "code_value__code_list",
-    )
+    queryset = CrossReference.objects.select_related("system", "created_by", *TARGET_PATHS)
     serializer_class = CrossReferenceSerializer
     filterset_class = CrossReferenceFilterSet
 

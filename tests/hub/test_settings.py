@@ -36,6 +36,7 @@ def _manage(*args, **env):
         ("HUB_TIME_ZONE", "Mars/Olympus", "HUB_TIME_ZONE is not a known time zone"),
         ("HUB_LOG_LEVEL", "LOUD", "HUB_LOG_LEVEL must be one of"),
         ("DATABASE_URL", "oracle-ish://nowhere", "DATABASE_URL is not a valid database URL"),
+        ("HUB_EMAIL_PORT", "smtp", "HUB_EMAIL_PORT must be an integer"),
     ],
 )
 def test_it_fails_loudly_on_a_bad_value(variable, value, message):
@@ -61,3 +62,14 @@ def test_it_passes_the_deployment_checks_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "backend"),
+    [("", "console.EmailBackend"), ("mail.example.com", "smtp.EmailBackend")],
+)
+def test_mail_is_sent_by_smtp_only_when_a_mail_host_is_set(host, backend):
+    show = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    result = _manage("shell", "-c", show, HUB_EMAIL_HOST=host, HUB_EMAIL_PORT="25")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(backend)

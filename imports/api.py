@@ -1,0 +1,189 @@
+"""API v1 for CSV imports: upload a file to plan (or apply) it, follow the run, apply a
+planned run, revert an applied one, download its failed rows, a kind's template, an export.
+
+Stewards only may import; any role may read runs, templates and exports.
+"""
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from imports import services, tasks
+from imports.kinds import KINDS
+from imports.models import ImportRun
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    counts = serializers.JSONField(read_only=True)
+    plan_counts = serializers.JSONField(read_only=True)
+    errors = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField("username", read_only=True)
+    failed_rows_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportRun
+        fields = (
+            "id",
+            "kind",
+            "mode",
+            "skip_errors",
+            "status",
+            "file_name",
+            "file_size",
+            "progress",
+            "plan_counts",
+            "counts",
+            "message",
+            "errors",
+            "errors_truncated",
+            "failed_rows_url",
+            "created_by",
+            "created_at",
+            "finished_at",
+            "applied_at",
+            "reverted_at",
+        )
+        read_only_fields = fields
+
+    def get_errors(self, run) -> list[str]:
+        return run.error_lines()
+
+    def get_failed_rows_url(self, run) -> str | None:
+        if not run.failed_rows:
+            return None
+        return reverse("import-failed-rows", args=[run.pk])
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=sorted(KINDS))
+    mode = serializers.ChoiceField(choices=ImportRun.Mode.choices, default=ImportRun.Mode.PLAN)
+    file = serializers.FileField()
+    skip_errors = serializers.BooleanField(default=False)
+
+    def validate_file(self, upload):
+        limit = settings.HUB_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise serializers.ValidationError(
+                f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes. "
+                "Split it into smaller files."
+            )
+        return upload
+
+
+class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Import runs: POST a CSV file (multipart: kind, mode plan|apply, file, skip_errors) to
+    plan it, or plan and apply it; large files are processed in the background, so follow
+    the run's status and progress with GET."""
+
+    queryset = ImportRun.objects.select_related("created_by")
+    serializer_class = ImportRunSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportRunSerializer})
+    def create(self, request):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        run = services.start_run(
+            data["kind"],
+            data["file"],
+            mode=data["mode"],
+            skip_errors=data["skip_errors"],
+            user=request.user,
+        )
+        tasks.enqueue_processing(run)
+        return self._accepted(run)
+
+    @extend_schema(request=None, responses={202: ImportRunSerializer})
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Apply a planned run (refused when the data changed since the plan)."""
+        run = self.get_object()
+        if _true(request.data.get("skip_errors")) and not run.skip_errors:
+            run.skip_errors = True
+            run.save(update_fields=["skip_errors"])
+        try:
+            services.check_can_apply(run)
+        except services.RunError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        tasks.enqueue_apply(run, request.user)
+        return self._accepted(run)
+
+    @extend_schema(request=None, responses={200: ImportRunSerializer})
+    @action(detail=True, methods=["post"])
+    def revert(self, request, pk=None):
+        """Undo an applied run."""
+        run = self.get_object()
+        try:
+            services.revert_run(run, user=request.user)
+        except services.RunError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(run).data)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"], url_path="failed-rows", url_name="failed-rows")
+    def failed_rows(self, request, pk=None):
+        """The rows that failed, as CSV with an `error` column; fix them and import again."""
+        run = self.get_object()
+        return failed_rows_response(run)
+
+    def _accepted(self, run):
+        run.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if run.is_busy else status.HTTP_201_CREATED
+        return Response(self.get_serializer(run).data, status=code)
+
+
+def _true(value):
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def failed_rows_response(run):
+    if not run.failed_rows:
+        raise NotFound("This run has no failed rows.")
+    return FileResponse(
+        run.failed_rows.open("rb"),
+        as_attachment=True,
+        filename=f"import-{run.pk}-{run.kind}-failed.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+def template_response(kind):
+    if kind not in KINDS:
+        raise NotFound(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
+    response = HttpResponse(services.template_csv(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    return response
+
+
+def export_response(kind):
+    if kind not in KINDS:
+        raise NotFound(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
+    response = StreamingHttpResponse(
+        services.export_chunks(kind), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
+    return response
+
+
+class TemplateView(APIView):
+    """The header line of a kind's CSV file, to fill in."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, kind):
+        return template_response(kind)
+
+
+class ExportView(APIView):
+    """Every record of a kind as CSV, in the import's format."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, kind):
+        return export_response(kind)

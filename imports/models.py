@@ -1,0 +1,91 @@
+"""Import runs: one CSV file planned, applied, perhaps reverted."""
+
+from django.conf import settings
+from django.db import models
+
+from imports.kinds import KINDS
+
+
+class ImportRun(models.Model):
+    """One CSV file a steward imported: its plan (counts and every row error), whether and
+    how it was applied, and whether it was reverted. History rows written by the run carry
+    its id as their change reference."""
+
+    class Mode(models.TextChoices):
+        PLAN = "plan", "Plan only (dry run)"
+        APPLY = "apply", "Apply"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PLANNED = "planned", "Planned"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed (nothing written)"
+        REFUSED = "refused", "Refused: data changed since the plan"
+        REVERTED = "reverted", "Reverted"
+
+    kind = models.CharField(max_length=32, choices=[(k.name, k.label) for k in KINDS.values()])
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PLAN)
+    skip_errors = models.BooleanField(
+        default=False, help_text="Apply the valid rows and return the others as an error file."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    # {"rows", "create", "update", "unchanged", "error"}: planned, then what was applied.
+    counts = models.JSONField(default=dict, blank=True)
+    plan_counts = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True, help_text="Why the file as a whole was refused.")
+    errors = models.JSONField(default=list, blank=True, help_text="The first row errors.")
+    errors_truncated = models.BooleanField(default=False)
+    failed_rows = models.FileField(upload_to="imports/failed/%Y/%m/", blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
+    plan_fingerprint = models.CharField(max_length=64, blank=True)
+    # Per chunk of rows: [digest of what validation saw, row errors]; lets the apply skip
+    # validating again what provably has not changed since the plan.
+    plan_chunks = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import #{self.pk} {self.kind} {self.file_name} ({self.status})"
+
+    @property
+    def is_busy(self):
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def can_apply(self):
+        if self.status != self.Status.PLANNED or not self.file:
+            return False
+        return not self.plan_counts.get("error") or self.skip_errors
+
+    @property
+    def can_revert(self):
+        return self.status == self.Status.APPLIED
+
+    def error_lines(self):
+        return [format_error(error) for error in self.errors]
+
+
+def format_error(error):
+    """{"row": 17, "column": "gtin", "message": "..."} as "Row 17, gtin: ..."."""
+    place = f"Row {error['row']}" if error.get("row") else "File"
+    if error.get("column"):
+        place += f", {error['column']}"
+    return f"{place}: {error['message']}"

@@ -1,0 +1,193 @@
+"""Reading and writing the hub's CSV files, streamed: a file is never held in memory whole.
+
+Reading accepts UTF-8 with or without a byte order mark, comma or semicolon delimiters (the
+header line decides), and cells neutralised against formula injection by our own export.
+Anything else is refused up front with a sentence saying what is wrong and where: another
+encoding (naming the line), binary data, malformed quoting, an empty file, a file over the
+size limit, missing required or unknown columns.
+"""
+
+import csv
+import re
+
+from django.conf import settings
+
+BOM = b"\xef\xbb\xbf"
+SAMPLE_BYTES = 8192
+# A cell a spreadsheet would run as a formula; our export prefixes such cells with an
+# apostrophe (OWASP's advice), and the import takes exactly one apostrophe off again.
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
+EXCEL_HINT = "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read; nothing is imported from it."""
+
+
+def file_size(fileobj):
+    position = fileobj.tell()
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    fileobj.seek(position)
+    return size
+
+
+def _check_start(head):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileError(f"The file is UTF-16 text; {EXCEL_HINT}.")
+    if head.startswith(b"PK\x03\x04"):
+        raise FileError(f"The file is a spreadsheet workbook (e.g. .xlsx), not CSV; {EXCEL_HINT}.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileError(f"The file is an Excel 97-2003 workbook, not CSV; {EXCEL_HINT}.")
+    if b"\x00" in head:
+        raise FileError("The file contains binary data (NUL bytes); it is not a CSV text file.")
+    if not head.removeprefix(BOM).strip():
+        raise FileError("The file is empty.")
+
+
+class CsvReader:
+    """Rows of a CSV file as (row number, {header: cell}, problem). The row number is the
+    file's line number where the row starts (the header is row 1), as a spreadsheet shows
+    it. `problem` is a sentence for a row whose cells do not fit the header."""
+
+    def __init__(self, fileobj, known_headers, required_headers, limit=None):
+        self.fileobj = fileobj
+        self.size = file_size(fileobj)
+        limit = limit if limit is not None else settings.HUB_IMPORT_MAX_BYTES
+        if self.size > limit:
+            raise FileError(
+                f"The file is {self.size:,} bytes; the limit is {limit:,} bytes. "
+                "Split it into smaller files."
+            )
+        fileobj.seek(0)
+        _check_start(fileobj.read(SAMPLE_BYTES))
+        fileobj.seek(0)
+        self.bytes_read = 0
+        self.line = 0
+        lines = self._lines()
+        try:
+            first = next(lines)
+        except StopIteration:
+            raise FileError("The file is empty.") from None
+        self.delimiter = ";" if _outside_quotes(first, ";") > _outside_quotes(first, ",") else ","
+        self._reader = csv.reader(_chain(first, lines), delimiter=self.delimiter, strict=True)
+        header = self._next()
+        if header is None:
+            raise FileError("The file is empty.")
+        self.headers = [cell.strip().lower() for cell in header]
+        self._check_headers(known_headers, required_headers)
+
+    def _lines(self):
+        for raw in self.fileobj:
+            self.line += 1
+            self.bytes_read += len(raw)
+            if self.line == 1:
+                raw = raw.removeprefix(BOM)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                byte = raw[exc.start]
+                raise FileError(
+                    f"Line {self.line} is not UTF-8 (byte 0x{byte:02X} at position "
+                    f"{exc.start + 1}; the file looks like another encoding such as "
+                    f"Windows-1252); {EXCEL_HINT}."
+                ) from None
+
+    def _next(self):
+        try:
+            return next(self._reader)
+        except StopIteration:
+            return None
+        except csv.Error as exc:
+            raise FileError(
+                f"Line {self._reader.line_num}: malformed quoting ({exc}). Put a cell that "
+                "contains the delimiter, a quote or a line break in double quotes and double "
+                'any quote inside it ("" ).'
+            ) from None
+
+    def _check_headers(self, known, required):
+        problems = []
+        for position, name in enumerate(self.headers, start=1):
+            if not name:
+                problems.append(f"column {position} has no header")
+        duplicates = sorted(
+            {name for name in self.headers if name and self.headers.count(name) > 1}
+        )
+        if duplicates:
+            problems.append(f"column(s) given twice: {', '.join(duplicates)}")
+        unknown = [name for name in self.headers if name and name not in known]
+        if unknown:
+            problems.append(f"unknown column(s): {', '.join(unknown)} (known: {', '.join(known)})")
+        missing = [name for name in required if name not in self.headers]
+        if missing:
+            problems.append(f"missing required column(s): {', '.join(missing)}")
+        if problems:
+            text = "; ".join(problems)
+            raise FileError(f"Header (line 1): {text[0].upper()}{text[1:]}.")
+
+    def __iter__(self):
+        width = len(self.headers)
+        any_row = False
+        while True:
+            start = self._reader.line_num + 1
+            cells = self._next()
+            if cells is None:
+                break
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines and rows of empty cells, as spreadsheets leave them
+            any_row = True
+            problem = None
+            if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
+                cells = cells[:width]
+            if len(cells) != width:
+                problem = (
+                    f"{len(cells)} cells, but the header has {width} columns "
+                    "(a missing or extra delimiter, or an unclosed quote?)"
+                )
+                cells = (cells + [""] * width)[:width]
+            yield start, dict(zip(self.headers, map(read_cell, cells), strict=True)), problem
+        if not any_row:
+            raise FileError("The file has a header but no rows.")
+
+
+def _outside_quotes(line, char):
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            count += 1
+    return count
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def read_cell(cell):
+    cell = cell.strip()
+    if cell.startswith("'") and NEUTRALISED.match(cell):
+        return cell[1:]
+    return cell
+
+
+def neutralise(cell):
+    """A cell safe to open in a spreadsheet: one that would start a formula gets a leading
+    apostrophe, which read_cell() takes off again."""
+    if cell and FORMULA_START.match(cell):
+        return "'" + cell
+    return cell
+
+
+class CsvWriter:
+    """Writes rows to a text file as CSV (comma, CRLF), neutralising formula cells."""
+
+    def __init__(self, textfile, headers):
+        self.headers = list(headers)
+        self._writer = csv.writer(textfile)
+        self._writer.writerow(self.headers)
+
+    def write(self, row):
+        self._writer.writerow([neutralise(row.get(name, "")) for name in self.headers])

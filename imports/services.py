@@ -1,0 +1,1321 @@
+"""CSV import and export: plan a file, apply it, revert a run, export a kind.
+
+A file is read once per pass, streamed, a chunk of rows at a time. For each chunk the stored
+records it names are fetched in one query per natural key and per reference, then every row
+is judged by the model's own validation: `full_clean()`. For kinds written in bulk (items,
+suppliers, ...), whose `clean()` needs no queries, the per-row query parts of `full_clean()`
+are done per chunk instead, from the same model definitions: foreign keys are checked by the
+chunk's lookup (a row naming a missing record is refused there), unique fields and unique
+constraints by one query per constraint, and check constraints are evaluated in Python from
+their `Q` conditions (falling back to the database for a condition that cannot be). Kinds
+whose `clean()` looks at other rows (overlapping revisions, conversions, exceptions,
+cross-references, the location tree) are validated with the full `full_clean()` and saved
+row by row, so each row sees the rows before it.
+
+Plan writes nothing. Apply writes everything or nothing (unless skip_errors), inside one
+transaction, records history rows with source "import" and the run's id, and refuses when
+the records the file names changed since the plan (their ids and update times are
+fingerprinted). For a bulk kind, the apply reuses the plan's verdict on a chunk whose every
+input (its cells, the stored records it updates and references, with their update times) is
+unchanged, and checks the rest again; on PostgreSQL new records and their history rows are
+inserted with COPY. The fuzzy-match index of records written in bulk (no save signals) is
+refreshed by a task after the apply commits.
+"""
+
+import datetime
+import hashlib
+import io
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    ImproperlyConfigured,
+    ValidationError,
+)
+from django.core.files import File
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import F, ProtectedError, Q, RestrictedError, UniqueConstraint
+from django.db.models.constraints import CheckConstraint
+from django.utils import timezone
+from simple_history.utils import get_history_manager_for_model
+
+from imports import reading
+from imports.kinds import KINDS, XREF_TARGET_FORMATS, CellError, Ref, format_value
+from imports.models import ImportRun, format_error
+from mdm.history import Source, change_source
+from mdm.models import (
+    CodeValue,
+    Item,
+    ItemRevision,
+    Location,
+    PublicIdModel,
+    Supplier,
+    SupplierSite,
+    Unit,
+    allocate_public_ids,
+)
+from xref.models import TARGET_FIELDS, TARGETS, CrossReference
+from xref.models import Kind as XrefKind
+from xref.services import register_reference, retire_reference, update_reference
+
+logger = logging.getLogger(__name__)
+
+# Row errors kept on the run itself (the failed-rows file has every one).
+STORED_ERRORS = 1000
+CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
+
+
+class StalePlan(Exception):
+    """The records the file names changed between the plan and the apply."""
+
+
+class RunError(Exception):
+    """A run cannot do what was asked (apply a run that is not planned, revert twice)."""
+
+
+# --- the pass ------------------------------------------------------------------------------
+
+
+@dataclass
+class RowState:
+    number: int
+    cells: dict
+    errors: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)  # field name -> parsed value
+    ref_keys: dict = field(default_factory=dict)  # ref field -> key tuple (None: blank)
+    key: tuple = ()
+    instance: object = None
+    existing: object = None
+    action: str = ""
+    changed: list = field(default_factory=list)
+    resolved_fields: set = field(default_factory=set)
+
+    def fail(self, column, message):
+        self.errors.append((column, message))
+
+
+class Pass:
+    """One reading of a file: a plan (write=False) or an apply (write=True)."""
+
+    def __init__(self, run, fileobj, *, write, user=None, progress=None):
+        self.run = run
+        self.kind = KINDS[run.kind]
+        self.model = self.kind.model
+        self.fileobj = fileobj
+        self.write = write
+        self.skip_errors = run.skip_errors
+        self.user = user or run.created_by
+        self.progress = progress
+        self.counts = {"rows": 0, CREATE: 0, UPDATE: 0, UNCHANGED: 0, ERROR: 0}
+        self.errors = []
+        self.error_total = 0
+        self.fingerprint = hashlib.sha256()
+        self.seen_keys = {}  # digest of a key -> first row number
+        self.unique_seen = {}  # (check index, digest) -> row number
+        self.ref_cache = {ref.field: {} for ref in self.kind.refs}
+        # Closed in _finish(), once the failed rows are stored.
+        self.failed_file = tempfile.TemporaryFile(  # noqa: SIM115
+            mode="w+", encoding="utf-8", newline=""
+        )
+        self.failed_writer = None
+        self.aborted = False  # all or nothing and a row failed: stop writing
+        self.specs_by_header = {}
+        for spec in self.kind.specs:
+            for header in spec.columns if isinstance(spec, Ref) else (spec.name,):
+                self.specs_by_header[header] = spec
+        self.header_of_field = dict.fromkeys(TARGET_FIELDS, "target")
+        for spec in self.kind.specs:
+            header = spec.columns[0] if isinstance(spec, Ref) else spec.name
+            self.header_of_field.setdefault(spec.field, header)
+        self._unique_checks = _unique_checks(self.model) if self.kind.write == "bulk" else []
+        self._check_constraints = [
+            c for c in self.model._meta.constraints if isinstance(c, CheckConstraint)
+        ]
+        self._attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
+        self.bulk_written = False
+        self.chunk_verdicts = []  # [inputs digest, row errors] per chunk
+        self.planned_verdicts = (
+            run.plan_chunks if write else []
+        )  # records written without signals (see refresh_match_index)
+        self._progress_writer = ProgressWriter()
+
+    # -- driving --
+
+    def execute(self):
+        self.reader = reading.CsvReader(self.fileobj, self.kind.headers, self.kind.required_headers)
+        self.present = set(self.reader.headers)
+        # As a ModelForm does for fields it does not show, full_clean() leaves out the fields
+        # the file does not give: their values are the stored ones or the model's defaults.
+        given = {
+            spec.field
+            for spec in self.kind.specs
+            if any(
+                h in self.present for h in (spec.columns if isinstance(spec, Ref) else (spec.name,))
+            )
+        }
+        self._given = given
+        self._not_given = {f.name for f in self.model._meta.concrete_fields} - given
+        self.failed_writer = reading.CsvWriter(self.failed_file, [*self.reader.headers, "error"])
+        chunk_size = settings.HUB_IMPORT_CHUNK_ROWS
+        chunk = []
+        try:
+            for number, cells, problem in self.reader:
+                state = RowState(number, cells)
+                if problem:
+                    state.fail(None, problem)
+                chunk.append(state)
+                if len(chunk) >= chunk_size:
+                    self._chunk(chunk)
+                    chunk = []
+            if chunk:
+                self._chunk(chunk)
+        except BaseException:
+            self.failed_file.close()
+            raise
+        finally:
+            self._progress_writer.close()
+        return self
+
+    def _chunk(self, rows):
+        for state in rows:
+            if not state.errors:
+                self._parse(state)
+        self._resolve_refs(rows)
+        self._find_existing(rows)
+        for state in rows:
+            self._fingerprint(state)
+            if not state.errors:
+                self._build(state)
+                if self.kind.write != "bulk" and not state.errors and state.action != UNCHANGED:
+                    self._validate_fully(state)
+                    if self.write and not state.errors:
+                        self._save_one(state)
+                    elif not state.errors and state.action == CREATE:
+                        self._remember_created(state.instance)
+        if self.kind.write == "bulk":
+            verdict = self._chunk_inputs(rows)
+            index = len(self.chunk_verdicts)
+            # An apply reuses the plan's verdict on a chunk whose every input is as the plan
+            # saw it (see _chunk_inputs); the per-chunk checks against other records run again.
+            planned = self.planned_verdicts[index] if index < len(self.planned_verdicts) else None
+            self._validate_bulk(rows, trusted=self.write and planned == [verdict, 0])
+            if self.write:
+                self._write_bulk(rows)
+        errors_before = self.error_total
+        for state in rows:
+            self._count(state)
+        if self.kind.write == "bulk":
+            self.chunk_verdicts.append([verdict, self.error_total - errors_before])
+        self._report_progress()
+
+    def _chunk_inputs(self, rows):
+        """A digest of everything a bulk kind's full_clean() sees in a chunk: the cells of
+        each row, the stored record it updates and the records it references, each as id and
+        last update. clean() of a bulk kind looks at nothing else, so equal digests mean
+        equal verdicts."""
+        digest = hashlib.blake2b(digest_size=16)
+        for state in rows:
+            stamps = [state.number, state.cells, _stamp(state.existing)]
+            for ref in self.kind.refs:
+                parts = state.ref_keys.get(ref.field)
+                stamps.append(_stamp(self.ref_cache[ref.field].get(parts)) if parts else "")
+            digest.update(repr(stamps).encode())
+        return digest.hexdigest()
+
+    def _count(self, state):
+        self.counts["rows"] += 1
+        if state.errors:
+            state.action = ERROR
+            self.error_total += 1
+            messages = []
+            for column, message in state.errors:
+                error = {"row": state.number, "column": column or "", "message": message}
+                messages.append(format_error(error))
+                if len(self.errors) < STORED_ERRORS:
+                    self.errors.append(error)
+            self.failed_writer.write({**state.cells, "error": "; ".join(messages)})
+            if self.write and not self.skip_errors:
+                self.aborted = True
+        self.counts[state.action] += 1
+
+    def _report_progress(self):
+        percent = int(100 * self.reader.bytes_read / max(self.reader.size, 1))
+        if self.run.pk:
+            self._progress_writer.write(self.run.pk, min(percent, 99))
+        if self.progress:
+            self.progress(self.counts, percent)
+
+    # -- reading cells --
+
+    def _parse(self, state):
+        cells = state.cells
+        for spec in self.kind.specs:
+            if isinstance(spec, Ref):
+                given = [h for h in spec.columns if h in self.present]
+                if not given:
+                    continue
+                parts = tuple(cells.get(h, "") for h in spec.columns)
+                if spec.upper:
+                    parts = tuple(p.upper() for p in parts)
+                if not any(parts):
+                    if spec.required:
+                        state.fail(spec.columns[0], "Required.")
+                    state.ref_keys[spec.field] = None
+                elif not all(parts):
+                    state.fail(spec.columns[0], f"Give all of {', '.join(spec.columns)}.")
+                else:
+                    state.ref_keys[spec.field] = parts
+                continue
+            if spec.name not in self.present:
+                continue
+            cell = cells[spec.name]
+            if cell == "":
+                state.values[spec.field] = _blank(self.model, spec.field)
+                continue
+            try:
+                state.values[spec.field] = spec.parse(cell)
+            except CellError as exc:
+                state.fail(spec.name, str(exc))
+        if state.errors:
+            return
+        key = []
+        for header in self.kind.key:
+            spec = self.specs_by_header[header]
+            if isinstance(spec, Ref):
+                parts = state.ref_keys.get(spec.field)
+                key.append(parts[spec.columns.index(header)] if parts else "")
+            else:
+                key.append(format_value(state.values.get(spec.field)))
+        state.key = tuple(key)
+        digest = _digest(state.key)
+        first = self.seen_keys.get(digest)
+        if first is not None:
+            named = ", ".join(f"{h}={v!r}" for h, v in zip(self.kind.key, state.key, strict=True))
+            state.fail(self.kind.key[0], f"Duplicate key ({named}): already in row {first}.")
+        else:
+            self.seen_keys[digest] = state.number
+
+    # -- lookups per chunk --
+
+    def _resolve_refs(self, rows):
+        for ref in self.kind.refs:
+            cache = self.ref_cache[ref.field]
+            wanted = {
+                s.ref_keys[ref.field]
+                for s in rows
+                if not s.errors and s.ref_keys.get(ref.field) and s.ref_keys[ref.field] not in cache
+            }
+            if wanted:
+                if len(cache) > 50_000:
+                    cache.clear()
+                found = _records_by_key(ref.model, ref.lookups, wanted)
+                cache.update(found)
+        if self.kind.write == "xref":
+            self._resolve_targets(rows)
+
+    def _find_existing(self, rows):
+        keys = {s.key for s in rows if not s.errors}
+        if not keys:
+            return
+        lookup_header = self.kind.lookup_by or self.kind.key[0]
+        spec = self.specs_by_header[lookup_header]
+        if isinstance(spec, Ref):
+            lookup = f"{spec.field}__{spec.lookups[spec.columns.index(lookup_header)]}"
+        else:
+            lookup = spec.field
+        position = self.kind.key.index(lookup_header)
+        values = {key[position] for key in keys}
+        queryset = self.model.objects.filter(**{f"{lookup}__in": values})
+        if len(self.kind.key) == 1 and not isinstance(spec, Ref):
+            # Records named in the file are set from the chunk's lookups; only the others
+            # are loaded with the record, for its clean().
+            absent = [ref.field for ref in self.kind.refs if ref.field not in self._given]
+            if absent:
+                queryset = queryset.select_related(*absent)
+            # The key is the field itself: compare as stored, no need to format the record.
+            found = {(getattr(r, spec.field),): r for r in queryset}
+        else:
+            if self.kind.select_related:
+                queryset = queryset.select_related(*self.kind.select_related)
+            found = {self.kind.key_of_record(record): record for record in queryset}
+        for state in rows:
+            if not state.errors:
+                state.existing = found.get(state.key)
+
+    def _fingerprint(self, state):
+        if state.errors and not state.key:
+            return
+        record = state.existing
+        stamp = f"{record.pk}@{record.updated_at.isoformat()}" if record else "-"
+        self.fingerprint.update(repr((state.key, stamp)).encode())
+
+    # -- one row --
+
+    def _build(self, state):
+        existing = state.existing
+        instance = existing if existing is not None else self.model()
+        attnames = self._attnames
+        resolved = {}
+        for ref in self.kind.refs:
+            if ref.field not in state.ref_keys:
+                continue
+            parts = state.ref_keys[ref.field]
+            if parts is None:
+                resolved[ref.field] = None
+                continue
+            target = self.ref_cache[ref.field].get(parts)
+            if target is None:
+                named = ", ".join(parts)
+                state.fail(ref.columns[0], f"No {ref.model._meta.verbose_name} {named!r}.")
+                continue
+            resolved[ref.field] = target
+        if state.errors:
+            return
+        if self.kind.write == "xref":
+            self._build_xref(state, instance, resolved)
+            return
+        changed = []
+        for name, value in state.values.items():
+            attname = attnames[name]
+            if existing is None or not _same(getattr(instance, attname), value):
+                changed.append(name)
+            setattr(instance, attname, value)
+        for name, target in resolved.items():
+            attname = attnames[name]
+            target_pk = target.pk if target is not None else None
+            if existing is None or getattr(instance, attname) != target_pk:
+                changed.append(name)
+            setattr(instance, name, target)
+        state.instance = instance
+        state.changed = changed
+        state.action = CREATE if existing is None else (UPDATE if changed else UNCHANGED)
+        state.resolved_fields = {n for n, t in resolved.items() if t is not None}
+
+    def _validate_fully(self, state):
+        try:
+            state.instance.full_clean()
+        except ValidationError as exc:
+            self._fail_validation(state, exc)
+
+    def _fail_validation(self, state, exc):
+        if hasattr(exc, "error_dict"):
+            for name, messages in exc.message_dict.items():
+                column = None if name == NON_FIELD_ERRORS else self.header_of_field.get(name, name)
+                for message in messages:
+                    state.fail(column, message)
+        else:
+            for message in exc.messages:
+                state.fail(None, message)
+
+    def _save_one(self, state):
+        if self.aborted:
+            return
+        if self.kind.write == "xref":
+            self._save_xref(state)
+            return
+        instance = state.instance
+        instance._history_user = self.user
+        try:
+            with transaction.atomic():
+                instance.save()
+        except (IntegrityError, ValidationError) as exc:
+            state.fail(None, _database_refusal(exc))
+            return
+        if state.action == CREATE:
+            self._remember_created(instance)
+
+    def _remember_created(self, instance):
+        """A later row of the file may name this record (a location's parent); a plan
+        remembers the record it would create."""
+        for ref in self.kind.refs:
+            if ref.model is self.model:
+                self.ref_cache[ref.field][ref.key_of(instance)] = instance
+
+    # -- bulk kinds --
+
+    def _validate_bulk(self, rows, trusted=False):
+        todo = [s for s in rows if not s.errors and s.action in (CREATE, UPDATE)]
+        for state in [] if trusted else todo:
+            instance = state.instance
+            try:
+                # Foreign keys given in the file were found by the chunk's lookup: checking
+                # them again would be a query per row and per key.
+                instance.full_clean(
+                    exclude=state.resolved_fields | self._not_given,
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
+            except ValidationError as exc:
+                self._fail_validation(state, exc)
+            self._check_constraints_of(state)
+        self._check_unique([s for s in todo if not s.errors])
+
+    def _check_constraints_of(self, state):
+        for constraint in self._check_constraints:
+            try:
+                holds = _holds(constraint.condition, state.instance)
+            except _Unsupported:
+                try:
+                    constraint.validate(self.model, state.instance)
+                except ValidationError as exc:
+                    self._fail_validation(state, exc)
+                continue
+            if holds is False:
+                state.fail(None, str(constraint.get_violation_error_message()))
+
+    def _check_unique(self, rows):
+        key_fields = {
+            self.specs_by_header[h].field
+            for h in self.kind.key
+            if not isinstance(self.specs_by_header[h], Ref)
+        }
+        for index, (fields, condition, constraint) in enumerate(self._unique_checks):
+            if not set(fields) & self._written_fields():
+                continue
+            if condition is None and set(fields) == key_fields:
+                continue  # the natural key itself: the chunk's lookup found any holder
+            meta = self.model._meta
+            attnames = [meta.get_field(name).attname for name in fields]
+            subject = {}
+            for state in rows:
+                values = tuple(getattr(state.instance, a) for a in attnames)
+                if any(v is None for v in values):
+                    continue
+                if condition is not None and _holds(condition, state.instance) is False:
+                    continue
+                subject[state.number] = (state, values)
+            if not subject:
+                continue
+            first_values = {values[0] for _, values in subject.values()}
+            stored = self.model.objects.filter(**{f"{attnames[0]}__in": first_values})
+            if condition is not None:
+                stored = stored.filter(condition)
+            holders = {}
+            for pk, *values in stored.values_list("pk", *attnames):
+                holders[tuple(values)] = pk
+            for state, values in subject.values():
+                holder = holders.get(values)
+                if holder is not None and holder != state.instance.pk:
+                    self._fail_unique(state, fields, constraint, in_file=False)
+                    continue
+                digest = (index, _digest(values))
+                first = self.unique_seen.get(digest)
+                if first is not None and first != state.number:
+                    self._fail_unique(state, fields, constraint, in_file=first)
+                else:
+                    self.unique_seen[digest] = state.number
+
+    def _written_fields(self):
+        written = {spec.field for spec in self.kind.specs}
+        return written
+
+    def _fail_unique(self, state, fields, constraint, in_file):
+        instance = state.instance
+        if constraint is None:
+            message = instance.unique_error_message(self.model, fields).messages[0]
+        else:
+            message = str(constraint.get_violation_error_message())
+        if in_file:
+            message = f"{message} (row {in_file} of this file)"
+        single = len(fields) == 1 and (
+            constraint is None or constraint.violation_error_code in (None, "unique")
+        )
+        state.fail(self.header_of_field.get(fields[0]) if single else None, message)
+
+    def _write_bulk(self, rows):
+        if self.aborted:
+            return
+        creates = [s for s in rows if not s.errors and s.action == CREATE]
+        updates = [s for s in rows if not s.errors and s.action == UPDATE]
+        if not creates and not updates:
+            return
+        try:
+            with transaction.atomic():
+                self._bulk_create([s.instance for s in creates])
+                self._bulk_update(updates)
+        except IntegrityError:
+            # Something the checks above could not see (a concurrent write): go row by row
+            # so the refused rows are named.
+            for state in (*creates, *updates):
+                if state.action == CREATE:
+                    state.instance.pk = None
+                    state.instance._state.adding = True
+                    if isinstance(state.instance, PublicIdModel):
+                        state.instance.public_id = ""
+                self._save_one(state)
+            return
+        self.bulk_written = True
+
+    def _history_attrs(self):
+        return {"change_source": Source.IMPORT, "change_reference": str(self.run.pk)}
+
+    def _bulk_create(self, objs):
+        if not objs:
+            return
+        if issubclass(self.model, PublicIdModel):
+            ids = allocate_public_ids(self.model.PUBLIC_ID_PREFIX, len(objs))
+            for obj, public_id in zip(objs, ids, strict=True):
+                obj.public_id = public_id
+        if connection.vendor == "postgresql":
+            copy_create(self.model, objs, self.user, self._history_attrs())
+            return
+        self.model.objects.bulk_create(objs, batch_size=1000)
+        get_history_manager_for_model(self.model).bulk_history_create(
+            objs,
+            batch_size=1000,
+            default_user=self.user,
+            custom_historical_attrs=self._history_attrs(),
+        )
+
+    def _bulk_update(self, states):
+        if not states:
+            return
+        now = timezone.now()
+        fields = {"updated_at"}
+        objs = []
+        for state in states:
+            state.instance.updated_at = now
+            fields.update(state.changed)
+            objs.append(state.instance)
+        self.model.objects.bulk_update(objs, sorted(fields), batch_size=500)
+        get_history_manager_for_model(self.model).bulk_history_create(
+            objs,
+            batch_size=1000,
+            update=True,
+            default_user=self.user,
+            custom_historical_attrs=self._history_attrs(),
+        )
+
+    # -- cross-references --
+
+    def _resolve_targets(self, rows):
+        wanted = {}
+        for state in rows:
+            if state.errors:
+                continue
+            kind, target = state.values.get("kind"), state.values.get("target")
+            if kind not in XREF_TARGET_LOOKUPS:
+                state.fail(
+                    "kind", f"{kind!r} is not a kind of reference ({', '.join(XrefKind.values)})."
+                )
+                continue
+            wanted.setdefault(kind, set()).add(target)
+        self.targets = {}
+        for kind, keys in wanted.items():
+            model, lookups, split = XREF_TARGET_LOOKUPS[kind]
+            parts = {split(key) for key in keys}
+            parts.discard(None)
+            found = _records_by_key(model, lookups, parts) if parts else {}
+            for key in keys:
+                split_key = split(key)
+                if split_key in found:
+                    self.targets[(kind, key)] = found[split_key]
+
+    def _build_xref(self, state, existing_or_new, resolved):
+        values = state.values
+        kind = values["kind"]
+        target = self.targets.get((kind, values["target"]))
+        if target is None:
+            state.fail(
+                "target",
+                f"No {XrefKind(kind).label.lower()} {values['target']!r} "
+                f"(give the {XREF_TARGET_FORMATS[kind]}).",
+            )
+            return
+        system = resolved["system"]
+        reference = existing_or_new
+        field_name, _ = TARGETS[XrefKind(kind)]
+        wanted = {
+            "scope": values.get("scope", reference.scope if state.existing else ""),
+            "valid_from": values.get("valid_from"),
+            "valid_to": values.get("valid_to", reference.valid_to if state.existing else None),
+            "status": values.get(
+                "status", reference.status if state.existing else CrossReference.Status.ACTIVE
+            ),
+            "is_preferred": values.get(
+                "is_preferred", reference.is_preferred if state.existing else False
+            ),
+        }
+        if state.existing is None:
+            reference = CrossReference(
+                kind=kind,
+                system=system,
+                code=values["code"],
+                origin=CrossReference.Origin.IMPORT,
+                created_by=self.user,
+                **wanted,
+            )
+            setattr(reference, field_name, target)
+            state.changes = {}
+            state.action = CREATE
+        else:
+            changes = {
+                name: value for name, value in wanted.items() if getattr(reference, name) != value
+            }
+            if reference.target_id != target.pk:
+                changes["target"] = target
+            state.changes = changes
+            for name, value in changes.items():
+                if name == "target":
+                    setattr(reference, field_name, value)
+                else:
+                    setattr(reference, name, value)
+            state.action = UPDATE if changes else UNCHANGED
+        state.system = system
+        state.target = target
+        state.instance = reference
+
+    def _save_xref(self, state):
+        if self.aborted:
+            return
+        reference = state.instance
+        try:
+            if state.action == CREATE:
+                saved, created = register_reference(
+                    kind=reference.kind,
+                    system=state.system,
+                    code=reference.code,
+                    target=state.target,
+                    scope=reference.scope,
+                    valid_from=reference.valid_from,
+                    valid_to=reference.valid_to,
+                    is_preferred=reference.is_preferred,
+                    origin=CrossReference.Origin.IMPORT,
+                    user=self.user,
+                )
+                if not created:
+                    state.action = UNCHANGED
+                elif reference.status != CrossReference.Status.ACTIVE:
+                    update_reference(saved, user=self.user, status=reference.status)
+            else:
+                stored = CrossReference.objects.get(pk=reference.pk)
+                update_reference(stored, user=self.user, **state.changes)
+        except ValidationError as exc:
+            self._fail_validation(state, exc)
+
+
+class ProgressWriter:
+    """Writes a run's progress where a screen polling it can see it. An apply runs in one
+    long transaction, whose writes nobody sees before it commits, so on PostgreSQL progress
+    goes through a connection of its own; elsewhere (SQLite) it is written only outside a
+    transaction."""
+
+    def __init__(self):
+        self._side = None
+
+    def write(self, run_id, percent):
+        if not connection.in_atomic_block:
+            ImportRun.objects.filter(pk=run_id).update(progress=percent)
+            return
+        if connection.vendor != "postgresql":
+            return
+        if self._side is None:
+            self._side = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self._side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ImportRun._meta.db_table} SET progress = %s WHERE id = %s",
+                [percent, run_id],
+            )
+
+    def close(self):
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+
+
+# --- PostgreSQL COPY for new records ----------------------------------------------------------
+
+
+def copy_create(model, objs, user, history_attrs):
+    """Insert new records and their "+" history rows with COPY: what bulk_create() and
+    simple_history's bulk_history_create() write, without their per-value overhead, which at
+    a million rows is most of the time. Columns come from the models' definitions; values
+    are prepared as the fields prepare them where that is more than passing them on (JSON)."""
+    now = timezone.now()
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, model._meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+    fields = model._meta.concrete_fields
+    for obj in objs:
+        for model_field in fields:
+            if getattr(model_field, "auto_now", False) or getattr(
+                model_field, "auto_now_add", False
+            ):
+                setattr(obj, model_field.attname, now)
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS
+    _copy(table, fields, ([_db_value(f, getattr(obj, f.attname)) for f in fields] for obj in objs))
+
+    history = get_history_manager_for_model(model).model
+    tracked = {f.attname for f in history.tracked_fields}
+    extra = {
+        "history_date": now,
+        "history_user_id": user.pk if user is not None else None,
+        "history_change_reason": None,
+        "history_type": "+",
+        **history_attrs,
+    }
+    history_fields = [f for f in history._meta.concrete_fields if f.name != "history_id"]
+    for model_field in history_fields:
+        if model_field.attname not in tracked and model_field.attname not in extra:
+            raise ImproperlyConfigured(f"No value for history column {model_field.attname}.")
+    _copy(
+        history._meta.db_table,
+        history_fields,
+        (
+            [
+                _db_value(f, getattr(obj, f.attname)) if f.attname in tracked else extra[f.attname]
+                for f in history_fields
+            ]
+            for obj in objs
+        ),
+    )
+
+
+def _db_value(model_field, value):
+    if value is None or isinstance(value, str | int | Decimal | datetime.date):
+        return value
+    return model_field.get_db_prep_save(value, connection)
+
+
+def _copy(table, fields, rows):
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def refresh_match_index(run_id):
+    """Bring the fuzzy-match index (xref.matching) up to date with the records an import
+    run wrote in bulk, which sends no save signals. Run after the apply commits, in the
+    background: at a million items the index has some twenty million keys."""
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return 0
+    model = KINDS[run.kind].model
+    spec = _match_spec(model)
+    if spec is None:
+        return 0
+    from xref import matching
+    from xref.models import MatchKey
+
+    history = get_history_manager_for_model(model).model
+    ids = (
+        history.objects.filter(change_source=Source.IMPORT, change_reference=str(run.pk))
+        .order_by("id")
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    done = 0
+    chunk = []
+    for record_id in ids.iterator(chunk_size=5000):
+        chunk.append(record_id)
+        if len(chunk) == 5000:
+            done += _reindex(matching, MatchKey, spec, chunk)
+            chunk = []
+    if chunk:
+        done += _reindex(matching, MatchKey, spec, chunk)
+    return done
+
+
+def _reindex(matching, match_key, spec, ids):
+    with transaction.atomic():
+        match_key.objects.filter(kind=spec.kind, record_id__in=ids).delete()
+        rows = list(spec.model.objects.filter(pk__in=ids).values(*spec.fields))
+        matching.index_rows(spec, rows)
+    return len(rows)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _stamp(record):
+    if record is None:
+        return "-"
+    return f"{record.pk}@{getattr(record, 'updated_at', None)}"
+
+
+def _digest(values):
+    return hashlib.blake2b(repr(values).encode(), digest_size=8).digest()
+
+
+def _blank(model, name):
+    """What a blank cell means for a field: its default, or empty, or null."""
+    try:
+        model_field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return ""  # a cell that is not a field (a reference's target)
+    if model_field.has_default():
+        return model_field.get_default()
+    return None if model_field.null else ""
+
+
+def _same(stored, value):
+    if stored is None or value is None:
+        return stored is value
+    return stored == value
+
+
+def _records_by_key(model, lookups, keys):
+    """{key tuple: record} for the records of `model` whose `lookups` have these values
+    (cell texts); one query."""
+    first = {key[0] for key in keys}
+    queryset = model.objects.filter(**{f"{lookups[0]}__in": first})
+    related = {"__".join(lookup.split("__")[:-1]) for lookup in lookups if "__" in lookup}
+    if related:
+        queryset = queryset.select_related(*related)
+    found = {}
+    for record in queryset:
+        key = tuple(format_value(_follow(record, lookup)) for lookup in lookups)
+        if key in keys:
+            found[key] = record
+    return found
+
+
+def _follow(record, path):
+    for part in path.split("__"):
+        record = getattr(record, part)
+        if record is None:
+            return None
+    return record
+
+
+def _split_once(separator, reverse=False):
+    def split(key):
+        head, sep, tail = key.rpartition(separator) if reverse else key.partition(separator)
+        return (head, tail) if sep and head and tail else None
+
+    return split
+
+
+# xref kind -> (model, lookups of the target's natural key, cell text -> key tuple)
+XREF_TARGET_LOOKUPS = {
+    "item": (Item, ("number",), lambda key: (key,)),
+    "item_revision": (ItemRevision, ("item__number", "revision"), _split_once("/", True)),
+    "supplier": (Supplier, ("number",), lambda key: (key,)),
+    "supplier_site": (SupplierSite, ("supplier__number", "code"), _split_once("/")),
+    "location": (Location, ("code",), lambda key: (key,)),
+    "unit": (Unit, ("code",), lambda key: (key.upper(),)),
+    "code_value": (CodeValue, ("code_list__code", "code"), _split_once(":")),
+}
+
+
+def _database_refusal(exc):
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
+    return f"The database refused the row ({first})."
+
+
+def _match_spec(model):
+    from xref import matching
+
+    specs = getattr(matching, "SPEC_BY_MODEL", {})
+    return specs.get(model)
+
+
+def _unique_checks(model):
+    """(fields, condition, constraint) for every unique field and unique constraint of the
+    model, read from its definition."""
+    checks = []
+    for model_field in model._meta.concrete_fields:
+        if model_field.unique and not model_field.primary_key:
+            checks.append(((model_field.name,), None, None))
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, UniqueConstraint) and constraint.fields:
+            checks.append((tuple(constraint.fields), constraint.condition, constraint))
+    return checks
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _holds(condition, instance):
+    """A check constraint's Q evaluated on an instance with SQL's three-valued logic: True,
+    False, or None (unknown, which a CHECK constraint lets pass). _Unsupported for lookups
+    this does not know; the caller then asks the database."""
+    results = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            results.append(_holds(child, instance))
+        else:
+            results.append(_lookup(instance, *child))
+    if condition.connector == Q.AND:
+        result = False if False in results else (None if None in results else True)
+    else:
+        result = True if True in results else (None if None in results else False)
+    if condition.negated and result is not None:
+        result = not result
+    return result
+
+
+def _lookup(instance, lookup, value):
+    meta = instance._meta
+    name, _, operator = lookup.partition("__")
+    operator = operator or "exact"
+    if "__" in operator:
+        raise _Unsupported(lookup)
+    try:
+        left = getattr(instance, meta.get_field(name).attname)
+    except Exception:
+        raise _Unsupported(lookup) from None
+    if isinstance(value, F):
+        target = meta.pk if value.name in ("pk", "id") else meta.get_field(value.name)
+        right = getattr(instance, target.attname)
+    elif hasattr(value, "resolve_expression"):
+        raise _Unsupported(lookup)
+    else:
+        right = value
+    if operator == "isnull":
+        return (left is None) == bool(right)
+    if operator == "exact" and right is None and not isinstance(value, F):
+        return left is None
+    if left is None or right is None:
+        return None
+    if operator == "exact":
+        return left == right
+    if operator == "gt":
+        return left > right
+    if operator == "gte":
+        return left >= right
+    if operator == "lt":
+        return left < right
+    if operator == "lte":
+        return left <= right
+    if operator == "in":
+        return left in right
+    if operator == "regex":
+        import re
+
+        return re.search(right, str(left)) is not None
+    raise _Unsupported(lookup)
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def start_run(kind, uploaded, *, mode=ImportRun.Mode.PLAN, skip_errors=False, user=None):
+    """Store an uploaded file as a new queued run."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"Unknown kind {kind!r} (known: {', '.join(KINDS)})."})
+    run = ImportRun(
+        kind=kind,
+        mode=mode,
+        skip_errors=skip_errors,
+        created_by=user,
+        file_name=(getattr(uploaded, "name", "") or "upload.csv").rsplit("/", 1)[-1][:255],
+        file_size=getattr(uploaded, "size", 0) or 0,
+    )
+    run.save()
+    run.file.save(run.file_name, uploaded, save=True)
+    return run
+
+
+def process_run(run_id, progress=None):
+    """Plan a queued run and, when it asks for it, apply it. Claims the run first, so two
+    workers never process it twice."""
+    now = timezone.now()
+    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+        status=ImportRun.Status.RUNNING, started_at=now, progress=0
+    )
+    if not claimed:
+        return None
+    run = ImportRun.objects.get(pk=run_id)
+    with run.file.open("rb") as fileobj:
+        plan_run(run, fileobj, progress=progress)
+        if run.mode == ImportRun.Mode.APPLY and run.can_apply:
+            apply_run(run, fileobj, progress=progress)
+    return run
+
+
+def plan_run(run, fileobj, progress=None):
+    """Read the whole file, judge every row, write nothing; the run becomes planned (or
+    failed for a file that cannot be read)."""
+    try:
+        work = Pass(run, fileobj, write=False, progress=progress).execute()
+    except reading.FileError as exc:
+        return _finish(run, ImportRun.Status.FAILED, message=str(exc))
+    run.plan_counts = dict(work.counts)
+    run.plan_fingerprint = work.fingerprint.hexdigest()
+    run.plan_chunks = work.chunk_verdicts
+    return _finish(run, ImportRun.Status.PLANNED, work=work)
+
+
+def check_can_apply(run):
+    """RunError saying why a run cannot be applied, if it cannot."""
+    if run.status != ImportRun.Status.PLANNED:
+        raise RunError(
+            f"Import #{run.pk} is {run.get_status_display().lower()}; only a planned import "
+            "can be applied."
+        )
+    if run.plan_counts.get("error") and not run.skip_errors:
+        raise RunError(
+            f"The plan of import #{run.pk} has {run.plan_counts['error']} row error(s); fix "
+            "the file and plan it again, or apply with skip errors."
+        )
+
+
+def apply_run(run, fileobj=None, user=None, progress=None):
+    """Apply a planned run: everything or nothing (unless the run skips errors), refused
+    when the records the file names changed since the plan."""
+    check_can_apply(run)
+    run.mode = ImportRun.Mode.APPLY
+    claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(
+        status=ImportRun.Status.RUNNING, progress=0
+    )
+    if not claimed:
+        raise RunError(f"Import #{run.pk} is already being applied.")
+    run.status = ImportRun.Status.RUNNING
+    if fileobj is None:
+        with run.file.open("rb") as stored:
+            return apply_run_file(run, stored, user=user, progress=progress)
+    return apply_run_file(run, fileobj, user=user, progress=progress)
+
+
+def apply_run_file(run, fileobj, user=None, progress=None):
+    work = None
+    try:
+        with transaction.atomic(), change_source(Source.IMPORT, reference=run.pk):
+            work = Pass(run, fileobj, write=True, user=user, progress=progress).execute()
+            if work.fingerprint.hexdigest() != run.plan_fingerprint:
+                raise StalePlan
+            if work.aborted:
+                transaction.set_rollback(True)
+    except reading.FileError as exc:
+        return _finish(run, ImportRun.Status.FAILED, message=str(exc))
+    except StalePlan:
+        return _finish(
+            run,
+            ImportRun.Status.REFUSED,
+            message="Refused: records this file changes were changed, created or deleted since "
+            "the plan was made. Nothing was written; plan the file again.",
+        )
+    if work.aborted:
+        return _finish(
+            run,
+            ImportRun.Status.FAILED,
+            work=work,
+            message=f"{work.counts[ERROR]} row(s) failed while applying; nothing was written.",
+        )
+    run.counts = dict(work.counts)
+    run.applied_at = timezone.now()
+    if work.bulk_written and _match_spec(work.model) is not None:
+        from imports import tasks
+
+        tasks.enqueue_match_index(run)
+    return _finish(run, ImportRun.Status.APPLIED, work=work)
+
+
+def _finish(run, status, work=None, message=""):
+    run.status = status
+    run.message = message
+    run.progress = 100
+    run.finished_at = timezone.now()
+    if work is not None:
+        if status != ImportRun.Status.APPLIED:
+            run.counts = dict(work.counts)
+        run.errors = work.errors
+        run.errors_truncated = work.error_total > len(work.errors)
+        if work.error_total:
+            work.failed_file.seek(0)
+            content = io.BytesIO(reading.BOM + work.failed_file.read().encode("utf-8"))
+            run.failed_rows.save(f"failed-{run.pk}.csv", File(content), save=False)
+        else:
+            run.failed_rows = ""
+        work.failed_file.close()
+    elif status == ImportRun.Status.FAILED:
+        run.errors = []
+    run.save()
+    return run
+
+
+def import_file(kind, path_or_file, *, apply=False, skip_errors=False, user=None, progress=None):
+    """Plan (and apply) a file without storing it: the command's way. Returns the run."""
+    run = ImportRun.objects.create(
+        kind=kind,
+        mode=ImportRun.Mode.APPLY if apply else ImportRun.Mode.PLAN,
+        skip_errors=skip_errors,
+        created_by=user,
+        status=ImportRun.Status.RUNNING,
+        started_at=timezone.now(),
+        file_name=str(getattr(path_or_file, "name", path_or_file)).rsplit("/", 1)[-1][:255],
+    )
+    opened = path_or_file if hasattr(path_or_file, "read") else open(path_or_file, "rb")  # noqa: SIM115
+    try:
+        run.file_size = reading.file_size(opened)
+        plan_run(run, opened, progress=progress)
+        planned = run.status == ImportRun.Status.PLANNED
+        if apply and planned and (not run.plan_counts.get("error") or skip_errors):
+            apply_run(run, opened, user=user, progress=progress)
+    finally:
+        if opened is not path_or_file:
+            opened.close()
+    return run
+
+
+# --- revert ----------------------------------------------------------------------------------
+
+
+def revert_run(run, user=None):
+    """Undo an applied run: records it created are deleted (cross-references withdrawn
+    through the registry), records it changed get their values from before the run back.
+    Refused, with nothing changed, when a record was changed again after the run."""
+    if run.status != ImportRun.Status.APPLIED:
+        raise RunError(
+            f"Import #{run.pk} is {run.get_status_display().lower()}; only an applied "
+            "import can be reverted."
+        )
+    kind = KINDS[run.kind]
+    model = kind.model
+    history = model.history.model
+    reference = str(run.pk)
+    with transaction.atomic(), change_source(Source.IMPORT, reference=f"revert-{run.pk}"):
+        # The run's first history row of each record says what it did to it: "+" created
+        # it, "~" changed it (the row before holds the values to restore).
+        first = {}
+        for row in history.objects.filter(
+            change_source=Source.IMPORT, change_reference=reference
+        ).order_by("-history_id"):
+            first[row.id] = row
+        ids = list(first)
+        # Later runs that were reverted themselves changed nothing in the end.
+        undone = [
+            ref
+            for pk in ImportRun.objects.filter(
+                kind=run.kind, status=ImportRun.Status.REVERTED
+            ).values_list("pk", flat=True)
+            for ref in (str(pk), f"revert-{pk}")
+        ]
+        conflicts = []
+        for start in range(0, len(ids), 1000):
+            later = (
+                history.objects.filter(id__in=ids[start : start + 1000])
+                .exclude(change_reference=reference)
+                .exclude(change_source=Source.IMPORT, change_reference__in=undone)
+                .values_list("id", "history_id", "history_date", "change_source")
+            )
+            for record_id, history_id, when, source in later:
+                if history_id > first[record_id].history_id:
+                    conflicts.append(f"#{record_id} ({source}, {when:%Y-%m-%d %H:%M})")
+        if conflicts:
+            shown = ", ".join(conflicts[:5]) + (
+                f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+            )
+            raise RunError(
+                f"Cannot revert import #{run.pk}: {len(conflicts)} record(s) were changed after "
+                f"it: {shown}. Revert those changes first."
+            )
+        # Newest first, so a location is deleted before the parent the same run created.
+        created = [row.id for row in first.values() if row.history_type == "+"]
+        created.sort(reverse=True)
+        changed = [row for row in first.values() if row.history_type == "~"]
+        try:
+            for row in changed:
+                _restore(model, kind, row, user)
+            if kind.write == "xref":
+                for ref in CrossReference.objects.filter(pk__in=created):
+                    retire_reference(ref, user=user)
+            elif any(ref.model is model for ref in kind.refs):
+                # Records of the run may point at each other (a location's parent): one at a
+                # time, newest first, so children go before their parents.
+                for record in model.objects.filter(pk__in=created).order_by("-pk"):
+                    record.delete()
+            else:
+                for start in range(0, len(created), 1000):
+                    model.objects.filter(pk__in=created[start : start + 1000]).delete()
+        except (ProtectedError, RestrictedError) as exc:
+            objects = list(getattr(exc, "protected_objects", None) or exc.restricted_objects)[:3]
+            raise RunError(
+                f"Cannot revert import #{run.pk}: records it created are now used by "
+                f"{', '.join(str(o) for o in objects)}."
+            ) from None
+        run.status = ImportRun.Status.REVERTED
+        run.reverted_at = timezone.now()
+        run.reverted_by = user
+        run.save(update_fields=["status", "reverted_at", "reverted_by"])
+    return run
+
+
+def _restore(model, kind, row, user):
+    previous = row.prev_record
+    if previous is None:
+        return
+    current = model.objects.get(pk=row.id)
+    if kind.write == "xref":
+        field_name, _ = TARGETS[XrefKind(previous.kind)]
+        changes = {
+            name: getattr(previous, name)
+            for name in ("scope", "code", "valid_from", "valid_to", "status", "is_preferred")
+            if getattr(current, name) != getattr(previous, name)
+        }
+        target_id = getattr(previous, f"{field_name}_id")
+        if current.target_id != target_id:
+            target_model = TARGETS[XrefKind(previous.kind)][1]
+            changes["target"] = target_model.objects.get(pk=target_id)
+        if changes:
+            update_reference(current, user=user, **changes)
+        return
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in ("created_at", "updated_at"):
+            continue
+        setattr(current, model_field.attname, getattr(previous, model_field.attname))
+    current._history_user = user
+    current.save()
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def export_kind(kind_name, textfile):
+    """Write every record of a kind as CSV; returns how many."""
+    kind = KINDS[kind_name]
+    writer = reading.CsvWriter(textfile, kind.headers)
+    count = 0
+    for record in _export_queryset(kind).iterator(chunk_size=2000):
+        writer.write(kind.row_of(record))
+        count += 1
+    return count
+
+
+def export_chunks(kind_name, rows_per_chunk=2000):
+    """export_kind() as a stream of text chunks (for a streaming HTTP response)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # a byte order mark, so spreadsheets read the file as UTF-8
+    kind = KINDS[kind_name]
+    writer = reading.CsvWriter(buffer, kind.headers)
+    for count, record in enumerate(_export_queryset(kind).iterator(chunk_size=2000), start=1):
+        writer.write(kind.row_of(record))
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _export_queryset(kind):
+    queryset = kind.model.objects.all()
+    if kind.select_related:
+        queryset = queryset.select_related(*kind.select_related)
+    if kind.order_by:
+        queryset = queryset.order_by(*kind.order_by)
+    return queryset
+
+
+def template_csv(kind_name):
+    """The header line of a kind, for a steward to fill in."""
+    out = io.StringIO()
+    reading.CsvWriter(out, KINDS[kind_name].headers)
+    return out.getvalue()

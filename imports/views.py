@@ -1,0 +1,156 @@
+"""The steward screen at /imports/: upload a file, see its plan with every row error, apply
+it, see the result, download failed rows or a template, revert a run. Server-rendered; the
+run page polls a small JSON endpoint for progress while a run is processed in the
+background. Stewards only, checked here on every request."""
+
+import functools
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from imports import api, services, tasks
+from imports.kinds import KINDS
+from imports.models import ImportRun
+from mdm.roles import STEWARD, has_role
+
+RECENT_RUNS = 30
+
+
+def steward_required(view):
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not has_role(request.user, STEWARD):
+            raise PermissionDenied("Only stewards may import data.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k.name, k.label) for k in KINDS.values()])
+    file = forms.FileField(help_text="CSV, UTF-8, comma or semicolon delimited.")
+    skip_errors = forms.BooleanField(
+        required=False,
+        label="Skip errors",
+        help_text="When applying, write the valid rows and return the others as an error file.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.HUB_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes. "
+                "Split it into smaller files."
+            )
+        return upload
+
+
+def _context(request, **extra):
+    return {**admin.site.each_context(request), **extra}
+
+
+@steward_required
+def index(request):
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            run = services.start_run(
+                form.cleaned_data["kind"],
+                form.cleaned_data["file"],
+                skip_errors=form.cleaned_data["skip_errors"],
+                user=request.user,
+            )
+            tasks.enqueue_processing(run)
+            return redirect("imports:run", run.pk)
+    else:
+        form = UploadForm()
+    runs = ImportRun.objects.select_related("created_by")[:RECENT_RUNS]
+    kinds = [
+        {"kind": kind, "required": kind.required_headers, "headers": kind.headers}
+        for kind in KINDS.values()
+    ]
+    return render(
+        request,
+        "imports/index.html",
+        _context(request, form=form, runs=runs, kinds=kinds, title="CSV imports"),
+    )
+
+
+@steward_required
+@require_GET
+def run_detail(request, pk):
+    run = get_object_or_404(ImportRun, pk=pk)
+    return render(
+        request,
+        "imports/run.html",
+        _context(request, run=run, title=f"Import #{run.pk}: {KINDS[run.kind].label}"),
+    )
+
+
+@steward_required
+@require_GET
+def run_progress(request, pk):
+    run = get_object_or_404(ImportRun, pk=pk)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_display": run.get_status_display(),
+            "progress": run.progress,
+            "busy": run.is_busy,
+        }
+    )
+
+
+@steward_required
+@require_POST
+def run_apply(request, pk):
+    run = get_object_or_404(ImportRun, pk=pk)
+    if request.POST.get("skip_errors") and not run.skip_errors:
+        run.skip_errors = True
+        run.save(update_fields=["skip_errors"])
+    try:
+        services.check_can_apply(run)
+    except services.RunError as exc:
+        messages.error(request, str(exc))
+    else:
+        tasks.enqueue_apply(run, request.user)
+    return redirect("imports:run", run.pk)
+
+
+@steward_required
+@require_POST
+def run_revert(request, pk):
+    run = get_object_or_404(ImportRun, pk=pk)
+    try:
+        services.revert_run(run, user=request.user)
+    except services.RunError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Import #{run.pk} was reverted.")
+    return redirect("imports:run", run.pk)
+
+
+@steward_required
+@require_GET
+def failed_rows(request, pk):
+    return api.failed_rows_response(get_object_or_404(ImportRun, pk=pk))
+
+
+@steward_required
+@require_GET
+def template(request, kind):
+    return api.template_response(kind)
+
+
+@steward_required
+@require_GET
+def export(request, kind):
+    return api.export_response(kind)

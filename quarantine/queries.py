@@ -1,0 +1,399 @@
+"""The figures the review screens show: counts per filter value for the queue, and the
+dashboard's aging, replay and intervention figures.
+
+Everything is counted in the database with grouped aggregates (never by reading cases into
+Python), so the figures stay quick at 100,000 open cases: one grouped query per facet or
+dimension, each with the four age buckets as conditional counts over `opened_at`.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from mdm.models import SourceSystem
+from quarantine.filters import AGE_BUCKETS, CaseFilter, age_bounds
+from quarantine.models import CaseTransition, QuarantineCase
+from validation.models import MessageType, Rule, Team
+from xref import matching
+from xref.services import target_by_key, target_key, target_name
+
+OPEN = QuarantineCase.OPEN_STATUSES
+FACET_VALUES = 8  # values listed per facet, most frequent first
+DASHBOARD_ROWS = 10  # rows per dimension on the dashboard
+OLDEST = 10
+DAYS = 30  # the dashboard's window for replays and interventions
+# Queue parameters that are not filters of a facet: counting ignores them.
+NOT_FILTERS = ("page", "ordering", "run")
+
+
+@dataclass
+class Facet:
+    """A filter of the queue whose values are counted: the query parameter, its label, the
+    field counted, and the labels of known values."""
+
+    param: str
+    label: str
+    field: str
+    choices: dict = field(default_factory=dict)
+
+
+FACETS = (
+    Facet("status", "Status", "status", dict(QuarantineCase.Status.choices)),
+    Facet("team", "Team", "team", dict(Team.choices)),
+    Facet("rule", "Rule", "rules__code"),
+    Facet("plant", "Plant", "plant"),
+    Facet("supplier", "Supplier", "supplier"),
+    Facet("system", "Source system", "system_id"),
+    Facet("message_type", "Message type", "message_type", dict(MessageType.choices)),
+)
+
+
+def bucket_counts(now, opened_at="opened_at"):
+    """Conditional counts of cases per age bucket, with the bounds the queue's age filter
+    uses (quarantine.filters), for .aggregate() or .annotate(); `opened_at` is the path to
+    the case's opening time from the model counted."""
+    counts = {}
+    for key, _ in AGE_BUCKETS:
+        after, until = age_bounds(key, now)
+        condition = Q()
+        if after is not None:
+            condition &= Q(**{f"{opened_at}__gt": after})
+        if until is not None:
+            condition &= Q(**{f"{opened_at}__lte": until})
+        counts[key] = Count("pk", filter=condition)
+    return counts
+
+
+BUCKET_KEYS = [key for key, _ in AGE_BUCKETS]
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def filtered_cases(data, queryset=None):
+    """(filterset, cases matching the queue's parameters)."""
+    filterset = CaseFilter(
+        data, queryset=QuarantineCase.objects.all() if queryset is None else queryset
+    )
+    return filterset, filterset.qs
+
+
+def facet_counts(data, now=None, limit=FACET_VALUES):
+    """For every facet, its values with the number of cases each would show: counted with
+    all the other filters applied but not the facet's own, so a chosen value still shows its
+    alternatives.
+
+    The facets without a chosen value and the status facet (the queue always filters by
+    status) come from one grouped query over the cases matching every filter but the status,
+    grouped by status and each facet (GROUPING SETS on PostgreSQL), the chosen statuses
+    summed here; a chosen facet costs one query more, and the rules (a many-to-many) one of
+    their own.
+
+    Returns ([{"facet": Facet, "values": [(value, label, count)], "more": bool}], the age
+    buckets last; and the number of cases the queue shows, which the same query counts)."""
+    now = now or timezone.now()
+    params = _filter_params(data)
+    # The statuses the queue shows (an unknown one is ignored by the filter, as here).
+    known = set(QuarantineCase.Status.values)
+    statuses = (set(params.getlist("status")) & known) or known
+
+    def without(*names):
+        others = params.copy()
+        for name in names:
+            others.pop(name, None)
+        return filtered_cases(others)[1].order_by()
+
+    columns = [f for f in FACETS if f.param not in ("rule", "status")]
+    unchosen = [f.field for f in columns if not params.get(f.param)]
+    by_status = grouped(without("status"), unchosen, now)
+    counted = {field: _summed(values, statuses) for field, values in by_status.items() if field}
+    counted["status"] = dict(by_status[None])
+    shown = sum(n for status, (n, _) in by_status[None].items() if status in statuses)
+    ages = _summed({"all": by_status[None]}, statuses).get("all")
+    for facet in columns:
+        if params.get(facet.param):
+            chosen = grouped(without(facet.param), [facet.field], now)
+            counted[facet.field] = _summed(chosen[facet.field], statuses)
+    if params.get("age"):
+        ages = _summed({"all": grouped(without("age"), [], now)[None]}, statuses).get("all")
+    counted["rules__code"] = rules_grouped(without("rule"), now, buckets=False)
+    systems = _system_codes()
+    result = []
+    for facet in FACETS:
+        values = {value: total for value, (total, _) in counted[facet.field].items()}
+        if facet.param == "system":
+            values = {systems.get(key, key): n for key, n in values.items()}
+        ranked = sorted(values.items(), key=lambda pair: (-pair[1], str(pair[0])))
+        rows = [
+            (value, facet.choices.get(value, value or "(none)"), n) for value, n in ranked[:limit]
+        ]
+        result.append({"facet": facet, "values": rows, "more": len(values) > limit})
+    ages = dict(zip(BUCKET_KEYS, ages[1] if ages else [0] * len(BUCKET_KEYS), strict=True))
+    result.append(
+        {
+            "facet": Facet("age", "Age", "opened_at"),
+            "values": [(key, label, ages[key]) for key, label in AGE_BUCKETS],
+            "more": False,
+        }
+    )
+    return result, shown
+
+
+def _summed(values, statuses):
+    """{value: {status: (count, buckets)}} -> {value: (count, buckets)} over `statuses`,
+    leaving out values with no case in them."""
+    summed = {}
+    for value, per_status in values.items():
+        count, buckets = 0, [0] * len(BUCKET_KEYS)
+        for status, (n, bucket_counts_) in per_status.items():
+            if status in statuses:
+                count += n
+                buckets = [a + b for a, b in zip(buckets, bucket_counts_, strict=True)]
+        if count:
+            summed[value] = (count, buckets)
+    return summed
+
+
+def grouped(cases, fields, now):
+    """Cases per status and value of each of `fields`, with their age buckets:
+    {field: {value: {status: (count, [count per bucket])}}}, and under the key None the
+    same per status for all `cases`: {status: (count, buckets)}. One query on PostgreSQL
+    (GROUPING SETS), one per field and one more elsewhere."""
+    if connection.vendor == "postgresql" and fields:
+        return _grouping_sets(cases, fields, now)
+    found = {}
+    for name in fields:
+        rows = (
+            cases.values_list(name, "status")
+            .annotate(n=Count("pk"), **bucket_counts(now))
+            .order_by()
+        )
+        found[name] = {}
+        for value, status, n, *buckets in rows:
+            found[name].setdefault(value, {})[status] = (n, list(buckets))
+    rows = cases.values_list("status").annotate(n=Count("pk"), **bucket_counts(now)).order_by()
+    found[None] = {status: (n, list(buckets)) for status, n, *buckets in rows}
+    return found
+
+
+def _grouping_sets(cases, fields, now):
+    """One scan for many group-bys: GROUP BY GROUPING SETS ((status, a), (status, b), ...,
+    (status)), each row with its age buckets as filtered counts."""
+    names = [cases.model._meta.get_field(field).column for field in fields]
+    inner_sql, inner_params = cases.values(*fields, "status", "opened_at").query.sql_with_params()
+    buckets, bucket_params = [], []
+    for key in BUCKET_KEYS:
+        after, until = age_bounds(key, now)
+        conditions = []
+        if after is not None:
+            conditions.append("opened_at > %s")
+            bucket_params.append(after)
+        if until is not None:
+            conditions.append("opened_at <= %s")
+            bucket_params.append(until)
+        buckets.append(f"COUNT(*) FILTER (WHERE {' AND '.join(conditions)})")
+    sets = [f'(status, "{name}")' for name in names] + ["(status)"]
+    selected = ["status"] + [f'"{name}"' for name in names]
+    selected += [f'GROUPING("{name}")' for name in names]
+    sql = (
+        f"SELECT {', '.join(selected + ['COUNT(*)'] + buckets)} "
+        f"FROM ({inner_sql}) AS cases GROUP BY GROUPING SETS ({', '.join(sets)})"
+    )
+    found = {field: {} for field in fields}
+    found[None] = {}
+    width = len(names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*bucket_params, *inner_params])
+        for row in cursor.fetchall():
+            status, values = row[0], row[1 : 1 + width]
+            grouping = row[1 + width : 1 + 2 * width]
+            counts = (row[1 + 2 * width], list(row[2 + 2 * width :]))
+            if all(grouping):  # the (status) set
+                found[None][status] = counts
+            else:
+                position = list(grouping).index(0)
+                found[fields[position]].setdefault(values[position], {})[status] = counts
+    return found
+
+
+def rules_grouped(cases, now, buckets=True):
+    """{rule code: (count, [count per bucket])} over `cases`: one join with the many-to-many
+    table, grouped by rule id, the codes of the few rules looked up by id. No DISTINCT is
+    needed: a case has a rule at most once, and `cases` is never already joined to the rules
+    (the rule facet is counted without the rule filter). Without `buckets`, the bucket
+    counts are empty."""
+    aggregates = bucket_counts(now) if buckets else {}
+    rows = cases.values_list("rules").annotate(n=Count("pk"), **aggregates).order_by()
+    codes = _rule_codes()
+    return {
+        codes.get(rule_id, str(rule_id)): (n, list(buckets))
+        for rule_id, n, *buckets in rows
+        if rule_id is not None
+    }
+
+
+def _rule_codes():
+    return dict(Rule.objects.values_list("pk", "code"))
+
+
+def _system_codes():
+    return dict(SourceSystem.objects.values_list("pk", "code"))
+
+
+def queue_rows(cases):
+    """The cases of a queue page with what a row shows, without the payloads."""
+    return (
+        cases.select_related("message", "system", "assignee")
+        .only(
+            "id",
+            "status",
+            "team",
+            "plant",
+            "supplier",
+            "item",
+            "message_type",
+            "opened_at",
+            "overdue_at",
+            "message__public_id",
+            "system__code",
+            "assignee__username",
+        )
+        .prefetch_related("rules")
+    )
+
+
+def _filter_params(data):
+    params = data.copy()
+    for name in NOT_FILTERS:
+        params.pop(name, None)
+    return params
+
+
+# --- the dashboard --------------------------------------------------------------------------
+
+
+def dashboard_figures(now=None):
+    """Everything the dashboard shows, as plain data."""
+    now = now or timezone.now()
+    open_cases = QuarantineCase.objects.filter(status__in=OPEN).order_by()
+    by_status = grouped(open_cases, ["team", "plant", "supplier"], now)
+    counted = {field: _summed(by_status[field], OPEN) for field in ("team", "plant", "supplier")}
+    total, buckets = _summed({"all": by_status[None]}, OPEN).get("all", (0, [0] * 4))
+    return {
+        "now": now,
+        "totals": {"total": total, **dict(zip(BUCKET_KEYS, buckets, strict=True))},
+        "buckets": [
+            (key, label, count) for (key, label), count in zip(AGE_BUCKETS, buckets, strict=True)
+        ],
+        "by_team": _top(counted["team"], labels=dict(Team.choices)),
+        "by_rule": _top(rules_grouped(open_cases, now)),
+        "by_plant": _top(counted["plant"]),
+        "by_supplier": _top(counted["supplier"]),
+        "replays": replay_success(now),
+        "interventions": interventions_per_day(now),
+        "oldest": oldest_cases(),
+    }
+
+
+def _top(values, limit=DASHBOARD_ROWS, labels=None):
+    """The `limit` values with most open cases: {"rows": [(label, value, [count per
+    bucket], total)], "groups": how many values have open cases}."""
+    labels = labels or {}
+    ranked = sorted(values.items(), key=lambda pair: (-pair[1][0], str(pair[0])))
+    rows = [
+        (labels.get(value, value) if value not in (None, "") else "(none)", value, b, n)
+        for value, (n, b) in ranked[:limit]
+    ]
+    return {"rows": rows, "groups": len(values)}
+
+
+def replay_success(now, days=DAYS):
+    """Outcomes of replays in the last `days` days (by a person, by auto-replay, after a fix
+    or an edit) and how many released the message. The outcome of a replay is the
+    transition quarantine.receivers records when validation answers: resolved by replay, or
+    "Replayed and quarantined again" / "Replayed, but ..." (a dead letter)."""
+    since = now - datetime.timedelta(days=days)
+    resolved = Q(to_status=QuarantineCase.Status.RESOLVED_BY_REPLAY)
+    failed = Q(reason__startswith="Replayed and quarantined again") | Q(
+        reason__startswith="Replayed, but"
+    )
+    figures = (
+        CaseTransition.objects.filter(at__gte=since)
+        .filter(resolved | failed)
+        .order_by()
+        .aggregate(total=Count("pk"), released=Count("pk", filter=resolved))
+    )
+    figures["failed"] = figures["total"] - figures["released"]
+    figures["rate"] = figures["released"] / figures["total"] if figures["total"] else None
+    figures["days"] = days
+    return figures
+
+
+def interventions_per_day(now, days=DAYS):
+    """Transitions made by a person (not by the hub itself) per day, oldest day first, with
+    the days without any: [(date, count)]."""
+    today = timezone.localdate(now)
+    first = today - datetime.timedelta(days=days - 1)
+    since = now - datetime.timedelta(days=days)
+    counts = dict(
+        CaseTransition.objects.filter(at__gte=since, by__isnull=False)
+        .annotate(day=TruncDate("at"))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [
+        (day, counts.get(day, 0))
+        for day in (first + datetime.timedelta(days=n) for n in range(days))
+    ]
+
+
+def oldest_cases(limit=OLDEST):
+    """The open cases open longest. One query per open status, so that each reads the first
+    rows of the (status, opened_at) index instead of sorting every open case."""
+    found = []
+    for status in OPEN:
+        cases = QuarantineCase.objects.filter(status=status).order_by("opened_at", "id")
+        found += queue_rows(cases)[:limit]
+    return sorted(found, key=lambda case: (case.opened_at, case.pk))[:limit]
+
+
+# --- the case -------------------------------------------------------------------------------
+
+
+def search_master(kind, text, limit=10):
+    """Records of `kind` that `text` may mean, best first: [{"id", "name", "score"}]. Items,
+    suppliers and locations go through the matcher (names, numbers, identifiers); other kinds
+    are looked up by their key (a unit's code, ITM-000123/B for a revision)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if kind in matching.KINDS:
+        return [
+            {"id": c.id, "name": c.name, "score": c.score}
+            for c in matching.match(kind, text, limit=limit)
+        ]
+    try:
+        record = target_by_key(kind, text)
+    except (ValidationError, ValueError):
+        return []
+    return [{"id": target_key(kind, record), "name": target_name(kind, record), "score": None}]
+
+
+def case_history(case):
+    return list(case.transitions.select_related("by").order_by("at", "id"))
+
+
+def payload_revisions(message):
+    return list(
+        message.payload_revisions.select_related("author").defer("payload").order_by("number")
+    )
+
+
+def rule_descriptions(codes):
+    return dict(Rule.objects.filter(code__in=codes).values_list("code", "description"))

@@ -1,0 +1,28 @@
+"""Celery tasks of quarantine. Thin: quarantine.services does the work."""
+
+from celery import shared_task
+
+from mdm.history import change_source
+from quarantine import services
+
+
+@shared_task(acks_late=True)
+def auto_replay(keys, reason):
+    """Replay the open cases blocked on `keys` [[system_id, kind, code]]; idempotent (a case
+    already being replayed is skipped)."""
+    with change_source("task", reference="quarantine.auto_replay"):
+        return services.replay_blocked(keys, reason)
+
+
+@shared_task(acks_late=True)
+def bulk_action(run_id):
+    """Carry out a recorded BulkRun; a redelivery finds it claimed and does nothing."""
+    with change_source("task", reference=f"quarantine.bulk_action {run_id}"):
+        run = services.run_bulk(run_id)
+    return None if run is None else run.status
+
+
+@shared_task(acks_late=True)
+def mark_overdue():
+    """Celery beat: mark cases past their team's SLA and email the teams, once per case."""
+    return services.mark_overdue()

@@ -1,0 +1,653 @@
+"""The W3C Reconciliation Service API v0.2 over the hub's items, suppliers and locations: what
+OpenRefine (and any other reconciliation client) asks, answered with plain dicts the views
+send as JSON.
+
+- Reconciliation: each query's text and property conditions go to `xref.matching.match`;
+  candidates keep its score (0-100, 100 only for an identifier hit). A candidate is marked
+  `match: true` only when it is unambiguous: the one identifier hit (DUNS, LEI, VAT, GTIN,
+  GLN, MPN, or the hub's own number), or a text score of at least MATCH_SCORE with a margin
+  of MATCH_MARGIN over the next candidate. OpenRefine auto-matches only such a candidate.
+- An identifier the query gives that disagrees with the candidate's own lowers its score by
+  CONFLICT_PENALTY and rules out `match`; so does a country that disagrees.
+- Data extension: a record's fields, and its code in a named source system (property
+  `code:<SYSTEM>`): the preferred code valid today, else every code valid today.
+
+Ids are the records' public ids (SUP-000045), URL-safe, so clients may put them in links
+without encoding. Types are "Item", "Supplier" and "Location".
+"""
+
+import json
+from dataclasses import dataclass
+
+import pycountry
+from django.db.models import Q
+from django.utils import timezone
+
+from mdm import identifiers
+from mdm.models import Item, Location, SourceSystem, Supplier
+from reconcile.models import ReconciliationKey
+from xref import matching
+from xref.models import CrossReference
+
+VERSION = "0.2"
+DEFAULT_LIMIT = 5
+# OpenRefine sends 10 queries a batch by default and a few hundred at most.
+MAX_BATCH = 1000
+MAX_EXTEND_IDS = 1000
+MATCH_SCORE = 90.0
+MATCH_MARGIN = 10.0
+CONFLICT_PENALTY = 20.0
+SUGGEST_PAGE = 10
+CODE_PREFIX = "code:"
+# Reads of records by public id go in chunks, well under SQLite's variable limit.
+CHUNK = 500
+
+
+class BadRequest(ValueError):
+    """The request cannot be answered as sent (the view answers 400 with this message)."""
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A reconciliation type: one kind of master record."""
+
+    id: str
+    kind: str  # xref.matching kind and xref Kind value
+    model: type
+    description: str
+    conditions: tuple  # property ids used in scoring
+    fields: tuple  # (property id, name, model field) offered to data extension
+
+    def as_dict(self):
+        return {"id": self.id, "name": self.id, "description": self.description}
+
+
+TYPES = {
+    "Supplier": RecordType(
+        "Supplier",
+        "supplier",
+        Supplier,
+        "A company the manufacturer buys from",
+        ("country", "duns", "lei", "vat"),
+        (
+            ("name", "Name", "name"),
+            ("number", "Supplier number", "number"),
+            ("legal_name", "Legal name", "legal_name"),
+            ("status", "Status", "status"),
+            ("country", "Country", "country"),
+            ("duns", "DUNS number", "duns"),
+            ("lei", "LEI", "lei"),
+            ("vat", "VAT number", "vat"),
+        ),
+    ),
+    "Item": RecordType(
+        "Item",
+        "item",
+        Item,
+        "A material, component or product",
+        ("manufacturer", "mpn", "gtin"),
+        (
+            ("name", "Description", "description"),
+            ("number", "Item number", "number"),
+            ("status", "Status", "status"),
+            ("base_unit", "Base unit (UN/ECE Rec 20 code)", "base_unit_id"),
+            ("item_type", "Item type", "item_type"),
+            ("manufacturer", "Manufacturer", "manufacturer"),
+            ("mpn", "Manufacturer part number", "mpn"),
+            ("gtin", "GTIN", "gtin"),
+            ("commodity", "Commodity", "commodity"),
+        ),
+    ),
+    "Location": RecordType(
+        "Location",
+        "location",
+        Location,
+        "A plant, warehouse, distribution centre, ship-to or supplier site",
+        ("gln", "country"),
+        (
+            ("name", "Name", "name"),
+            ("code", "Location code", "code"),
+            ("kind", "Kind", "kind"),
+            ("status", "Status", "status"),
+            ("country", "Country", "country"),
+            ("gln", "GLN", "gln"),
+            ("city", "City", "city"),
+        ),
+    ),
+}
+TYPE_BY_PREFIX = {t.model.PUBLIC_ID_PREFIX: t for t in TYPES.values()}
+CONDITION_HELP = {
+    "country": "ISO 3166 code or English name; used in matching",
+    "duns": "used in matching: an exact DUNS identifies the supplier",
+    "lei": "used in matching: an exact LEI identifies the supplier",
+    "vat": "used in matching: an exact VAT number (with or without country prefix)",
+    "manufacturer": "used in matching",
+    "mpn": "used in matching: an exact part number identifies the item",
+    "gtin": "used in matching: an exact GTIN-8/12/13/14 identifies the item",
+    "gln": "used in matching: an exact GLN identifies the location",
+}
+# Evidence names of xref.matching that are identifiers (the others are fuzzy text).
+IDENTIFIER_EVIDENCE = frozenset({"duns", "lei", "vat", "gtin", "gln", "mpn", "number", "code"})
+
+
+def record_type(public_id):
+    """The type of a public id by its prefix, or None."""
+    return TYPE_BY_PREFIX.get(str(public_id).split("-", 1)[0])
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def create_key(name, user=None, key=None):
+    """Create a reconciliation key (or fill in and save the unsaved `key`); return it with the
+    secret, which is shown only this once."""
+    key = key or ReconciliationKey(name=name)
+    secret = ReconciliationKey.new_key()
+    key.key_prefix = secret[:9]
+    key.key_hash = ReconciliationKey.hash_key(secret)
+    key.created_by = user if user is not None and user.is_authenticated else None
+    key.full_clean()
+    key.save()
+    return key, secret
+
+
+def find_key(secret):
+    """The active key whose secret this is, or None; notes its use."""
+    if not secret or len(secret) > 100:
+        return None
+    key = ReconciliationKey.objects.filter(
+        key_hash=ReconciliationKey.hash_key(secret), is_active=True
+    ).first()
+    if key:
+        key.touch()
+    return key
+
+
+# --- manifest --------------------------------------------------------------------------------
+
+
+def manifest(service_url, view_url, identifier_space, schema_space):
+    """The service manifest. `service_url` ends with "/"; `view_url` holds {{id}}."""
+    base = service_url.rstrip("/")
+    return {
+        "versions": [VERSION],
+        "name": "Master data hub",
+        "identifierSpace": identifier_space,
+        "schemaSpace": schema_space,
+        "defaultTypes": [t.as_dict() for t in TYPES.values()],
+        "view": {"url": view_url},
+        "preview": {"url": f"{base}/preview?id={{{{id}}}}", "width": 400, "height": 200},
+        "suggest": {
+            "entity": {"service_url": base, "service_path": "/suggest/entity"},
+            "type": {"service_url": base, "service_path": "/suggest/type"},
+            "property": {"service_url": base, "service_path": "/suggest/property"},
+        },
+        "extend": {"propose_properties": {"service_url": base, "service_path": "/properties"}},
+    }
+
+
+# --- reconciliation --------------------------------------------------------------------------
+
+
+def parse_json_param(text, name):
+    """The JSON value of a request parameter, or BadRequest saying what is wrong."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{name} is not valid JSON: {exc}") from None
+
+
+def reconcile_batch(queries):
+    """{key: {"result": [candidate, ...]}} for every key of the batch, in its order."""
+    if not isinstance(queries, dict):
+        raise BadRequest('queries must be a JSON object: {"q0": {"query": "..."}, ...}.')
+    if len(queries) > MAX_BATCH:
+        raise BadRequest(f"A batch holds at most {MAX_BATCH} queries; this one has {len(queries)}.")
+    parsed = {}
+    for key, query in queries.items():
+        if not isinstance(query, dict):
+            raise BadRequest(f"Query {key!r} must be a JSON object.")
+        parsed[key] = _parse_query(query)
+    # Identical queries (a column with repeated values) are answered once.
+    answers = {}
+    for query in parsed.values():
+        if query not in answers:
+            answers[query] = _candidates(*query)
+    details = _details([c for candidates in answers.values() for c in candidates])
+    results = {}
+    for key, query in parsed.items():
+        results[key] = {"result": _results(query, answers[query], details)}
+    return results
+
+
+def _parse_query(query):
+    """(text, type ids, limit, conditions) of one query, hashable. Lenient: a client that sends
+    a number where text is due, or an unknown property, is answered, not refused."""
+    text = query.get("query")
+    text = "" if text is None else str(text).strip()
+    wanted = query.get("type")
+    if wanted is None or wanted == "" or wanted == []:
+        type_ids = tuple(TYPES)
+    else:
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        type_ids = tuple(dict.fromkeys(str(t) for t in wanted))
+    limit = query.get("limit", DEFAULT_LIMIT)
+    try:
+        limit = max(1, min(int(limit), matching.MAX_LIMIT))
+    except (TypeError, ValueError):
+        limit = DEFAULT_LIMIT
+    conditions = {}
+    properties = query.get("properties") or []
+    if isinstance(properties, list):
+        for prop in properties:
+            if not isinstance(prop, dict):
+                continue
+            value = _first_value(prop.get("v"))
+            pid = str(prop.get("pid") or "")
+            if value and pid and pid not in conditions:
+                conditions[pid] = value
+    return text, type_ids, limit, tuple(sorted(conditions.items()))
+
+
+def _first_value(value):
+    """The first non-empty value of a property condition as text (a reconciled entity's id)."""
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if isinstance(item, bool) or item is None:
+            continue
+        item = str(item).strip()
+        if item:
+            return item
+    return ""
+
+
+def country_code(value):
+    """An ISO 3166 alpha-2 code for a code or an English country name, or None."""
+    value = (value or "").strip()
+    if identifiers.is_country(value.upper()):
+        return value.upper()
+    try:
+        return pycountry.countries.lookup(value).alpha_2
+    except LookupError:
+        return None
+
+
+@dataclass
+class _Candidate:
+    type: RecordType
+    id: str
+    name: str
+    score: float
+    evidence: dict
+
+
+def _candidates(text, type_ids, limit, conditions):
+    """Scored candidates of one query over its types, best first, at most `limit` plus one
+    more (the runner-up decides whether the best is a clear match)."""
+    conditions = dict(conditions)
+    found = []
+    for type_id in type_ids:
+        rtype = TYPES.get(type_id)
+        if rtype is None:
+            continue  # an unknown type has no candidates; the batch is still answered
+        fields = {
+            pid: conditions[pid]
+            for pid in rtype.conditions
+            if pid in conditions and pid != "country"
+        }
+        if not text and not fields:
+            continue
+        country = None
+        if "country" in rtype.conditions and "country" in conditions:
+            country = country_code(conditions["country"])
+        for candidate in _match(rtype, text, limit + 1, country, fields):
+            found.append(candidate)
+    found.sort(key=lambda c: (-c.score, c.id))
+    return found[: limit + 1]
+
+
+def _match(rtype, text, limit, country, fields):
+    def run(**extra):
+        return [
+            _Candidate(rtype, c.id, c.name, float(c.score), dict(c.evidence))
+            for c in matching.match(rtype.kind, text, limit=limit, **fields, **extra)
+        ]
+
+    if not country:
+        return run()
+    # The country narrows the search; with identifiers, or when nothing in that country
+    # matches, the whole kind is searched too (an identifier is worldwide, and a country in
+    # a spreadsheet may be wrong): those candidates' countries are checked afterwards.
+    found = {c.id: c for c in run(country=country)}
+    if fields or not found:
+        for candidate in run():
+            found.setdefault(candidate.id, candidate)
+    return list(found.values())
+
+
+def _details(candidates):
+    """{public id: the record's fields} for every candidate, read per type in chunks."""
+    by_type = {}
+    for candidate in candidates:
+        by_type.setdefault(candidate.type.id, set()).add(candidate.id)
+    details = {}
+    for type_id, ids in by_type.items():
+        details.update(_records(TYPES[type_id], ids))
+    return details
+
+
+def _records(rtype, ids):
+    fields = ["id", "public_id", *(field for _, _, field in rtype.fields)]
+    found = {}
+    ids = sorted(ids)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for row in rtype.model.objects.filter(public_id__in=chunk).values(*fields):
+            found[row["public_id"]] = row
+    return found
+
+
+def _results(query, candidates, details):
+    """The API's candidates for one query: penalties applied, `match` decided, at most
+    `limit`."""
+    _, _, limit, conditions = query
+    conditions = dict(conditions)
+    scored = []
+    for candidate in candidates:
+        record = details.get(candidate.id)
+        if record is None:
+            continue  # deleted since it was matched
+        evidence = dict(candidate.evidence)
+        conflicts = _conflicts(candidate.type, record, conditions, evidence)
+        score = candidate.score
+        if conflicts:
+            score = max(0.0, score - CONFLICT_PENALTY * len(conflicts))
+        scored.append((score, candidate, record, evidence, conflicts))
+    scored.sort(key=lambda item: (-item[0], item[1].id))
+    results = []
+    for position, (score, candidate, record, evidence, conflicts) in enumerate(scored[:limit]):
+        runner_up = scored[position + 1][0] if position + 1 < len(scored) else 0.0
+        is_match = position == 0 and not conflicts and _unambiguous(score, runner_up)
+        features = [{"id": name, "value": value} for name, value in sorted(evidence.items())]
+        features += [{"id": f"{name}_conflict", "value": True} for name in conflicts]
+        results.append(
+            {
+                "id": candidate.id,
+                "name": candidate.name,
+                "score": round(score, 1),
+                "match": is_match,
+                "type": [{"id": candidate.type.id, "name": candidate.type.id}],
+                "description": describe(candidate.type, record),
+                "features": features,
+            }
+        )
+    return results
+
+
+def _unambiguous(score, runner_up):
+    if score >= 100.0:
+        return runner_up < 100.0  # the one identifier hit
+    return score >= MATCH_SCORE and score - runner_up >= MATCH_MARGIN
+
+
+def _conflicts(rtype, record, conditions, evidence):
+    """Names of the query's identifiers (and country) the record has a different value for.
+    An identifier hit is not doubted for its country: a spreadsheet's country may be a
+    site's."""
+    conflicts = []
+    identified = any(evidence.get(name) == 100.0 for name in IDENTIFIER_EVIDENCE)
+    checks = {
+        "duns": matching.duns,
+        "lei": matching.lei,
+        "gtin": matching.gtin14,
+        "gln": matching.gln,
+    }
+    for pid in rtype.conditions:
+        given = conditions.get(pid)
+        if not given or evidence.get(pid) == 100.0:
+            continue
+        own = record.get(pid) or ""
+        if pid == "country":
+            wanted = country_code(given)
+            if wanted and own and wanted != own and not identified:
+                conflicts.append(pid)
+        elif not own:
+            continue
+        elif pid in checks:
+            if checks[pid](given) and checks[pid](own) and checks[pid](given) != checks[pid](own):
+                conflicts.append(pid)
+        elif pid == "vat":
+            forms = matching.vat_forms(given)
+            if forms and not forms & matching.vat_forms(own):
+                conflicts.append(pid)
+    return conflicts
+
+
+def describe(rtype, record):
+    """One line that tells namesakes apart: number, country or kind, status."""
+    if rtype.id == "Supplier":
+        parts = [record["number"], record["country"], record["status"]]
+        if record["legal_name"] and record["legal_name"] != record["name"]:
+            parts.insert(1, record["legal_name"])
+    elif rtype.id == "Item":
+        maker = " ".join(v for v in (record["manufacturer"], record["mpn"]) if v)
+        parts = [record["number"], maker, record["base_unit_id"], record["status"]]
+    else:
+        parts = [record["code"], record["kind"], record["city"], record["country"]]
+        parts.append(record["status"])
+    return " · ".join(str(p) for p in parts if p)
+
+
+# --- suggest ---------------------------------------------------------------------------------
+
+
+def _page(items, cursor, limit=SUGGEST_PAGE):
+    try:
+        cursor = max(0, int(cursor or 0))
+    except (TypeError, ValueError):
+        cursor = 0
+    return items[cursor : cursor + limit]
+
+
+def suggest_entities(prefix, cursor=0, type_id=None):
+    """Records whose id, number or name fits what was typed, best first."""
+    prefix = (prefix or "").strip()
+    if not prefix:
+        return {"result": []}
+    types = [TYPES[type_id]] if type_id in TYPES else list(TYPES.values())
+    try:
+        cursor = max(0, int(cursor or 0))
+    except (TypeError, ValueError):
+        cursor = 0
+    wanted = min(cursor + SUGGEST_PAGE, matching.MAX_LIMIT)
+    found = []
+    exact = record_type(prefix.upper())
+    if exact in types:
+        row = exact.model.objects.filter(public_id=prefix.upper()).values("public_id").first()
+        if row:
+            found.append(_Candidate(exact, row["public_id"], "", 101.0, {}))
+    for rtype in types:
+        for c in matching.match(rtype.kind, prefix, limit=wanted):
+            found.append(_Candidate(rtype, c.id, c.name, float(c.score), {}))
+    found.sort(key=lambda c: (-c.score, c.id))
+    best = list({c.id: c for c in reversed(found)}.values())  # the best score of each id wins
+    best.sort(key=lambda c: (-c.score, c.id))
+    page = best[cursor : cursor + SUGGEST_PAGE]
+    details = _details(page)
+    result = []
+    for candidate in page:
+        record = details.get(candidate.id)
+        if record is None:
+            continue
+        name = record.get("name") or record.get("description") or candidate.id
+        result.append(
+            {
+                "id": candidate.id,
+                "name": name,
+                "description": describe(candidate.type, record),
+                "notable": [{"id": candidate.type.id, "name": candidate.type.id}],
+            }
+        )
+    return {"result": result}
+
+
+def suggest_types(prefix, cursor=0):
+    prefix = (prefix or "").strip().lower()
+    types = [t.as_dict() for t in TYPES.values() if prefix in t.id.lower()]
+    return {"result": _page(types, cursor)}
+
+
+def properties(type_id=None):
+    """[{id, name, description}] of the properties of a type (of every type when None): the
+    record's fields and its code in each active source system."""
+    types = [TYPES[type_id]] if type_id in TYPES else list(TYPES.values())
+    found = {}
+    for rtype in types:
+        for pid, name, _ in rtype.fields:
+            described = found.setdefault(pid, {"id": pid, "name": name, "types": []})
+            described["types"].append(rtype.id)
+            if pid in rtype.conditions:
+                described["help"] = CONDITION_HELP[pid]
+    result = []
+    for described in found.values():
+        text = ", ".join(described["types"])
+        if "help" in described:
+            text += f"; {described['help']}"
+        result.append({"id": described["id"], "name": described["name"], "description": text})
+    for system in _systems():
+        result.append(
+            {
+                "id": f"{CODE_PREFIX}{system.code}",
+                "name": f"{system.code} code",
+                "description": f"The record's code in {system.name} (preferred code valid today)",
+            }
+        )
+    return result
+
+
+def suggest_properties(prefix, cursor=0, type_id=None):
+    prefix = (prefix or "").strip().lower()
+    fitting = [
+        p for p in properties(type_id) if prefix in p["id"].lower() or prefix in p["name"].lower()
+    ]
+    return {"result": _page(fitting, cursor)}
+
+
+def propose_properties(type_id, limit=None):
+    if type_id not in TYPES:
+        known = ", ".join(TYPES)
+        raise BadRequest(f"Unknown type {type_id!r}; the types are {known}.")
+    proposed = [{"id": p["id"], "name": p["name"]} for p in properties(type_id)]
+    if limit is not None and str(limit).isdigit():
+        proposed = proposed[: int(limit)]
+    return {"type": type_id, "properties": proposed}
+
+
+def _systems():
+    return list(SourceSystem.objects.filter(is_active=True).order_by("code"))
+
+
+# --- data extension --------------------------------------------------------------------------
+
+
+def extend(request_data):
+    """Property values of records: {"meta": [...], "rows": {id: {pid: [value, ...]}}}."""
+    if not isinstance(request_data, dict):
+        raise BadRequest('extend must be a JSON object: {"ids": [...], "properties": [...]}.')
+    ids, props = request_data.get("ids"), request_data.get("properties")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest("extend.ids must be a list of record ids.")
+    if not isinstance(props, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("id"), str) for p in props
+    ):
+        raise BadRequest('extend.properties must be a list of {"id": ...} objects.')
+    if len(ids) > MAX_EXTEND_IDS:
+        raise BadRequest(f"extend takes at most {MAX_EXTEND_IDS} ids; this one has {len(ids)}.")
+    pids = list(dict.fromkeys(p["id"] for p in props))
+    systems = {s.code: s for s in _systems()}
+    names = {p["id"]: p["name"] for p in properties()}
+    meta = [{"id": pid, "name": names.get(pid, pid)} for pid in pids]
+
+    by_type = {}
+    for public_id in ids:
+        rtype = record_type(public_id)
+        if rtype:
+            by_type.setdefault(rtype.id, set()).add(public_id)
+    records = {}
+    for type_id, wanted in by_type.items():
+        for public_id, row in _records(TYPES[type_id], wanted).items():
+            records[public_id] = (TYPES[type_id], row)
+    wanted_systems = [
+        systems[pid[len(CODE_PREFIX) :]]
+        for pid in pids
+        if pid.startswith(CODE_PREFIX) and pid[len(CODE_PREFIX) :] in systems
+    ]
+    codes = _codes(records.values(), wanted_systems) if wanted_systems else {}
+
+    rows = {}
+    for public_id in ids:
+        row = {pid: [] for pid in pids}
+        if public_id in records:
+            rtype, record = records[public_id]
+            fields = {pid: field for pid, _, field in rtype.fields}
+            for pid in pids:
+                if pid in fields:
+                    value = record.get(fields[pid])
+                    if value not in (None, ""):
+                        row[pid] = [{"str": str(value)}]
+                elif pid.startswith(CODE_PREFIX):
+                    system = systems.get(pid[len(CODE_PREFIX) :])
+                    if system:
+                        found = codes.get((rtype.kind, record["id"], system.pk), [])
+                        row[pid] = [{"str": code} for code in found]
+        rows[public_id] = row
+    return {"meta": meta, "rows": rows}
+
+
+def _codes(records, systems):
+    """{(kind, record pk, system pk): [code, ...]}: the preferred codes valid today, else
+    every code valid today, by scope then code. One query per kind."""
+    today = timezone.localdate()
+    by_kind = {}
+    for rtype, record in records:
+        by_kind.setdefault(rtype.kind, []).append(record["id"])
+    valid = (Q(valid_from__isnull=True) | Q(valid_from__lte=today)) & (
+        Q(valid_to__isnull=True) | Q(valid_to__gt=today)
+    )
+    found = {}
+    for kind, pks in by_kind.items():
+        rows = (
+            CrossReference.objects.filter(
+                valid,
+                kind=kind,
+                status=CrossReference.Status.ACTIVE,
+                system__in=systems,
+                **{f"{kind}_id__in": pks},
+            )
+            .order_by("scope", "code")
+            .values_list(f"{kind}_id", "system_id", "code", "is_preferred")
+        )
+        grouped = {}
+        for pk, system_id, code, preferred in rows:
+            grouped.setdefault((kind, pk, system_id), []).append((code, preferred))
+        for key, codes in grouped.items():
+            preferred = [code for code, is_preferred in codes if is_preferred]
+            found[key] = preferred or [code for code, _ in codes]
+    return found
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def preview(public_id):
+    """(type, [(label, value)]) of a record for its preview card, or None."""
+    rtype = record_type(public_id)
+    if rtype is None:
+        return None
+    record = _records(rtype, [public_id]).get(public_id)
+    if record is None:
+        return None
+    labels = [(name, record[field]) for pid, name, field in rtype.fields if record[field]]
+    return rtype, labels

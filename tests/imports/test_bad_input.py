@@ -1,0 +1,144 @@
+"""Bad input gets a clear error and writes nothing: counted before and after."""
+
+import pytest
+
+from imports import services
+from imports.models import ImportRun
+from mdm.models import Item
+from tests.imports.conftest import apply, csv_file
+
+HEADER = "number,description,base_unit,item_type\n"
+GOOD = HEADER + "100,Bolt,H87,component\n101,Nut,H87,component\n"
+
+
+def import_bytes(data, **options):
+    return services.import_file("items", csv_file(data), apply=True, **options)
+
+
+@pytest.fixture
+def stored(units):
+    """One item already stored, so 'nothing written' also means 'nothing changed'."""
+    apply("items", HEADER + "001,Existing,H87,component\n")
+    return Item.objects.count()
+
+
+def refused(data, stored, **options):
+    before = list(Item.objects.values_list("number", "description", "updated_at"))
+    run = import_bytes(data, **options)
+    assert Item.objects.count() == stored
+    assert list(Item.objects.values_list("number", "description", "updated_at")) == before
+    return run
+
+
+def test_it_reads_utf8_with_and_without_bom(units):
+    text = HEADER + "100,Ölpumpe – groß,H87,component\n"
+    run = import_bytes(text.encode("utf-8"))
+    assert run.status == ImportRun.Status.APPLIED
+    run = import_bytes(b"\xef\xbb\xbf" + (HEADER + "101,Ölpumpe,H87,component\n").encode())
+    assert run.status == ImportRun.Status.APPLIED
+    assert Item.objects.get(number="100").description == "Ölpumpe – groß"
+    assert Item.objects.filter(number="101").exists()
+
+
+def test_it_names_the_line_of_another_encoding(stored):
+    data = (GOOD + "102,Ölpumpe,H87,component\n").encode("cp1252")
+    run = refused(data, stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Line 4 is not UTF-8")
+    assert "CSV UTF-8" in run.message
+
+
+def test_it_reads_semicolons(units):
+    run = import_bytes('number;description;base_unit;item_type\n100;"Bolt; M8";H87;component\n')
+    assert run.status == ImportRun.Status.APPLIED
+    assert Item.objects.get(number="100").description == "Bolt; M8"
+
+
+def test_it_refuses_missing_required_columns(stored):
+    run = refused("number,description\n100,Bolt\n", stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert "Missing required column(s): base_unit, item_type." in run.message
+
+
+def test_it_refuses_unknown_columns(stored):
+    run = refused(
+        "number,description,base_unit,item_type,colour\n100,Bolt,H87,component,red\n", stored
+    )
+    assert "Unknown column(s): colour" in run.message
+
+
+def test_it_refuses_duplicate_keys_in_the_file(stored):
+    run = refused(GOOD + "100,Bolt again,H87,component\n", stored)
+    assert run.status == ImportRun.Status.PLANNED  # planned with errors, not applied
+    assert run.error_lines() == ["Row 4, number: Duplicate key (number='100'): already in row 2."]
+
+
+def test_it_refuses_malformed_quoting(stored):
+    run = refused(HEADER + '100,"Bolt "M8"",H87,component\n', stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Line 2: malformed quoting")
+
+
+def test_it_refuses_an_unclosed_quote(stored):
+    run = refused(HEADER + '100,"Bolt,H87,component\n', stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert "malformed quoting" in run.message
+
+
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\n\n  \n"])
+def test_it_refuses_empty_files(stored, data):
+    run = refused(data, stored)
+    assert run.message == "The file is empty."
+
+
+def test_it_refuses_a_header_without_rows(stored):
+    run = refused(HEADER, stored)
+    assert run.message == "The file has a header but no rows."
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet workbook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        ("number,description\n".encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_it_refuses_binary_files(stored, data, message):
+    run = refused(data, stored)
+    assert message in run.message
+
+
+def test_it_refuses_files_over_the_limit(stored, settings):
+    settings.HUB_IMPORT_MAX_BYTES = 1024
+    run = refused(HEADER + "100,Bolt,H87,component\n" * 100, stored)
+    assert (
+        run.message.startswith("The file is 2,339 bytes")
+        and "the limit is 1,024 bytes" in run.message
+    )
+
+
+def test_it_reports_every_row_error_at_once(stored):
+    data = (
+        HEADER.replace("\n", ",gtin\n")
+        + "100,Bolt,H87,component,4006381333932\n"
+        + "101,,H87,component,\n"
+        + "102,Pump,QQQ,component,\n"
+        + "103,Gear,H87,gizmo,\n"
+        + "104,Fine,H87,component,\n"
+        + "105,Short row\n"
+    )
+    run = refused(data, stored)
+    assert run.plan_counts == {"rows": 6, "create": 1, "update": 0, "unchanged": 0, "error": 5}
+    assert run.error_lines() == [
+        "Row 2, gtin: GTIN check digit is wrong (expected 1).",
+        "Row 3, description: This field cannot be blank.",
+        "Row 4, base_unit: No unit 'QQQ'.",
+        "Row 5, item_type: Value 'gizmo' is not a valid choice.",
+        "Row 7: 2 cells, but the header has 5 columns (a missing or extra delimiter, or an "
+        "unclosed quote?)",
+    ]
+    failed = run.failed_rows.open("rb").read().decode("utf-8-sig").splitlines()
+    assert failed[0] == "number,description,base_unit,item_type,gtin,error"
+    assert failed[1].startswith('100,Bolt,H87,component,4006381333932,"Row 2, gtin: GTIN check')
+    assert len(failed) == 6

@@ -1,0 +1,426 @@
+"""The reconciliation service at the HTTP level, called the way OpenRefine calls it: the
+manifest from the browser (CORS or JSONP), reconciliation and data extension as form posts
+(`queries=<JSON>`, `extend=<JSON>`, application/x-www-form-urlencoded, never multipart).
+Every JSON answer is checked against the spec's schema."""
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+
+from reconcile.models import ReconciliationKey
+from tests.reconcile.schemas import assert_valid
+
+pytestmark = pytest.mark.django_db
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def post_form(client, url, **fields):
+    """A form post as OpenRefine's backend sends it."""
+    body = urlencode({name: json.dumps(value) for name, value in fields.items()})
+    return client.post(url, data=body, content_type=FORM)
+
+
+def reconcile(client, url, queries):
+    assert_valid("reconciliation-query-batch", queries)
+    response = post_form(client, url, queries=queries)
+    assert response.status_code == 200, response.content
+    assert response["Access-Control-Allow-Origin"] == "*"
+    return assert_valid("reconciliation-result-batch", response.json())
+
+
+# --- manifest, keys, CORS, JSONP -----------------------------------------------------------
+
+
+def test_it_serves_the_manifest_with_absolute_urls(client, service_url, world):
+    response = client.get(service_url)
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    manifest = assert_valid("manifest", response.json())
+    assert manifest["versions"] == ["0.2"]
+    assert [t["id"] for t in manifest["defaultTypes"]] == ["Supplier", "Item", "Location"]
+    base = f"http://testserver{service_url}"
+    assert manifest["view"]["url"] == "http://testserver/reconcile/records/{{id}}/"
+    assert manifest["preview"]["url"] == f"{base}preview?id={{{{id}}}}"
+    for what in ("entity", "type", "property"):
+        suggest = manifest["suggest"][what]
+        assert suggest["service_url"] + suggest["service_path"] == f"{base}suggest/{what}"
+    propose = manifest["extend"]["propose_properties"]
+    assert propose["service_url"] + propose["service_path"] == f"{base}properties"
+    assert manifest["identifierSpace"].startswith("http://testserver/")
+
+
+def test_it_refuses_a_wrong_key_with_a_403_the_browser_can_read(client, key):
+    for url in ("/reconcile/rk_wrong/", "/reconcile/rk_wrong/suggest/entity?prefix=ac"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert "revoked" in response.json()["detail"]
+    response = post_form(client, "/reconcile/rk_wrong/", queries={"q0": {"query": "Acme"}})
+    assert response.status_code == 403
+
+
+def test_it_refuses_a_revoked_key(client, key, service_url, admin_client):
+    assert client.get(service_url).status_code == 200
+    admin_client.post(
+        "/admin/reconcile/reconciliationkey/",
+        {"action": "revoke", "_selected_action": [key[0].pk]},
+    )
+    key[0].refresh_from_db()
+    assert not key[0].is_active and key[0].revoked_at
+    response = client.get(service_url)
+    assert response.status_code == 403
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_it_notes_when_a_key_was_last_used(client, key, service_url):
+    assert key[0].last_used_at is None
+    client.get(service_url)
+    key[0].refresh_from_db()
+    assert key[0].last_used_at is not None
+
+
+def test_it_answers_a_cors_preflight(client, service_url):
+    response = client.options(
+        service_url,
+        HTTP_ORIGIN="http://127.0.0.1:3333",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert response["Access-Control-Allow-Headers"] == "content-type"
+
+
+def test_it_answers_jsonp_and_refuses_a_callback_that_is_not_a_name(client, service_url):
+    response = client.get(service_url, {"callback": "jQuery123_cb"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    body = response.content.decode()
+    assert body.startswith("/**/jQuery123_cb(") and body.endswith(");")
+    assert_valid("manifest", json.loads(body[len("/**/jQuery123_cb(") : -2]))
+    for bad in ("alert(1)//", "a b", "x;y", "1abc", ""):
+        response = client.get(service_url, {"callback": bad})
+        assert response.status_code == 400, bad
+        assert response["Content-Type"] == "application/json"
+
+
+# --- reconciliation ------------------------------------------------------------------------
+
+
+def test_it_answers_a_batch_of_ten_with_all_ten_keys(client, service_url, world):
+    names = [
+        "Acme Plastics",
+        "Nordwind Castings",
+        "nordwind castngs",
+        "Zzyzx Unheard Of",
+        "Shady Sons",
+        "ACME",
+        "Nordwind",
+        "",
+        "Bolt",
+        "qwrtplk",
+    ]
+    queries = {f"q{n}": {"query": name, "type": "Supplier"} for n, name in enumerate(names)}
+    queries["q7"] = {"query": "", "type": "Supplier", "properties": [{"pid": "duns", "v": "0"}]}
+    results = reconcile(client, service_url, queries)
+    assert list(results) == list(queries)
+    assert results["q3"] == {"result": []}
+    top = results["q2"]["result"][0]
+    assert top["id"] == world["nordwind"].public_id
+    assert top["type"] == [{"id": "Supplier", "name": "Supplier"}]
+    assert 0 <= top["score"] <= 100
+    assert "S300" in top["description"]
+
+
+def test_it_answers_queries_sent_by_get(client, service_url, world):
+    queries = {"q0": {"query": "Nordwind Castings", "type": "Supplier"}}
+    response = client.get(service_url, {"queries": json.dumps(queries)})
+    assert response.status_code == 200
+    result = assert_valid("reconciliation-result-batch", response.json())["q0"]["result"]
+    assert result[0]["id"] == world["nordwind"].public_id
+    assert result[0]["match"] is True  # an exact, unique name well ahead of the next
+
+
+def test_an_identifier_hit_is_a_match(client, service_url, world):
+    queries = {
+        "q0": {
+            "query": "Acme",
+            "type": "Supplier",
+            "properties": [{"pid": "duns", "v": "123456789"}],
+        },
+        "q1": {"query": "", "type": "Item", "properties": [{"pid": "gtin", "v": "4006381333931"}]},
+        "q2": {
+            "query": "Plant",
+            "type": "Location",
+            "properties": [{"pid": "gln", "v": 4012345000009}],
+        },
+        "q3": {"query": "Nordwind", "properties": [{"pid": "lei", "v": ["213800KUD8LAJWSQ9D15"]}]},
+    }
+    results = reconcile(client, service_url, queries)
+    expected = {"q0": "acme_de", "q1": "bolt", "q2": "plant", "q3": "nordwind"}
+    for key, name in expected.items():
+        top = results[key]["result"][0]
+        assert top["id"] == world[name].public_id, key
+        assert top["match"] is True, key
+        assert top["score"] == 100
+    assert {"id": "duns", "value": 100.0} in results["q0"]["result"][0]["features"]
+
+
+def test_ambiguous_names_are_not_matched(client, service_url, world):
+    results = reconcile(client, service_url, {"q0": {"query": "Acme Plastics", "type": "Supplier"}})
+    candidates = results["q0"]["result"]
+    assert {c["id"] for c in candidates[:2]} == {
+        world["acme_de"].public_id,
+        world["acme_fr"].public_id,
+    }
+    assert not any(c["match"] for c in candidates)
+
+
+def test_a_country_condition_tells_namesakes_apart(client, service_url, world):
+    query = {"query": "Acme Plastics", "type": "Supplier"}
+    results = reconcile(
+        client,
+        service_url,
+        {
+            "q0": {**query, "properties": [{"pid": "country", "v": "FR"}]},
+            "q1": {**query, "properties": [{"pid": "country", "v": "Germany"}]},
+        },
+    )
+    assert results["q0"]["result"][0]["id"] == world["acme_fr"].public_id
+    assert results["q1"]["result"][0]["id"] == world["acme_de"].public_id
+
+
+def test_a_disagreeing_identifier_lowers_the_score_and_is_never_a_match(client, service_url, world):
+    queries = {
+        "q0": {
+            "query": "Acme Plastics",
+            "type": "Supplier",
+            "properties": [{"pid": "country", "v": "DE"}, {"pid": "duns", "v": "987654321"}],
+        }
+    }
+    top = reconcile(client, service_url, queries)["q0"]["result"][0]
+    assert top["id"] == world["acme_de"].public_id
+    assert top["match"] is False
+    assert top["score"] <= 80
+    assert {"id": "duns_conflict", "value": True} in top["features"]
+
+
+def test_it_filters_by_type_and_honours_the_limit(client, service_url, world):
+    queries = {
+        "q0": {"query": "Acme Plastics", "type": "Supplier", "limit": 1},
+        "q1": {"query": "Acme Plastics", "type": "Item"},
+        "q2": {"query": "Hex bolt M8", "type": ["Item", "Location"]},
+        "q3": {"query": "Acme Plastics", "type": "NoSuchType"},
+        "q4": {"query": "Main Plant Bremen"},
+    }
+    results = reconcile(client, service_url, queries)
+    assert len(results["q0"]["result"]) == 1
+    assert all(c["type"][0]["id"] == "Item" for c in results["q1"]["result"])
+    assert results["q2"]["result"][0]["id"] == world["bolt"].public_id
+    assert results["q3"] == {"result": []}
+    assert results["q4"]["result"][0]["id"] == world["plant"].public_id
+
+
+@pytest.mark.parametrize(
+    "queries",
+    ["{not json", "[1, 2]", '"text"', '{"q0": 5}', '{"q0": ["Acme"]}'],
+)
+def test_bad_queries_are_a_400_with_a_json_reason(client, service_url, queries):
+    response = client.post(service_url, data=urlencode({"queries": queries}), content_type=FORM)
+    assert response.status_code == 400
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response.json()["detail"]
+
+
+def test_a_batch_over_the_cap_is_a_400(client, service_url, settings):
+    from reconcile import services
+
+    queries = {f"q{n}": {"query": "x"} for n in range(services.MAX_BATCH + 1)}
+    response = post_form(client, service_url, queries=queries)
+    assert response.status_code == 400
+    assert str(services.MAX_BATCH) in response.json()["detail"]
+
+
+# --- suggest, properties, extension, preview, view ----------------------------------------
+
+
+def test_it_suggests_entities_with_a_cursor(client, service_url, world):
+    url = f"{service_url}suggest/entity"
+    first = assert_valid(
+        "suggest-entities-response",
+        client.get(url, {"prefix": "Acme Plas", "type": "Supplier"}).json(),
+    )
+    ids = [e["id"] for e in first["result"]]
+    assert {world["acme_de"].public_id, world["acme_fr"].public_id} <= set(ids)
+    assert first["result"][0]["notable"] == [{"id": "Supplier", "name": "Supplier"}]
+    later = client.get(url, {"prefix": "Acme Plas", "type": "Supplier", "cursor": 1}).json()
+    assert [e["id"] for e in later["result"]] == ids[1:]
+    by_id = client.get(url, {"prefix": world["bolt"].public_id}).json()
+    assert by_id["result"][0]["id"] == world["bolt"].public_id
+
+
+def test_it_suggests_types_and_properties(client, service_url, world):
+    types = client.get(f"{service_url}suggest/type", {"prefix": "sup"}).json()
+    assert_valid("suggest-types-response", types)
+    assert [t["id"] for t in types["result"]] == ["Supplier"]
+    props = client.get(f"{service_url}suggest/property", {"prefix": "du"}).json()
+    assert_valid("suggest-properties-response", props)
+    assert [p["id"] for p in props["result"]] == ["duns"]
+    codes = client.get(f"{service_url}suggest/property", {"prefix": "code:"}).json()
+    assert [p["id"] for p in codes["result"]] == ["code:ERP_LEGACY", "code:PLANNING"]
+    page = client.get(f"{service_url}suggest/property", {"prefix": "", "cursor": 2}).json()
+    first = client.get(f"{service_url}suggest/property", {"prefix": ""}).json()
+    assert page["result"][0] == first["result"][2]
+
+
+def test_it_proposes_properties_per_type(client, service_url, world):
+    response = client.get(f"{service_url}properties", {"type": "Supplier"})
+    proposal = assert_valid("data-extension-property-proposal", response.json())
+    ids = [p["id"] for p in proposal["properties"]]
+    assert {"status", "country", "duns", "code:ERP_LEGACY"} <= set(ids)
+    item = client.get(f"{service_url}properties", {"type": "Item", "limit": 3}).json()
+    assert len(item["properties"]) == 3
+    assert client.get(f"{service_url}properties", {"type": "Nope"}).status_code == 400
+
+
+def test_extend_returns_erp_codes_and_record_values(client, service_url, world):
+    acme, nordwind, bolt = world["acme_de"], world["nordwind"], world["bolt"]
+    query = {
+        "ids": [acme.public_id, nordwind.public_id, bolt.public_id, "SUP-999999", "junk"],
+        "properties": [
+            {"id": "code:ERP_LEGACY"},
+            {"id": "code:PLANNING"},
+            {"id": "status"},
+            {"id": "country"},
+            {"id": "base_unit"},
+        ],
+    }
+    assert_valid("data-extension-query", query)
+    response = post_form(client, service_url, extend=query)
+    assert response.status_code == 200
+    answer = assert_valid("data-extension-response", response.json())
+    assert [m["id"] for m in answer["meta"]] == [p["id"] for p in query["properties"]]
+    rows = answer["rows"]
+    assert rows[acme.public_id]["code:ERP_LEGACY"] == [{"str": "V-0100"}]  # the preferred one
+    assert rows[nordwind.public_id]["code:ERP_LEGACY"] == [{"str": "V-0300"}]  # the only one
+    assert rows[bolt.public_id]["code:ERP_LEGACY"] == [{"str": "MAT-100"}]
+    assert rows[acme.public_id]["code:PLANNING"] == []
+    assert rows[acme.public_id]["status"] == [{"str": "active"}]
+    assert rows[acme.public_id]["country"] == [{"str": "DE"}]
+    assert rows[bolt.public_id]["base_unit"] == [{"str": "H87"}]
+    assert rows[acme.public_id]["base_unit"] == []
+    assert rows["SUP-999999"] == rows["junk"] == {p["id"]: [] for p in query["properties"]}
+
+
+def test_bad_extend_requests_are_a_400(client, service_url):
+    for extend in ("{oops", '{"ids": "SUP-1", "properties": []}', '{"ids": []}'):
+        response = client.post(service_url, data=urlencode({"extend": extend}), content_type=FORM)
+        assert response.status_code == 400, extend
+
+
+def test_the_preview_is_a_framable_escaped_card(client, service_url, world):
+    tricky = world["tricky"]
+    response = client.get(f"{service_url}preview", {"id": tricky.public_id})
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    assert response["Access-Control-Allow-Origin"] == "*"
+    html = response.content.decode()
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html and "S400" in html
+    assert client.get(f"{service_url}preview", {"id": "SUP-999999"}).status_code == 404
+    # Every other page of the hub still refuses to be framed.
+    assert client.get("/admin/login/")["X-Frame-Options"] == "DENY"
+
+
+def test_the_view_link_opens_the_record_in_the_admin(client, service_url, world):
+    template = client.get(service_url).json()["view"]["url"]
+    supplier = world["acme_de"]
+    response = client.get(template.replace("{{id}}", supplier.public_id))
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/mdm/supplier/{supplier.pk}/change/"
+    assert client.get("/reconcile/records/SUP-999999/").status_code == 404
+    assert client.get("/reconcile/records/nonsense/").status_code == 404
+
+
+# --- keys: admin and command ---------------------------------------------------------------
+
+
+def test_a_steward_creates_a_key_in_the_admin_and_sees_its_url_once(client, steward):
+    client.force_login(steward)
+    response = client.post("/admin/reconcile/reconciliationkey/add/", {"name": "sales-refine"})
+    assert response.status_code == 200
+    key = ReconciliationKey.objects.get(name="sales-refine")
+    assert key.created_by == steward and key.is_active
+    url = response.context["service_url"]
+    assert url.startswith("http://testserver/reconcile/rk_")
+    assert url in response.content.decode()
+    secret = url.rsplit("/", 2)[1]
+    assert key.key_hash == ReconciliationKey.hash_key(secret)
+    assert (
+        secret
+        not in client.get(f"/admin/reconcile/reconciliationkey/{key.pk}/change/").content.decode()
+    )
+    assert client.get(url.removeprefix("http://testserver")).status_code == 200
+
+
+def test_the_command_prints_a_working_service_url(client, capsys):
+    call_command(
+        "create_reconciliation_key", "--name", "cli-refine", "--base-url", "https://hub.example/"
+    )
+    out = capsys.readouterr().out
+    url = next(word for word in out.split() if word.startswith("https://hub.example/reconcile/"))
+    assert client.get(url.removeprefix("https://hub.example")).status_code == 200
+
+
+def test_the_api_schema_leaves_the_reconciliation_service_out(tmp_path):
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/reconcile/" not in target.read_text()
+
+
+def test_an_openrefine_session_from_service_url_to_erp_codes(client, service_url, world):
+    """Add the service, reconcile a column of supplier names (auto-matching only the sure
+    ones), then add a column with each matched supplier's legacy ERP code."""
+    manifest = assert_valid("manifest", client.get(service_url).json())
+    propose = manifest["extend"]["propose_properties"]
+    proposal = client.get(
+        propose["service_url"] + propose["service_path"], {"type": "Supplier"}
+    ).json()
+    assert "code:ERP_LEGACY" in [p["id"] for p in proposal["properties"]]
+
+    column = ["Nordwind Castings", "Acme Plastics", "Unknown Widgets Ltd"]
+    queries = {f"q{n}": {"query": name, "type": "Supplier"} for n, name in enumerate(column)}
+    results = reconcile(client, service_url, queries)
+    matched = {
+        key: answer["result"][0]["id"]
+        for key, answer in results.items()
+        if answer["result"] and answer["result"][0]["match"]
+    }
+    assert matched == {"q0": world["nordwind"].public_id}  # Acme has a namesake: left to a person
+
+    extend = {"ids": list(matched.values()), "properties": [{"id": "code:ERP_LEGACY"}]}
+    answer = assert_valid(
+        "data-extension-response", post_form(client, service_url, extend=extend).json()
+    )
+    assert answer["rows"][world["nordwind"].public_id]["code:ERP_LEGACY"] == [{"str": "V-0300"}]
+
+
+def test_identifiers_naming_two_records_are_not_a_match(client, service_url, world):
+    queries = {
+        "q0": {
+            "query": "Acme Plastics",
+            "type": "Supplier",
+            "properties": [
+                {"pid": "duns", "v": "123456789"},
+                {"pid": "lei", "v": "213800KUD8LAJWSQ9D15"},
+            ],
+        }
+    }
+    candidates = reconcile(client, service_url, queries)["q0"]["result"]
+    hits = {c["id"] for c in candidates if c["score"] == 100}
+    assert hits == {world["acme_de"].public_id, world["nordwind"].public_id}
+    assert not any(c["match"] for c in candidates)
