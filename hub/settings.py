@@ -148,6 +148,11 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint(
         "HUB_DB_CONNECT_TIMEOUT", 5, minimum=1
     )
+# Prepared statements for the hot path (mdm.db); off for poolers that cannot keep them.
+# Django's own queries bind on the client and are never prepared, whatever this says.
+HUB_DB_PREPARE = envbool("HUB_DB_PREPARE", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and HUB_DB_PREPARE:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

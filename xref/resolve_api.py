@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
@@ -129,11 +130,20 @@ class OrjsonRenderer(BaseRenderer):
         return orjson.dumps(data, default=str)
 
 
+class JSONOnly(DefaultContentNegotiation):
+    """These views answer JSON whatever the Accept header says: with one renderer there is
+    nothing to negotiate, and parsing the header on every call of the hot path is time."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ResolutionView(APIView):
     """Base of the views here: integration clients and stewards may call them."""
 
     read_roles = write_roles = (STEWARD, INTEGRATION)
     renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = JSONOnly
 
 
 # --- schema only: the shapes the views return -----------------------------------------------
