@@ -106,7 +106,12 @@ def facet_counts(data, now=None, limit=FACET_VALUES):
         others = params.copy()
         for name in names:
             others.pop(name, None)
-        return filtered_cases(others)[1].order_by()
+        cases = filtered_cases(others)[1]
+        if "status" in names:
+            # Every status, said outright: PostgreSQL then reads the narrow covering index on
+            # (status, opened_at) instead of the whole table.
+            cases = cases.filter(status__in=sorted(known))
+        return cases.order_by()
 
     columns = [f for f in FACETS if f.param not in ("rule", "status")]
     unchosen = [f.field for f in columns if not params.get(f.param)]
