@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from hub import views
 
+handler500 = "hub.views.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", views.healthz, name="healthz"),

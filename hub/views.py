@@ -1,9 +1,10 @@
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularSwaggerView
@@ -55,3 +56,35 @@ class ApiDocsView(SpectacularSwaggerView):
         if isinstance(exc, NotAuthenticated | AuthenticationFailed) and wants_html:
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
+
+
+# Seconds a client is told to wait when the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+# Paths whose callers are programs: they get JSON, people get a short page.
+MACHINE_PATHS = ("/api/", "/reconcile/", "/healthz")
+
+
+def server_error(request):
+    """handler500: no stack trace ever. An unreachable database (the connection refused,
+    dropped or timed out) is a 503 with Retry-After, since the request may simply be sent
+    again once it is back; the hub reconnects by itself. Anything else is a plain 500.
+    Called inside Django's exception handling, so the exception is sys.exc_info()'s."""
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, OperationalError | InterfaceError)
+    if unavailable:
+        status = 503
+        detail = "The hub's database is unavailable; send the request again shortly."
+    else:
+        status = 500
+        detail = "The hub failed to answer this request; the error has been logged."
+    if request.path.startswith(MACHINE_PATHS):
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>{status}</title><h1>{detail}</h1>",
+            status=status,
+            content_type="text/html; charset=utf-8",
+        )
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
