@@ -479,9 +479,12 @@ class DemoWorld:
         if self.forecast_items:
             item = self.code(PLANNING, Kind.ITEM, self.forecast_items[0], start)
             mx01 = self.code(PLANNING, Kind.LOCATION, self.plants["MX01"], start)
+            # The planner typed the manufacturer's part number of another item instead of its
+            # PLANNING code: unresolved, with that item suggested (matched by its MPN).
+            typed = next((i.mpn for i in self.forecast_items[1:] if i.mpn), "PL-9999999")
             lines = [
                 self._forecast_line(item, mx01, start.isoformat(), 10, unit),
-                self._forecast_line("PL-9999999", mx01, start.isoformat(), 10, unit),
+                self._forecast_line(typed, mx01, start.isoformat(), 10, unit),
             ]
             if self.only_1000 is not None:
                 only = self.code(PLANNING, Kind.ITEM, self.only_1000, start)

@@ -9,6 +9,7 @@ import pytest
 
 from mdm import demo
 from mdm.models import Unit
+from quarantine import services
 from quarantine.models import QuarantineCase
 from validation.models import InboundMessage
 from validation.rules import RULES
@@ -76,3 +77,26 @@ def test_a_second_seed_submits_nothing_new(seeded, django_capture_on_commit_call
     seed(django_capture_on_commit_callbacks)
 
     assert set(seeded.values_list("pk", "status")) == before
+
+
+def test_the_demos_unknown_item_code_is_fixed_from_its_suggestion_and_released(
+    seeded, steward, django_capture_on_commit_callbacks
+):
+    case = QuarantineCase.objects.get(rules__code="XREF_UNRESOLVED")
+    [blocked] = services.suggestions(case)
+    best = blocked["candidates"][0]
+    assert best["score"] == 100  # the planner typed the item's manufacturer part number
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fix_by_reference(
+            case,
+            by=steward,
+            kind=blocked["kind"],
+            system=blocked["system"],
+            code=blocked["code"],
+            target=best["id"],
+        )
+
+    case.refresh_from_db()
+    case.message.refresh_from_db()
+    assert (case.status, case.message.status) == ("resolved_by_replay", "released")

@@ -1,0 +1,517 @@
+"""The access matrix: every URL pattern of the hub, and what each caller gets from it.
+
+Callers: nobody (no session, no key), a viewer and a steward (logged-in sessions), and an
+integration client of another source system (PLANNING; the world's message and case belong
+to ERP_LEGACY). A pattern without an entry in MATRIX fails the test, so no endpoint is added
+without deciding who may call it.
+
+Expected values: a status code, or LOGIN (a redirect to the admin's login page).
+"""
+
+import datetime as dt
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from hub.celery import app as celery_app
+from imports.models import ImportRun
+from mdm.models import (
+    ApiClient,
+    Calendar,
+    CalendarException,
+    CodeList,
+    CodeValue,
+    Item,
+    ItemRevision,
+    ItemUnitConversion,
+    Location,
+    Supplier,
+    SupplierSite,
+    Unit,
+)
+from mdm.services import create_api_client
+from quarantine.models import BulkRun, QuarantineCase, TeamSettings
+from reconcile.services import create_key
+from tests.validation.world import example
+from validation import pipeline, services, tasks
+from validation.models import InboundMessage, Rule
+from xref.models import CrossReference
+
+LOGIN = "login"
+CALLERS = ("anonymous", "viewer", "steward", "other_system")
+CSRF_TOKEN = "k" * 32
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def row(anonymous, viewer, steward, other_system):
+    return dict(zip(CALLERS, (anonymous, viewer, steward, other_system), strict=True))
+
+
+# --- shapes shared by many patterns ---------------------------------------------------------
+
+API_READ = row(401, 200, 200, 200)
+API_WRITE = row(401, 403, 400, 403)  # steward passes the role check; the empty body is a 400
+SCREEN_READ = row(LOGIN, 200, 200, LOGIN)
+SCREEN_ACT = row(LOGIN, 403, 302, LOGIN)
+STEWARD_SCREEN = row(LOGIN, 403, 200, LOGIN)  # the import screens are for stewards only
+
+MASTER_LIST = {"GET": API_READ, "POST": API_WRITE}
+MASTER_DETAIL = {
+    "GET": API_READ,
+    "PUT": API_WRITE,
+    "PATCH": row(401, 403, 200, 403),
+    "DELETE": row(401, 403, 204, 403),
+}
+
+# (url, {method: row}) per pattern, keyed by its name, or its route when it has none. URLs
+# are formatted with the world: "{w.item.public_id}".
+MATRIX = {
+    "": ("/", {"GET": row(302, 302, 302, 302)}),
+    "healthz": ("/healthz", {"GET": row(200, 200, 200, 200)}),
+    # Resolution: integration and steward clients, whatever the system; viewers have no use.
+    "resolve": (
+        "/api/v1/resolve/item/?system=ERP_LEGACY&code=MAT-1",
+        {"GET": row(401, 403, 200, 200)},
+    ),
+    "resolve-batch": ("/api/v1/resolve/batch/", {"POST": row(401, 403, 400, 400)}),
+    "translate": (
+        "/api/v1/translate/item/?from=ERP_LEGACY&to=PLANNING&code=MAT-1",
+        {"GET": row(401, 403, 200, 200)},
+    ),
+    "translate-batch": ("/api/v1/translate/batch/", {"POST": row(401, 403, 400, 400)}),
+    "match": ("/api/v1/match/item/?description=bolt", {"GET": row(401, 403, 200, 200)}),
+    "xref-list": ("/api/v1/xrefs/", MASTER_LIST),
+    "xref-detail": ("/api/v1/xrefs/{w.xref.pk}/", MASTER_DETAIL),
+    # Master data.
+    "system-list": ("/api/v1/systems/", MASTER_LIST),
+    "system-detail": ("/api/v1/systems/{w.erp.code}/", MASTER_DETAIL),
+    "unit-list": ("/api/v1/units/", {"GET": API_READ, "POST": row(401, 403, 405, 403)}),
+    "unit-convert": ("/api/v1/units/convert/?from=KGM&to=GRM&quantity=1", {"GET": API_READ}),
+    "unit-detail": ("/api/v1/units/H87/", {"GET": API_READ, "DELETE": row(401, 403, 405, 403)}),
+    "item-list": ("/api/v1/items/", MASTER_LIST),
+    "item-detail": ("/api/v1/items/{w.item.public_id}/", MASTER_DETAIL),
+    "item-revision-list": ("/api/v1/items/{w.item.public_id}/revisions/", MASTER_LIST),
+    "item-revision-detail": ("/api/v1/items/{w.item.public_id}/revisions/A/", MASTER_DETAIL),
+    "item-conversion-list": ("/api/v1/items/{w.item.public_id}/conversions/", MASTER_LIST),
+    "item-conversion-detail": (
+        "/api/v1/items/{w.item.public_id}/conversions/{w.conversion.pk}/",
+        MASTER_DETAIL,
+    ),
+    "supplier-list": ("/api/v1/suppliers/", MASTER_LIST),
+    "supplier-detail": ("/api/v1/suppliers/{w.supplier.public_id}/", MASTER_DETAIL),
+    "supplier-site-list": ("/api/v1/suppliers/{w.supplier.public_id}/sites/", MASTER_LIST),
+    "supplier-site-detail": (
+        "/api/v1/suppliers/{w.supplier.public_id}/sites/HQ/",
+        MASTER_DETAIL,
+    ),
+    "location-list": ("/api/v1/locations/", MASTER_LIST),
+    "location-detail": ("/api/v1/locations/{w.location.public_id}/", MASTER_DETAIL),
+    "calendar-list": ("/api/v1/calendars/", MASTER_LIST),
+    "calendar-detail": ("/api/v1/calendars/{w.calendar.public_id}/", MASTER_DETAIL),
+    "calendar-add-working-days": (
+        "/api/v1/calendars/{w.calendar.public_id}/add-working-days/?date=2026-03-02&days=2",
+        {"GET": API_READ},
+    ),
+    "calendar-working-days": (
+        "/api/v1/calendars/{w.calendar.public_id}/working-days/?start=2026-03-02&end=2026-03-09",
+        {"GET": API_READ},
+    ),
+    "calendar-exception-list": (
+        "/api/v1/calendars/{w.calendar.public_id}/exceptions/",
+        MASTER_LIST,
+    ),
+    "calendar-exception-detail": (
+        "/api/v1/calendars/{w.calendar.public_id}/exceptions/{w.exception.pk}/",
+        MASTER_DETAIL,
+    ),
+    "code-list-list": ("/api/v1/code-lists/", MASTER_LIST),
+    "code-list-detail": ("/api/v1/code-lists/ACK_STATUS/", MASTER_DETAIL),
+    "code-value-list": ("/api/v1/code-lists/ACK_STATUS/values/", MASTER_LIST),
+    "code-value-detail": ("/api/v1/code-lists/ACK_STATUS/values/accepted/", MASTER_DETAIL),
+    "api-root": ("/api/v1/", {"GET": API_READ}),
+    # Validation: anyone with a role reads contracts; messages are the caller system's own.
+    "contract-list": ("/api/v1/contracts/", {"GET": API_READ}),
+    "contract-detail": ("/api/v1/contracts/purchase_order/1/", {"GET": API_READ}),
+    # A session speaks for no system (403); the planning client's dry run is refused as bad.
+    "validate": ("/api/v1/validate/", {"POST": row(401, 403, 403, 400)}),
+    "message-list": ("/api/v1/messages/", {"GET": API_READ, "POST": row(401, 403, 403, 400)}),
+    "message-detail": (
+        "/api/v1/messages/{w.erp_message.public_id}/",
+        {"GET": row(401, 200, 200, 404)},
+    ),
+    # Imports: any role reads runs, templates and exports; only stewards import.
+    "import-template": ("/api/v1/imports/templates/items.csv", {"GET": API_READ}),
+    "export": ("/api/v1/exports/items.csv", {"GET": API_READ}),
+    "import-list": ("/api/v1/imports/", MASTER_LIST),
+    "import-detail": ("/api/v1/imports/{w.run.pk}/", {"GET": API_READ}),
+    "import-apply": ("/api/v1/imports/{w.run.pk}/apply/", {"POST": row(401, 403, 409, 403)}),
+    "import-failed-rows": ("/api/v1/imports/{w.run.pk}/failed-rows/", {"GET": API_READ}),
+    "import-revert": ("/api/v1/imports/{w.run.pk}/revert/", {"POST": row(401, 403, 409, 403)}),
+    # Quarantine cases: stewards act; another system's cases are not there for a client.
+    "quarantine-case-list": ("/api/v1/quarantine/cases/", {"GET": API_READ}),
+    "quarantine-case-detail": (
+        "/api/v1/quarantine/cases/{w.case.pk}/",
+        {"GET": row(401, 200, 200, 404)},
+    ),
+    "quarantine-case-reject": (
+        "/api/v1/quarantine/cases/{w.case.pk}/reject/",
+        {"POST": row(401, 403, 400, 404)},
+    ),
+    "quarantine-case-release": (
+        "/api/v1/quarantine/cases/{w.case.pk}/release/",
+        {"POST": row(401, 403, 400, 404)},
+    ),
+    "quarantine-case-replay": (
+        "/api/v1/quarantine/cases/{w.case.pk}/replay/",
+        {"POST": row(401, 403, 200, 404)},
+    ),
+    # The reconciliation service: its key is in the path; a wrong key is a 403.
+    "reconcile:records": ("/reconcile/records/", {"GET": row(302, 302, 302, 302)}),
+    # The view link needs no key: it sends to the admin, which asks for a login.
+    "reconcile:record": (
+        "/reconcile/records/{w.supplier.public_id}/",
+        {"GET": row(302, 302, 302, 302)},
+    ),
+    "reconcile:types": ("/reconcile/types/", {"GET": row(302, 302, 302, 302)}),
+    "reconcile:service": ("/reconcile/{w.reconcile_key}/", {"GET": row(200, 200, 200, 200)}),
+    "reconcile:suggest": (
+        "/reconcile/{w.reconcile_key}/suggest/entity?prefix=acme",
+        {"GET": row(200, 200, 200, 200)},
+    ),
+    "reconcile:properties": (
+        "/reconcile/{w.reconcile_key}/properties?type=supplier",
+        {"GET": row(200, 200, 200, 200)},
+    ),
+    "reconcile:preview": (
+        "/reconcile/{w.reconcile_key}/preview?id={w.supplier.public_id}",
+        {"GET": row(200, 200, 200, 200)},
+    ),
+    "api-schema": ("/api/schema/", {"GET": API_READ}),
+    "api-docs": ("/api/docs/", {"GET": API_READ}),
+    # The review screens: viewers see, stewards act.
+    "quarantine:queue": ("/quarantine/", {"GET": SCREEN_READ}),
+    "quarantine:dashboard": ("/quarantine/dashboard/", {"GET": SCREEN_READ}),
+    "quarantine:bulk-start": ("/quarantine/bulk/", {"POST": SCREEN_ACT}),
+    "quarantine:bulk": ("/quarantine/bulk/{w.bulk.pk}/", {"GET": SCREEN_READ}),
+    "quarantine:bulk-progress": (
+        "/quarantine/bulk/{w.bulk.pk}/progress.json",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:case": ("/quarantine/{w.case.pk}/", {"GET": SCREEN_READ}),
+    "quarantine:case-action": ("/quarantine/{w.case.pk}/assign/", {"POST": SCREEN_ACT}),
+    # The import screens.
+    "imports:index": ("/imports/", {"GET": STEWARD_SCREEN, "POST": STEWARD_SCREEN}),
+    "imports:run": ("/imports/{w.run.pk}/", {"GET": STEWARD_SCREEN}),
+    "imports:progress": ("/imports/{w.run.pk}/progress/", {"GET": STEWARD_SCREEN}),
+    "imports:apply": ("/imports/{w.run.pk}/apply/", {"POST": SCREEN_ACT}),
+    "imports:revert": ("/imports/{w.run.pk}/revert/", {"POST": SCREEN_ACT}),
+    "imports:failed-rows": ("/imports/{w.run.pk}/failed-rows.csv", {"GET": STEWARD_SCREEN}),
+    "imports:template": ("/imports/templates/items.csv", {"GET": STEWARD_SCREEN}),
+    "imports:export": ("/imports/exports/items.csv", {"GET": STEWARD_SCREEN}),
+    # The admin site's own pages.
+    "admin:index": ("/admin/", {"GET": SCREEN_READ}),
+    "admin:login": ("/admin/login/", {"GET": row(200, 302, 302, 200)}),
+    "admin:logout": ("/admin/logout/", {"POST": row(200, 200, 200, 200)}),
+    "admin:password_change": ("/admin/password_change/", {"GET": SCREEN_READ}),
+    "admin:password_change_done": ("/admin/password_change/done/", {"GET": SCREEN_READ}),
+    "admin:autocomplete": ("/admin/autocomplete/", {"GET": row(LOGIN, 403, 403, LOGIN)}),
+    "admin:jsi18n": ("/admin/jsi18n/", {"GET": SCREEN_READ}),
+    "admin:view_on_site": (
+        "/admin/r/{w.item_type}/{w.item.pk}/",
+        {"GET": row(LOGIN, 404, 404, LOGIN)},
+    ),
+    "admin:app_list": ("/admin/mdm/", {"GET": SCREEN_READ}),
+    "admin/(?P<url>.*)$": ("/admin/no-such-page/", {"GET": row(LOGIN, 404, 404, LOGIN)}),
+    "admin:auth_user_password_change": (
+        "/admin/auth/user/{w.viewer.pk}/password/",
+        {"GET": row(LOGIN, 403, 403, LOGIN), "POST": row(LOGIN, 403, 403, LOGIN)},
+    ),
+}
+
+# Admin pages per registered model: (world attribute, who edits it). Stewards maintain the
+# managed apps' records; users, groups and API clients are for administrators only.
+STEWARDED, ADMIN_ONLY = "stewarded", "admin only"
+ADMIN_MODELS = {
+    "auth.group": ("group", ADMIN_ONLY),
+    "auth.user": ("viewer", ADMIN_ONLY),
+    "mdm.sourcesystem": ("erp", STEWARDED),
+    "mdm.unit": ("unit", STEWARDED),
+    "mdm.item": ("item", STEWARDED),
+    "mdm.itemrevision": ("revision", STEWARDED),
+    "mdm.itemunitconversion": ("conversion", STEWARDED),
+    "mdm.supplier": ("supplier", STEWARDED),
+    "mdm.suppliersite": ("site", STEWARDED),
+    "mdm.location": ("location", STEWARDED),
+    "mdm.calendar": ("calendar", STEWARDED),
+    "mdm.calendarexception": ("exception", STEWARDED),
+    "mdm.codelist": ("code_list", STEWARDED),
+    "mdm.codevalue": ("code_value", STEWARDED),
+    "mdm.apiclient": ("api_client", ADMIN_ONLY),
+    "xref.crossreference": ("xref", STEWARDED),
+    "validation.rule": ("rule", STEWARDED),
+    "validation.inboundmessage": ("erp_message", STEWARDED),
+    "quarantine.quarantinecase": ("case", STEWARDED),
+    "quarantine.teamsettings": ("team_settings", STEWARDED),
+    "quarantine.bulkrun": ("bulk", STEWARDED),
+    "imports.importrun": ("run", STEWARDED),
+    "reconcile.reconciliationkey": ("reconciliation_key", STEWARDED),
+}
+# Models whose admin shows django-simple-history's record of each change.
+HISTORY = {
+    "mdm.sourcesystem",
+    "mdm.unit",
+    "mdm.item",
+    "mdm.itemrevision",
+    "mdm.itemunitconversion",
+    "mdm.supplier",
+    "mdm.suppliersite",
+    "mdm.location",
+    "mdm.calendar",
+    "mdm.calendarexception",
+    "mdm.codelist",
+    "mdm.codevalue",
+    "xref.crossreference",
+    "validation.rule",
+}
+
+
+def _admin_entries(label, attribute, who, history):
+    app, model = label.split(".")
+    base = f"/admin/{app}/{model}/"
+    obj = f"{base}{{w.{attribute}.pk}}/"
+    if who == ADMIN_ONLY:
+        see = act = add = delete = row(LOGIN, 403, 403, LOGIN)
+    else:
+        see, act = SCREEN_READ, row(LOGIN, 403, 200, LOGIN)
+        add = delete = row(LOGIN, 403, 200, LOGIN)
+    entries = {
+        f"admin:{app}_{model}_changelist": (base, {"GET": see}),
+        f"admin:{app}_{model}_add": (f"{base}add/", {"GET": add, "POST": add}),
+        f"admin:{app}_{model}_change": (f"{obj}change/", {"GET": see, "POST": act}),
+        f"admin:{app}_{model}_delete": (f"{obj}delete/", {"GET": delete, "POST": delete}),
+        f"admin:{app}_{model}_history": (f"{obj}history/", {"GET": see}),
+        # The old-style object URL redirects to its change page.
+        f"admin/{app}/{model}/<path:object_id>/": (obj, {"GET": row(LOGIN, 302, 302, LOGIN)}),
+    }
+    if history:
+        entries[f"admin:{app}_{model}_simple_history"] = (
+            f"{obj}history/{{w.history[{label}]}}/",
+            {"GET": see, "POST": act},
+        )
+    return entries
+
+
+for _label, (_attribute, _who) in ADMIN_MODELS.items():
+    MATRIX.update(_admin_entries(_label, _attribute, _who, _label in HISTORY))
+
+
+# --- the patterns -----------------------------------------------------------------------------
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace
+            if inner:
+                inner = f"{namespace}:{inner}" if namespace else inner
+            yield from _walk(
+                pattern.url_patterns, prefix + str(pattern.pattern), inner or namespace
+            )
+        else:
+            assert isinstance(pattern, URLPattern)
+            if pattern.name:
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+            else:
+                yield prefix + str(pattern.pattern)
+
+
+def url_patterns():
+    return list(dict.fromkeys(_walk(get_resolver().url_patterns)))
+
+
+PATTERNS = url_patterns()
+
+
+# --- the world --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(db, steward, viewer, erp_system, planning_system, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    piece = Unit.objects.create(code="H87", name="piece", mapping_class="count")
+    Unit.objects.create(
+        code="KGM", name="kilogram", pint_expression="kilogram", mapping_class="direct"
+    )
+    Unit.objects.create(code="GRM", name="gram", pint_expression="gram", mapping_class="direct")
+    box = Unit.objects.create(
+        code="XBX", name="Box", source=Unit.Source.REC21, mapping_class="item_specific"
+    )
+    item = Item.objects.create(
+        number="100234",
+        description="Hex bolt M8x40",
+        base_unit=piece,
+        item_type=Item.Type.COMPONENT,
+    )
+    revision = ItemRevision.objects.create(
+        item=item, revision="A", effective_from=dt.date(2025, 1, 1)
+    )
+    conversion = ItemUnitConversion.objects.create(
+        item=item, from_unit=box, to_unit=piece, factor=10
+    )
+    supplier = Supplier.objects.create(number="V100001", name="Acme Fasteners", country="DE")
+    site = SupplierSite.objects.create(supplier=supplier, code="HQ", country="DE")
+    location = Location.objects.create(
+        code="DE01", name="Ingolstadt plant", kind=Location.Kind.PLANT, country="DE"
+    )
+    calendar = Calendar.objects.create(code="DE-BY", name="Bavaria", holiday_country="DE")
+    exception = CalendarException.objects.create(
+        calendar=calendar,
+        start=dt.date(2026, 3, 4),
+        end=dt.date(2026, 3, 4),
+        is_working=False,
+        reason="Works outing",
+    )
+    code_list = CodeList.objects.create(code="ACK_STATUS", name="Acknowledgement status")
+    code_value = CodeValue.objects.create(code_list=code_list, code="accepted", meaning="OK")
+    xref = CrossReference.objects.create(
+        kind="item", system=erp_system, code="MAT-1", item=item, is_preferred=True
+    )
+    erp_message = _quarantined(erp_system)
+    planning_message = _submitted(planning_system, "forecast")
+    case = QuarantineCase.objects.get(message=erp_message)
+    bulk = BulkRun.objects.create(
+        action="assign", params={}, case_ids=[case.pk], created_by=steward, total=1
+    )
+    run = ImportRun.objects.create(kind="items", file_name="a.csv")
+    reconciliation_key, secret = create_key("procurement-openrefine")
+    _, planning_key = create_api_client("PLANNING", "planning-sync")
+    w = SimpleNamespace(
+        steward=steward,
+        viewer=viewer,
+        erp=erp_system,
+        planning=planning_system,
+        unit=piece,
+        item=item,
+        revision=revision,
+        conversion=conversion,
+        supplier=supplier,
+        site=site,
+        location=location,
+        calendar=calendar,
+        exception=exception,
+        code_list=code_list,
+        code_value=code_value,
+        xref=xref,
+        erp_message=erp_message,
+        planning_message=planning_message,
+        case=case,
+        bulk=bulk,
+        run=run,
+        reconciliation_key=reconciliation_key,
+        reconcile_key=secret,
+        planning_key=planning_key,
+        api_client=ApiClient.objects.get(system=planning_system),
+        group=Group.objects.get(name="viewer"),
+        rule=Rule.objects.first(),
+        team_settings=TeamSettings.objects.create(team="procurement", sla_hours=4),
+        item_type=ContentType.objects.get_for_model(Item).pk,
+    )
+    w.history = _history_ids(w)
+    yield w
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
+
+
+def _history_ids(world):
+    """The id of a historical record of each world object whose admin shows one."""
+    ids = {}
+    for label in HISTORY:
+        obj = getattr(world, ADMIN_MODELS[label][0])
+        if not obj.history.exists():  # e.g. rules, which a migration creates
+            obj.save()
+        ids[label] = obj.history.first().history_id
+    return ids
+
+
+def _submitted(system, message_type="ship_notice", payload=None):
+    with mock.patch.object(services, "enqueue_validation"):
+        return services.submit_message(
+            system=system,
+            message_type=message_type,
+            schema_version=1,
+            payload=payload or example(message_type),
+            idempotency_key=f"k{InboundMessage.objects.count()}",
+        ).message
+
+
+def _quarantined(system):
+    message = _submitted(system)
+    finding = {
+        "rule": "XREF_UNRESOLVED",
+        "severity": "error",
+        "team": "integration",
+        "path": "$.ship_to",
+        "value": "x",
+        "message": "unknown",
+        "suggestion": None,
+    }
+    outcome = pipeline.Outcome(status="quarantined", diagnostics=[finding])
+    with mock.patch.object(pipeline, "evaluate", return_value=outcome):
+        tasks.validate_message.delay(message.pk)
+    message.refresh_from_db()
+    return message
+
+
+def _client(caller, world):
+    if caller == "other_system":
+        return Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {world.planning_key}")
+    client = Client(enforce_csrf_checks=True)
+    if caller in ("viewer", "steward"):
+        client.force_login(getattr(world, caller))
+        client.cookies["csrftoken"] = CSRF_TOKEN
+    return client
+
+
+def _call(client, method, url, csrf=True):
+    extra = {"HTTP_X_CSRFTOKEN": CSRF_TOKEN} if csrf and method in WRITES else {}
+    return client.generic(
+        method, url, b"{}" if method in WRITES else b"", "application/json", **extra
+    )
+
+
+def _outcome(response):
+    if response.status_code == 302 and response["Location"].startswith("/admin/login/"):
+        return LOGIN
+    return response.status_code
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_it_has_an_access_entry_for_every_pattern(pattern):
+    if pattern not in MATRIX:
+        pytest.fail(f"new endpoint without an access entry: {pattern}")
+
+
+def test_it_has_no_entry_for_a_pattern_that_is_gone():
+    assert sorted(set(MATRIX) - set(PATTERNS)) == []
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_it_answers_each_caller_as_the_matrix_says(pattern, caller, world):
+    if pattern not in MATRIX:
+        pytest.fail(f"new endpoint without an access entry: {pattern}")
+    url, methods = MATRIX[pattern]
+    url = url.format(w=world)
+    client = _client(caller, world)
+    got = {method: _outcome(_call(client, method, url)) for method in methods}
+    expected = {method: rows[caller] for method, rows in methods.items()}
+    assert got == expected, f"{caller} at {url}"
