@@ -238,6 +238,7 @@ def test_the_screen_is_for_stewards_only(client, viewer):
 
 def test_the_admin_index_links_to_the_screen(steward_browser, units):
     page = steward_browser.get("/admin/").content.decode()
+    assert 'href="/imports/"' in page
     assert "/admin/imports/importrun/" in page
     run = ImportRun.objects.create(kind="items", file_name="a.csv")
     page = steward_browser.get("/admin/imports/importrun/").content.decode()
