@@ -20,6 +20,9 @@ def stacked_bars(rows, series, title, width=640, label_width=210, bar_height=18,
     [(name, colour)]. A legend sits above the bars; each row ends with its total."""
     top = 26
     value_width = 48
+    # Room for the longest label (capitals, such as rule codes, at about 8 px each).
+    longest = max((len(_clip(label)) for label, _ in rows), default=0)
+    label_width = max(label_width, 8 * longest + 12)
     plot = max(width - label_width - value_width, 50)
     largest = max((sum(values) for _, values in rows), default=0) or 1
     height = top + len(rows) * (bar_height + gap) + 4
