@@ -5,7 +5,10 @@ Every endpoint sits under /reconcile/<key>/ and answers CORS requests from any o
 (OpenRefine fetches the manifest, suggestions and property proposals from the browser); a
 wrong or revoked key gets a 403 that the browser can read. JSON endpoints answer JSONP when a
 `callback` names a plain JavaScript identifier. The view link (/reconcile/records/<id>/) needs
-no key: it redirects to the record's admin page, which asks for a login.
+no key: it redirects to the record's admin page, which asks for a login. The identifier and
+schema spaces (/reconcile/records/, /reconcile/types/) are identifiers that OpenRefine does
+not fetch; opened in a browser they ask for a login too, as the schema names every source
+system.
 """
 
 import functools
@@ -13,6 +16,7 @@ import json
 import re
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -151,6 +155,7 @@ def record(request, public_id):
     return HttpResponseRedirect(url)
 
 
+@login_required
 def records(request):
     """The identifier space: what the ids are."""
     return _with_cors(
@@ -163,6 +168,7 @@ def records(request):
     )
 
 
+@login_required
 def types(request):
     """The schema space: the types and their properties."""
     data = {
