@@ -25,13 +25,9 @@ misspelled, partial and re-cased names of existing suppliers.
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlencode
 
 import bench_match
@@ -46,47 +42,18 @@ OPENREFINE_BATCH = 10
 CLIENT_TIMEOUT = 1800
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(url, port):
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [
-        str(gunicorn),
+    return common.start_gunicorn(
+        url,
+        port,
         "hub.wsgi:application",
         "--chdir",
         str(common.ROOT),
-        "--bind",
-        f"127.0.0.1:{port}",
         "--workers",
         "1",
         "--timeout",
         "300",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=common.server_env(url), start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.3)
-    stop_server(server)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def stop_server(server):
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    )
 
 
 def batch(texts):
@@ -143,7 +110,7 @@ def main():
     warm = [q for q, _ in bench_match.queries(names, WARM_UP, SEED + 1)]
     connection.close()
 
-    port = free_port()
+    port = common.free_port()
     service_url = f"http://127.0.0.1:{port}/reconcile/{secret}/"
     print(f"gunicorn (1 sync worker) on port {port}; warm-up: {WARM_UP} queries in batches of 10")
     server = start_server(url, port)
@@ -159,7 +126,7 @@ def main():
             seconds, _ = post_batch(service_url, batch(small[start : start + OPENREFINE_BATCH]))
             small_times.append(seconds)
     finally:
-        stop_server(server)
+        common.stop_server(server)
     assert list(answer) == [f"q{n}" for n in range(QUERIES)], "keys missing from the answer"
     top, listed, matched, right = quality(answer, sources)
 

@@ -29,8 +29,6 @@ import http.client
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -218,16 +216,11 @@ def single_paths(prefix):
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(url, port):
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [
-        str(gunicorn),
+    threads = ["--threads", "1", "--keep-alive", "30"] if WORKER_CLASS == "gthread" else []
+    return common.start_gunicorn(
+        url,
+        port,
         "--chdir",
         str(Path(__file__).parent),
         "--pythonpath",
@@ -236,34 +229,9 @@ def start_server(url, port):
         str(WORKERS),
         "--worker-class",
         WORKER_CLASS,
-        *(["--threads", "1", "--keep-alive", "30"] if WORKER_CLASS == "gthread" else []),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
+        *threads,
         "resolve_site:application",
-    ]
-    server = subprocess.Popen(command, env=common.server_env(url), start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def stop_server(server):
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    )
 
 
 async def _client(port, requests, offset, stop_at, budget, latencies, statuses):
@@ -456,7 +424,7 @@ def main():
     single_ms = measure_single_in_process()
     service_ms, raw_ms, queries, mix, raw_rows = measure_batch_in_process(keys, as_of)
 
-    port = free_port()
+    port = common.free_port()
     server = start_server(url, port)
     try:
         single = measure_single(port, key)
@@ -468,7 +436,7 @@ def main():
             http_ms.append(elapsed)
         answered = len(json.loads(data)["results"])
     finally:
-        stop_server(server)
+        common.stop_server(server)
 
     def row(label, times, extra):
         return (label, common.percentile(times, 0.5), min(times), max(times), extra)

@@ -16,9 +16,13 @@ Benchmarks print PASS or FAIL beside each target and exit 0 either way, so `make
 them all and prints every figure; BENCH_STRICT=1 makes a missed target exit 1.
 """
 
+import http.client
 import json
 import math
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -285,3 +289,41 @@ def finish(name, figures, checks, extra=None):
     if missed and os.getenv("BENCH_STRICT") == "1":
         return 1
     return 0
+
+
+# --- a served hub ---------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url, port, *arguments):
+    """gunicorn (from this virtualenv) on 127.0.0.1:`port` against the database at `url`,
+    with `arguments` (the application, workers, ...); returned once /healthz answers 200."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", *arguments]
+    server = subprocess.Popen(command, env=server_env(url), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def stop_server(server):
+    """Stop gunicorn and its workers (its own process group)."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
