@@ -139,7 +139,13 @@ class Ref:
 
     def key_of(self, record):
         """The referenced record's key as cell texts."""
-        return tuple(format_value(_follow(record, lookup)) for lookup in self.lookups)
+        return record_key(record, self.lookups)
+
+
+def record_key(record, lookups):
+    """A record's natural key as cell texts: the value of each lookup (`supplier__number`
+    follows the foreign key), formatted as an export writes it."""
+    return tuple(format_value(_follow(record, lookup)) for lookup in lookups)
 
 
 def _follow(record, path):

@@ -45,7 +45,14 @@ from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 from imports import reading
-from imports.kinds import KINDS, XREF_TARGET_FORMATS, CellError, Ref, format_value
+from imports.kinds import (
+    KINDS,
+    XREF_TARGET_FORMATS,
+    CellError,
+    Ref,
+    format_value,
+    record_key,
+)
 from imports.models import ImportRun, format_error
 from mdm.history import Source, change_source
 from mdm.models import (
@@ -878,18 +885,10 @@ def _records_by_key(model, lookups, keys):
         queryset = queryset.select_related(*related)
     found = {}
     for record in queryset:
-        key = tuple(format_value(_follow(record, lookup)) for lookup in lookups)
+        key = record_key(record, lookups)
         if key in keys:
             found[key] = record
     return found
-
-
-def _follow(record, path):
-    for part in path.split("__"):
-        record = getattr(record, part)
-        if record is None:
-            return None
-    return record
 
 
 def _split_once(separator, reverse=False):

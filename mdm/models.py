@@ -840,7 +840,34 @@ def _overlapping_optional(queryset, pk, start, end):
     return queryset.filter(condition).exclude(pk=pk).first()
 
 
-class ApiClient(TimestampedModel):
+class SecretKeyHolder(models.Model):
+    """A holder of a random secret key (API clients, reconciliation keys): only the key's
+    hash is stored, and when it was last used."""
+
+    # How often last_used_at is written at most: a burst of calls costs one UPDATE a minute.
+    TOUCH_SECONDS = 60
+
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def hash_key(key):
+        # Keys are 256-bit random strings, so a fast hash is enough: nothing to brute-force.
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def touch(self):
+        """Note a use of the key (at most every TOUCH_SECONDS)."""
+        now = timezone.now()
+        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > (
+            self.TOUCH_SECONDS
+        ):
+            type(self).objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now
+
+
+class ApiClient(TimestampedModel, SecretKeyHolder):
     """A named credential a system uses to call the API. Only a hash of its key is stored."""
 
     KEY_PREFIX = "mdh"
@@ -853,7 +880,6 @@ class ApiClient(TimestampedModel):
     key_prefix = models.CharField(max_length=12, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(default=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -861,17 +887,7 @@ class ApiClient(TimestampedModel):
     def __str__(self):
         return f"{self.name} ({self.system.code})"
 
-    @staticmethod
-    def hash_key(key):
-        # Keys are 256-bit random strings, so a fast hash is enough: nothing to brute-force.
-        return hashlib.sha256(key.encode()).hexdigest()
-
     @classmethod
     def new_key(cls):
         prefix = secrets.token_hex(4)
         return prefix, f"{cls.KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-
-    def touch(self):
-        now = timezone.now()
-        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
-            ApiClient.objects.filter(pk=self.pk).update(last_used_at=now)
