@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from hub.celery import app as celery_app
 from mdm.models import SourceSystem
 from mdm.services import create_api_client
 
@@ -51,6 +52,13 @@ def erp_api(erp_system):
 
 
 @pytest.fixture
+def planning_api(planning_system):
+    """An integration client of the planning system."""
+    _, key = create_api_client("PLANNING", "planning-sync")
+    return _bearer(key)
+
+
+@pytest.fixture
 def steward_api(erp_system):
     """An API client with the steward role (an integration engineer maintaining data)."""
     _, key = create_api_client("ERP_LEGACY", "erp-steward", role="steward")
@@ -73,3 +81,15 @@ def anonymous_api():
 def _fast_password_hashing(settings):
     # Real password hashing costs ~0.2 s per user; the tests do not measure it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the test's own process and transaction, whatever broker the environment
+    names (the worker integration test has a real worker instead). App conftests use it for
+    every test."""
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved

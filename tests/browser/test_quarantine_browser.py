@@ -9,24 +9,12 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from hub.celery import app as celery_app
 from mdm.services import reset_demo_steward
 from validation import services as validation
 from validation.models import InboundMessage
 from xref.models import CrossReference
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def eager_celery():
-    """Validation and replays run in the live server's own process, whatever broker the
-    environment names (there is no worker in this test)."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import io
 
 import pytest
 
-from hub.celery import app as celery_app
 from imports import services
 from mdm.models import Calendar, Unit
 
@@ -16,13 +15,8 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery():
-    """Import tasks run in the test's own process, whatever broker the environment names."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
+def _eager(eager_celery):
+    """Import tasks run in the test's own process (tests/conftest.py)."""
 
 
 @pytest.fixture

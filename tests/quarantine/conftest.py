@@ -1,24 +1,9 @@
-"""The quarantine tests' world: tests/conftest.py's users and clients, a planning system
-client, and Celery in eager mode whatever broker the environment names."""
+"""The quarantine tests' world: tests/conftest.py's users and clients, with Celery in eager
+mode whatever broker the environment names."""
 
 import pytest
 
-from hub.celery import app as celery_app
-from tests.validation.world import integration_client
-
 
 @pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks run in the test's own process and transaction (the worker integration test has
-    a real worker instead)."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
-
-
-@pytest.fixture
-def planning_api(planning_system):
-    """An integration client of the planning system."""
-    return integration_client("PLANNING", "planning-sync")
+def _eager(eager_celery):
+    """Every quarantine test runs its tasks in its own process (tests/conftest.py)."""
