@@ -5,12 +5,11 @@ Stewards only may import; any role may read runs, templates and exports.
 """
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -144,9 +143,13 @@ def _true(value):
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
+# The CSV downloads, shared by the API and the screen: Http404 is a 404 in both (DRF turns it
+# into its NotFound with the same message).
+
+
 def failed_rows_response(run):
     if not run.failed_rows:
-        raise NotFound("This run has no failed rows.")
+        raise Http404("This run has no failed rows.")
     return FileResponse(
         run.failed_rows.open("rb"),
         as_attachment=True,
@@ -157,7 +160,7 @@ def failed_rows_response(run):
 
 def template_response(kind):
     if kind not in KINDS:
-        raise NotFound(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
+        raise Http404(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
     response = HttpResponse(services.template_csv(kind), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
     return response
@@ -165,7 +168,7 @@ def template_response(kind):
 
 def export_response(kind):
     if kind not in KINDS:
-        raise NotFound(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
+        raise Http404(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
     response = StreamingHttpResponse(
         services.export_chunks(kind), content_type="text/csv; charset=utf-8"
     )

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework.exceptions import NotFound
 
 from imports import api, services, tasks
 from imports.kinds import KINDS
@@ -142,24 +141,16 @@ def run_revert(request, pk):
 @steward_required
 @require_GET
 def failed_rows(request, pk):
-    return _or_404(api.failed_rows_response, get_object_or_404(ImportRun, pk=pk))
+    return api.failed_rows_response(get_object_or_404(ImportRun, pk=pk))
 
 
 @steward_required
 @require_GET
 def template(request, kind):
-    return _or_404(api.template_response, kind)
+    return api.template_response(kind)
 
 
 @steward_required
 @require_GET
 def export(request, kind):
-    return _or_404(api.export_response, kind)
-
-
-def _or_404(response_for, *args):
-    """The API's CSV response, or a 404 page: outside DRF its NotFound would be a 500."""
-    try:
-        return response_for(*args)
-    except NotFound as exc:
-        raise Http404(str(exc.detail)) from None
+    return api.export_response(kind)

@@ -243,3 +243,12 @@ def test_the_admin_index_links_to_the_screen(steward_browser, units):
     run = ImportRun.objects.create(kind="items", file_name="a.csv")
     page = steward_browser.get("/admin/imports/importrun/").content.decode()
     assert f'href="/imports/{run.pk}/"' in page
+
+
+def test_an_unknown_kind_is_a_404_naming_the_known_ones(steward_api, steward_browser):
+    answer = steward_api.get("/api/v1/imports/templates/nope.csv")
+    assert answer.status_code == 404
+    assert "No kind 'nope' (known: items," in answer.json()["detail"]
+
+    assert steward_browser.get("/imports/templates/nope.csv").status_code == 404
+    assert steward_browser.get("/imports/exports/nope.csv").status_code == 404
