@@ -39,7 +39,6 @@ process. A single resolve is one query. Duplicate keys share one answer object.
 
 import functools
 import gc
-import importlib
 import json
 import time
 from collections import defaultdict
@@ -62,6 +61,7 @@ from mdm.models import (
     SupplierSite,
 )
 from mdm.models import Unit as UnitModel
+from xref import matching
 from xref.models import TARGETS, CrossReference, Kind
 from xref.services import CODE_VALUE_SEPARATOR, REVISION_SEPARATOR
 
@@ -157,26 +157,10 @@ def collector_paused():
 
 
 def candidates(kind, code, limit=CANDIDATE_LIMIT):
-    """Fuzzy candidates for an unknown code, from the matching service when it is there."""
+    """Fuzzy candidates for an unknown code, from the matching service."""
     if kind not in MATCHABLE_KINDS:
         return []
-    try:
-        matching = importlib.import_module("xref.matching")
-    except ModuleNotFoundError as exc:
-        if exc.name != "xref.matching":
-            raise
-        return []
-    if not hasattr(matching, "match"):
-        return []
-    return [_plain(candidate) for candidate in matching.match(kind, code, limit=limit)]
-
-
-def _plain(candidate):
-    if isinstance(candidate, dict):
-        return candidate
-    if hasattr(candidate, "_asdict"):
-        return candidate._asdict()
-    return dict(vars(candidate))
+    return [candidate.as_dict() for candidate in matching.match(kind, code, limit=limit)]
 
 
 # --- keys ---------------------------------------------------------------------------------
