@@ -7,23 +7,24 @@ Stewards only may import; any role may read runs, templates and exports.
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from imports import services, tasks
 from imports.kinds import KINDS
 from imports.models import ImportRun
+from mdm.parsers import JSONParser
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
     counts = serializers.JSONField(read_only=True)
     plan_counts = serializers.JSONField(read_only=True)
     errors = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField("username", read_only=True)
+    created_by = serializers.SlugRelatedField("username", read_only=True, allow_null=True)
     failed_rows_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -83,9 +84,15 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     queryset = ImportRun.objects.select_related("created_by")
     serializer_class = ImportRunSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # mdm's: deep nesting is a 400
 
-    @extend_schema(request=ImportUploadSerializer, responses={202: ImportRunSerializer})
+    @extend_schema(
+        request=ImportUploadSerializer,
+        responses={
+            201: OpenApiResponse(ImportRunSerializer, description="Done already (a small file)."),
+            202: OpenApiResponse(ImportRunSerializer, description="Running in the background."),
+        },
+    )
     def create(self, request):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
@@ -100,7 +107,13 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         tasks.enqueue_processing(run)
         return self._accepted(run)
 
-    @extend_schema(request=None, responses={202: ImportRunSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: OpenApiResponse(ImportRunSerializer, description="Applied already."),
+            202: OpenApiResponse(ImportRunSerializer, description="Applying in the background."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         """Apply a planned run (refused when the data changed since the plan)."""

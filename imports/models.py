@@ -47,6 +47,10 @@ class ImportRun(models.Model):
     # Per chunk of rows: [digest of what validation saw, row errors]; lets the apply skip
     # validating again what provably has not changed since the plan.
     plan_chunks = models.JSONField(default=list, blank=True)
+    # The plan's verdict in a form the apply writes without reading the file again: per
+    # chunk, the records to create and update as validated, and what the plan saw of the
+    # records the file names (see imports.services.Pass.apply_prepared). Removed once used.
+    prepared = models.FileField(upload_to="imports/prepared/%Y/%m/", blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -22,10 +22,12 @@ inserted with COPY. The fuzzy-match index of records written in bulk (no save si
 refreshed by a task after the apply commits.
 """
 
-import datetime
 import hashlib
 import io
 import logging
+import operator
+import pickle
+import re
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,7 +42,10 @@ from django.core.exceptions import (
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F, ProtectedError, Q, RestrictedError, UniqueConstraint
+from django.db.models.base import ModelState
 from django.db.models.constraints import CheckConstraint
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.signals import post_init
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
@@ -83,6 +88,11 @@ class StalePlan(Exception):
 
 class RunError(Exception):
     """A run cannot do what was asked (apply a run that is not planned, revert twice)."""
+
+
+class _Revalidate(Exception):
+    """A record the plan's rows reference changed since the plan: the apply reads the file and
+    validates again instead of writing the plan's rows."""
 
 
 # --- the pass ------------------------------------------------------------------------------
@@ -144,12 +154,20 @@ class Pass:
             c for c in self.model._meta.constraints if isinstance(c, CheckConstraint)
         ]
         self._attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
+        self._defaults = None  # see _new_instance
+        self._clean_memo = {}  # see _clean_fields
         self.bulk_written = False
         self.chunk_verdicts = []  # [inputs digest, row errors] per chunk
         self.planned_verdicts = (
             run.plan_chunks if write else []
         )  # records written without signals (see refresh_match_index)
         self._progress_writer = ProgressWriter()
+        # A plan of a bulk kind keeps its verdict for the apply (see apply_prepared).
+        self.prepared_file = (
+            tempfile.TemporaryFile()  # noqa: SIM115 (closed in plan_run)
+            if not write and self.kind.write == "bulk"
+            else None
+        )
 
     # -- driving --
 
@@ -194,6 +212,7 @@ class Pass:
                 self._parse(state)
         self._resolve_refs(rows)
         self._find_existing(rows)
+        looked_up = [not state.errors for state in rows]
         for state in rows:
             self._fingerprint(state)
             if not state.errors:
@@ -213,6 +232,8 @@ class Pass:
             self._validate_bulk(rows, trusted=self.write and planned == [verdict, 0])
             if self.write:
                 self._write_bulk(rows)
+            else:
+                self._prepare(rows, looked_up)
         errors_before = self.error_total
         for state in rows:
             self._count(state)
@@ -356,16 +377,17 @@ class Pass:
 
     def _fingerprint(self, state):
         if state.errors and not state.key:
-            return
+            return None
         record = state.existing
         stamp = f"{record.pk}@{record.updated_at.isoformat()}" if record else "-"
         self.fingerprint.update(repr((state.key, stamp)).encode())
+        return stamp
 
     # -- one row --
 
     def _build(self, state):
         existing = state.existing
-        instance = existing if existing is not None else self.model()
+        instance = existing if existing is not None else self._new_instance()
         attnames = self._attnames
         resolved = {}
         for ref in self.kind.refs:
@@ -402,6 +424,77 @@ class Pass:
         state.changed = changed
         state.action = CREATE if existing is None else (UPDATE if changed else UNCHANGED)
         state.resolved_fields = {n for n, t in resolved.items() if t is not None}
+
+    def _new_instance(self):
+        """What self.model() makes, made faster: the defaults are read once (a callable
+        default, such as a JSON field's list, is still called per instance) and post_init is
+        still sent."""
+        if self._defaults is None:
+            fields = self.model._meta.concrete_fields
+            made = [f for f in fields if f.has_default() and callable(f.default)]
+            self._defaults = {f.attname: f.get_default() for f in fields if f not in made}
+            self._made_defaults = [(f.attname, f.get_default) for f in made]
+        instance = self.model.__new__(self.model)
+        values = instance.__dict__
+        values.update(self._defaults)
+        for attname, make in self._made_defaults:
+            values[attname] = make()
+        instance._state = ModelState()
+        post_init.send(sender=self.model, instance=instance)
+        return instance
+
+    def _full_clean(self, instance, exclude):
+        """instance.full_clean(exclude, validate_unique=False, validate_constraints=False),
+        with the field checks of _clean_fields: the same checks, in the same order, with the
+        same errors."""
+        errors = {}
+        try:
+            self._clean_fields(instance, exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        try:
+            instance.clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_fields(self, instance, exclude):
+        """Model.clean_fields(), remembering each field's verdict on a value: a file repeats
+        the same unit, type, status and maker on most rows. Only for Django's own field
+        classes other than relations, whose checks look at the value alone."""
+        memo = self._clean_memo
+        if len(memo) > 100_000:
+            memo.clear()
+        errors = {}
+        for f in instance._meta.fields:
+            if f.name in exclude or f.generated:
+                continue
+            raw = getattr(instance, f.attname)
+            if f.blank and raw in f.empty_values:
+                continue
+            if isinstance(raw, DatabaseDefault):
+                continue
+            # A Decimal by its text: 1.0000000 equals 1 but has more decimal places.
+            value_key = str(raw) if isinstance(raw, Decimal) else raw
+            key = (f.attname, type(raw), value_key) if _memoizable(f) else None
+            try:
+                verdict = memo.get(key) if key is not None else None
+            except TypeError:  # an unhashable value
+                key = verdict = None
+            if verdict is None:
+                try:
+                    verdict = (True, f.clean(raw, instance))
+                except ValidationError as exc:
+                    verdict = (False, exc.error_list)
+                if key is not None:
+                    memo[key] = verdict
+            if verdict[0]:
+                setattr(instance, f.attname, verdict[1])
+            else:
+                errors[f.name] = verdict[1]
+        if errors:
+            raise ValidationError(errors)
 
     def _validate_fully(self, state):
         try:
@@ -452,11 +545,7 @@ class Pass:
             try:
                 # Foreign keys given in the file were found by the chunk's lookup: checking
                 # them again would be a query per row and per key.
-                instance.full_clean(
-                    exclude=state.resolved_fields | self._not_given,
-                    validate_unique=False,
-                    validate_constraints=False,
-                )
+                self._full_clean(instance, state.resolved_fields | self._not_given)
             except ValidationError as exc:
                 self._fail_validation(state, exc)
             self._check_constraints_of(state)
@@ -597,6 +686,98 @@ class Pass:
             default_user=self.user,
             custom_historical_attrs=self._history_attrs(),
         )
+
+    # -- the plan's verdict, written by the apply without reading the file again --
+
+    def _prepare(self, rows, looked_up):
+        """Keep this chunk's verdict: what the fingerprint saw of each row's record (to refuse
+        a stale plan), the records the valid rows reference (to validate again when one
+        changed), and the records to create and update, as validated."""
+        attnames = list(self._attnames.values())
+        chunk = {"keys": [], "refs": {}, "creates": [], "updates": []}
+        for state, found in zip(rows, looked_up, strict=True):
+            if found or state.key:
+                existing = state.existing if found else None
+                stamp = f"{existing.pk}@{existing.updated_at.isoformat()}" if existing else "-"
+                chunk["keys"].append((state.key, found, stamp))
+            if state.errors or state.action not in (CREATE, UPDATE):
+                continue
+            values = {name: getattr(state.instance, name) for name in attnames}
+            if state.action == CREATE:
+                chunk["creates"].append(values)
+            else:
+                chunk["updates"].append((values, state.changed))
+            for ref in self.kind.refs:
+                parts = state.ref_keys.get(ref.field)
+                if parts:
+                    stamps = chunk["refs"].setdefault(ref.field, {})
+                    stamps[parts] = _stamp(self.ref_cache[ref.field].get(parts))
+        pickle.dump(chunk, self.prepared_file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def apply_prepared(self, stream):
+        """Write what the plan validated, chunk by chunk, after checking that every record
+        the file names is as the plan saw it (else StalePlan) and every record the rows
+        reference too (else _Revalidate: the caller reads the file again)."""
+        refs = {ref.field: ref for ref in self.kind.refs}
+        self._given = {spec.field for spec in self.kind.specs}  # no record is cleaned here
+        self.counts = dict(self.run.plan_counts)
+        self.errors = list(self.run.errors)
+        self.error_total = self.counts.get(ERROR, 0)
+        if self.error_total and self.run.failed_rows:
+            with self.run.failed_rows.open("rb") as failed:
+                self.failed_file.write(failed.read().decode("utf-8-sig"))
+        now_stamps = {}  # (ref field, key) -> stamp of the record now
+        chunks = max(len(self.run.plan_chunks), 1)
+        done = 0
+        try:
+            while True:
+                try:
+                    chunk = pickle.load(stream)  # noqa: S301 (a file this hub wrote)
+                except EOFError:
+                    break
+                states = [
+                    RowState(0, {}, key=key, errors=[] if found else [(None, "")])
+                    for key, found, _ in chunk["keys"]
+                ]
+                self._find_existing(states)
+                for state, (_, _, planned) in zip(states, chunk["keys"], strict=True):
+                    if self._fingerprint(state) != planned:
+                        raise StalePlan
+                for name, stamps in chunk["refs"].items():
+                    ref = refs[name]
+                    unseen = {parts for parts in stamps if (name, parts) not in now_stamps}
+                    if unseen:
+                        found = _records_by_key(ref.model, ref.lookups, unseen)
+                        for parts in unseen:
+                            now_stamps[(name, parts)] = _stamp(found.get(parts))
+                    if any(now_stamps[(name, parts)] != s for parts, s in stamps.items()):
+                        raise _Revalidate
+                creates = [self._revive(values, adding=True) for values in chunk["creates"]]
+                updates = [
+                    RowState(0, {}, instance=self._revive(values), changed=changed)
+                    for values, changed in chunk["updates"]
+                ]
+                self._bulk_create(creates)
+                self._bulk_update(updates)
+                self.bulk_written = self.bulk_written or bool(creates or updates)
+                done += 1
+                percent = int(100 * done / chunks)
+                self._progress_writer.write(self.run.pk, min(percent, 99))
+                if self.progress:
+                    self.progress(self.counts, percent)
+        finally:
+            self._progress_writer.close()
+        return self
+
+    def _revive(self, values, adding=False):
+        """A model instance with these field values, as the plan validated them; made
+        without __init__, which would only set every field to what `values` holds."""
+        instance = self.model.__new__(self.model)
+        instance.__dict__.update(values)
+        instance._state = ModelState()
+        instance._state.adding = adding
+        instance._state.db = None if adding else DEFAULT_DB_ALIAS
+        return instance
 
     # -- cross-references --
 
@@ -753,15 +934,17 @@ def copy_create(model, objs, user, history_attrs):
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
     fields = model._meta.concrete_fields
+    stamped = [
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     for obj in objs:
-        for model_field in fields:
-            if getattr(model_field, "auto_now", False) or getattr(
-                model_field, "auto_now_add", False
-            ):
-                setattr(obj, model_field.attname, now)
+        for attname in stamped:
+            setattr(obj, attname, now)
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
-    _copy(table, fields, ([_db_value(f, getattr(obj, f.attname)) for f in fields] for obj in objs))
+    _copy(table, fields, map(_row_maker(fields), objs))
 
     history = get_history_manager_for_model(model).model
     tracked = {f.attname for f in history.tracked_fields}
@@ -776,30 +959,54 @@ def copy_create(model, objs, user, history_attrs):
     for model_field in history_fields:
         if model_field.attname not in tracked and model_field.attname not in extra:
             raise ImproperlyConfigured(f"No value for history column {model_field.attname}.")
-    _copy(
-        history._meta.db_table,
-        history_fields,
-        (
-            [
-                _db_value(f, getattr(obj, f.attname)) if f.attname in tracked else extra[f.attname]
-                for f in history_fields
-            ]
-            for obj in objs
-        ),
-    )
+    constants = {name: value for name, value in extra.items() if name not in tracked}
+    _copy(history._meta.db_table, history_fields, map(_row_maker(history_fields, constants), objs))
 
 
-def _db_value(model_field, value):
-    if value is None or isinstance(value, str | int | Decimal | datetime.date):
-        return value
-    return model_field.get_db_prep_save(value, connection)
+# Field types whose Python values the driver takes as they are; others (JSON) are prepared.
+PASSED_AS_IS = frozenset(
+    {
+        *("AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField"),
+        *("DateField", "DateTimeField", "DecimalField", "EmailField", "ForeignKey"),
+        *("IntegerField", "PositiveBigIntegerField", "PositiveIntegerField"),
+        *("PositiveSmallIntegerField", "SlugField", "SmallIntegerField", "TextField"),
+    }
+)
+
+
+def _row_maker(fields, constants=None):
+    """A function giving an object's COPY row for these columns: its attribute values,
+    prepared as the field prepares them when its type needs it, or the value `constants`
+    gives for a column."""
+    constants = constants or {}
+    template = [constants.get(f.attname) for f in fields]
+    slots = [i for i, f in enumerate(fields) if f.attname not in constants]
+    read = operator.attrgetter(*(fields[i].attname for i in slots))
+    prepared = [(i, fields[i]) for i in slots if fields[i].get_internal_type() not in PASSED_AS_IS]
+
+    def row(obj):
+        values = template.copy()
+        got = read(obj) if len(slots) > 1 else (read(obj),)
+        for i, value in zip(slots, got, strict=True):
+            values[i] = value
+        for i, model_field in prepared:
+            if values[i] is not None:
+                values[i] = model_field.get_db_prep_save(values[i], connection)
+        return values
+
+    return row
 
 
 def _copy(table, fields, rows):
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # The driver's own COPY: its errors are turned into Django's (IntegrityError) as the ORM's.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
@@ -945,62 +1152,100 @@ class _Unsupported(Exception):
 def _holds(condition, instance):
     """A check constraint's Q evaluated on an instance with SQL's three-valued logic: True,
     False, or None (unknown, which a CHECK constraint lets pass). _Unsupported for lookups
-    this does not know; the caller then asks the database."""
-    results = []
-    for child in condition.children:
-        if isinstance(child, Q):
-            results.append(_holds(child, instance))
+    this does not know; the caller then asks the database. The condition is compiled once
+    per model into plain comparisons."""
+    key = (type(instance), id(condition))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        try:
+            test = _compile(condition, instance._meta)
+        except _Unsupported as exc:
+            test = exc
+        compiled = _COMPILED[key] = (condition, test)  # the condition kept: its id stays its
+    test = compiled[1]
+    if isinstance(test, _Unsupported):
+        raise test
+    return test(instance)
+
+
+_COMPILED = {}
+
+
+def _compile(condition, meta):
+    parts = [
+        _compile(child, meta) if isinstance(child, Q) else _compile_lookup(meta, *child)
+        for child in condition.children
+    ]
+    conjunction, negated = condition.connector == Q.AND, condition.negated
+
+    def test(instance):
+        results = [part(instance) for part in parts]
+        if conjunction:
+            result = False if False in results else (None if None in results else True)
         else:
-            results.append(_lookup(instance, *child))
-    if condition.connector == Q.AND:
-        result = False if False in results else (None if None in results else True)
-    else:
-        result = True if True in results else (None if None in results else False)
-    if condition.negated and result is not None:
-        result = not result
-    return result
+            result = True if True in results else (None if None in results else False)
+        if negated and result is not None:
+            result = not result
+        return result
+
+    return test
 
 
-def _lookup(instance, lookup, value):
-    meta = instance._meta
-    name, _, operator = lookup.partition("__")
-    operator = operator or "exact"
-    if "__" in operator:
+COMPARISONS = {
+    "exact": operator.eq,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "in": lambda left, right: left in right,
+    "regex": lambda left, right: re.search(right, str(left)) is not None,
+}
+
+
+def _compile_lookup(meta, lookup, value):
+    name, _, lookup_name = lookup.partition("__")
+    lookup_name = lookup_name or "exact"
+    if "__" in lookup_name or (lookup_name not in COMPARISONS and lookup_name != "isnull"):
         raise _Unsupported(lookup)
     try:
-        left = getattr(instance, meta.get_field(name).attname)
-    except Exception:
+        left = meta.get_field(name).attname
+    except FieldDoesNotExist:
         raise _Unsupported(lookup) from None
     if isinstance(value, F):
         target = meta.pk if value.name in ("pk", "id") else meta.get_field(value.name)
-        right = getattr(instance, target.attname)
+        right_attname, constant = target.attname, None
     elif hasattr(value, "resolve_expression"):
         raise _Unsupported(lookup)
     else:
-        right = value
-    if operator == "isnull":
-        return (left is None) == bool(right)
-    if operator == "exact" and right is None and not isinstance(value, F):
-        return left is None
-    if left is None or right is None:
-        return None
-    if operator == "exact":
-        return left == right
-    if operator == "gt":
-        return left > right
-    if operator == "gte":
-        return left >= right
-    if operator == "lt":
-        return left < right
-    if operator == "lte":
-        return left <= right
-    if operator == "in":
-        return left in right
-    if operator == "regex":
-        import re
+        right_attname, constant = None, value
+    if lookup_name == "isnull":
+        return lambda instance: (getattr(instance, left) is None) == bool(constant)
+    if lookup_name == "exact" and right_attname is None and constant is None:
+        return lambda instance: getattr(instance, left) is None
+    compare = COMPARISONS[lookup_name]
 
-        return re.search(right, str(left)) is not None
-    raise _Unsupported(lookup)
+    def test(instance):
+        left_value = getattr(instance, left)
+        right_value = constant if right_attname is None else getattr(instance, right_attname)
+        if left_value is None or right_value is None:
+            return None
+        return compare(left_value, right_value)
+
+    return test
+
+
+def _memoizable(model_field):
+    """Whether a field's clean() looks at the value alone: Django's own field classes other
+    than relations (a project's own field class could look at the instance)."""
+    cached = _MEMOIZABLE.get(model_field)
+    if cached is None:
+        cached = _MEMOIZABLE[model_field] = not model_field.is_relation and type(
+            model_field
+        ).__module__.startswith("django.")
+    return cached
+
+
+_MEMOIZABLE = {}
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -1050,6 +1295,12 @@ def plan_run(run, fileobj, progress=None):
     run.plan_counts = dict(work.counts)
     run.plan_fingerprint = work.fingerprint.hexdigest()
     run.plan_chunks = work.chunk_verdicts
+    if work.prepared_file is not None:
+        writes = work.counts[CREATE] or work.counts[UPDATE]
+        if writes and (not work.counts[ERROR] or run.skip_errors):
+            work.prepared_file.seek(0)
+            run.prepared.save(f"prepared-{run.pk}.bin", File(work.prepared_file), save=False)
+        work.prepared_file.close()
     return _finish(run, ImportRun.Status.PLANNED, work=work)
 
 
@@ -1088,7 +1339,9 @@ def apply_run_file(run, fileobj, user=None, progress=None):
     work = None
     try:
         with transaction.atomic(), change_source(Source.IMPORT, reference=run.pk):
-            work = Pass(run, fileobj, write=True, user=user, progress=progress).execute()
+            work = _apply_prepared(run, user, progress)
+            if work is None:
+                work = Pass(run, fileobj, write=True, user=user, progress=progress).execute()
             if work.fingerprint.hexdigest() != run.plan_fingerprint:
                 raise StalePlan
             if work.aborted:
@@ -1116,6 +1369,24 @@ def apply_run_file(run, fileobj, user=None, progress=None):
 
         tasks.enqueue_match_index(run)
     return _finish(run, ImportRun.Status.APPLIED, work=work)
+
+
+def _apply_prepared(run, user, progress):
+    """The apply from the plan's kept verdict (Pass.apply_prepared), or None when there is
+    none or it cannot be used: a referenced record changed, or the database refused a row
+    (a record created meanwhile holds a unique value); then the file is read again, so that
+    each row is validated and named. StalePlan goes up to the caller."""
+    if not run.prepared:
+        return None
+    work = Pass(run, None, write=True, user=user, progress=progress)
+    try:
+        with run.prepared.open("rb") as stream, transaction.atomic():
+            return work.apply_prepared(stream)
+    except (_Revalidate, IntegrityError, FileNotFoundError):
+        work.failed_file.close()
+        return None
+    finally:
+        run.prepared.delete(save=False)
 
 
 def _finish(run, status, work=None, message=""):

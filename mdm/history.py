@@ -28,11 +28,13 @@ _current = contextvars.ContextVar("change_source", default=(Source.COMMAND, ""))
 class HistoricalChangeSource(models.Model):
     """Fields added to every historical record."""
 
-    change_source = models.CharField(
-        max_length=10, choices=Source.choices, default=Source.COMMAND, db_index=True
-    )
+    change_source = models.CharField(max_length=10, choices=Source.choices, default=Source.COMMAND)
+    # Indexed: an import run's revert and its match-index refresh read its rows by reference.
     change_reference = models.CharField(
-        max_length=64, blank=True, help_text="E.g. the import run or task that made the change."
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="E.g. the import run or task that made the change.",
     )
 
     class Meta:

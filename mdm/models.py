@@ -32,9 +32,26 @@ WEEKDAY_MASK_VALIDATOR = RegexValidator(
 )
 
 
+class History(HistoricalRecords):
+    """Historical records whose copied fields are not indexed, but for the record's id.
+
+    simple_history copies every index of the master table onto its history table (and a
+    unique field becomes an index there). History is read by record (its id), by date and by
+    change reference (an import run's rows); nobody looks up history by number or status, and
+    each copied index would cost every write (a million-row import writes a million history
+    rows) one more index update."""
+
+    def copy_fields(self, model):
+        fields = super().copy_fields(model)
+        for name, copied in fields.items():
+            if name != model._meta.pk.name:
+                copied.db_index = False
+        return fields
+
+
 def history():
     """History for a master record: who, when, from where, before and after; revertable."""
-    return HistoricalRecords(bases=[HistoricalChangeSource], cascade_delete_history=False)
+    return History(bases=[HistoricalChangeSource], cascade_delete_history=False)
 
 
 class IdSequence(models.Model):
@@ -422,11 +439,13 @@ class Item(PublicIdModel):
 
     number = models.CharField(max_length=40, unique=True, validators=[CODE_VALIDATOR])
     description = models.CharField(max_length=250)
-    base_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    # No index on the unit references: on PostgreSQL a foreign key to a text key gets two
+    # (plain and LIKE), and the only query they would serve is the PROTECT check when a unit
+    # is deleted, which is rare and reads a table of units' worth of items anyway.
+    base_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False)
     item_type = models.CharField(max_length=16, choices=Type.choices)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
-    )
+    # Indexed by Meta.indexes, not db_index, which on PostgreSQL adds a second (LIKE) index.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     gtin = models.CharField(
         "GTIN", max_length=14, blank=True, help_text="GTIN-8, -12, -13 or -14 with check digit."
     )
@@ -442,7 +461,7 @@ class Item(PublicIdModel):
         help_text="Weight of one base unit; lets counts convert to mass.",
     )
     weight_unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
 
     history = history()
@@ -464,7 +483,11 @@ class Item(PublicIdModel):
                 violation_error_message="Net weight and weight unit go together.",
             ),
         ]
-        indexes = [models.Index(fields=["mpn"]), models.Index(fields=["manufacturer"])]
+        indexes = [
+            models.Index(fields=["mpn"]),
+            models.Index(fields=["manufacturer"]),
+            models.Index(fields=["status"], name="item_status"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.description}"

@@ -6,7 +6,7 @@ import pytest
 from imports import services
 from imports.models import ImportRun
 from mdm.models import Item, Location, Supplier
-from tests.imports.conftest import apply, csv_file, export
+from tests.imports.conftest import apply, csv_file, export, plan
 from xref.models import CrossReference
 
 ITEMS = (
@@ -232,3 +232,61 @@ def test_it_validates_again_what_changed_since_the_plan(items):
         "be used."
     ]
     assert not Item.objects.filter(number="300").exists()
+
+
+def test_it_applies_what_the_plan_showed_even_if_the_stored_file_changed(items):
+    run = planned(
+        "items",
+        "number,description,base_unit,item_type\n100,Hex bolt,H87,component\n"
+        "102,Washer,H87,component\n",
+    )
+    with open(run.file.path, "w", encoding="utf-8") as tampered:
+        tampered.write("number,description,base_unit,item_type\n100,Tampered,H87,component\n")
+    run = services.apply_run(run)
+    assert run.status == ImportRun.Status.APPLIED
+    assert run.counts == {"rows": 2, "create": 1, "update": 1, "unchanged": 0, "error": 0}
+    assert Item.objects.get(number="100").description == "Hex bolt"
+    assert Item.objects.get(number="102").history.get().change_reference == str(run.pk)
+    assert not run.prepared  # the plan's kept rows are removed once applied
+
+
+def test_it_names_the_row_whose_unique_value_was_taken_since_the_plan(items):
+    run = planned(
+        "items",
+        "number,description,base_unit,item_type,gtin\n102,Washer,H87,component,96385074\n",
+    )
+    Item.objects.create(
+        number="103", description="Other", base_unit_id="H87", item_type="mro", gtin="96385074"
+    )
+    run = services.apply_run(run)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error_lines() == ["Row 2, gtin: Another item already has this GTIN."]
+    assert not Item.objects.filter(number="102").exists()
+
+
+def test_it_applies_the_valid_rows_of_a_plan_with_skipped_errors(items):
+    run = planned(
+        "items",
+        "number,description,base_unit,item_type\n102,Washer,H87,component\n103,,H87,component\n",
+        skip_errors=True,
+    )
+    run = services.apply_run(run)
+    assert run.status == ImportRun.Status.APPLIED
+    assert Item.objects.filter(number="102").exists() and not Item.objects.filter(number="103")
+    assert run.error_lines() == ["Row 3, description: This field cannot be blank."]
+    with run.failed_rows.open("rb") as failed:
+        assert b"103,,H87,component" in failed.read()
+
+
+def test_it_judges_each_weight_by_its_own_text(units):
+    run = plan(
+        "items",
+        "number,description,base_unit,item_type,net_weight,weight_unit\n"
+        "300,Plate,H87,component,1,KGM\n"
+        "301,Plate,H87,component,1.0000000,KGM\n"
+        "302,Plate,H87,component,1,KGM\n",
+    )
+    assert run.plan_counts["create"] == 2 and run.plan_counts["error"] == 1
+    assert run.error_lines() == [
+        "Row 3, net_weight: Ensure that there are no more than 6 decimal places."
+    ]
