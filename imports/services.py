@@ -119,12 +119,16 @@ class RowState:
 class Pass:
     """One reading of a file: a plan (write=False) or an apply (write=True)."""
 
-    def __init__(self, run, fileobj, *, write, user=None, progress=None):
+    def __init__(self, run, fileobj, *, write, rehearse=False, user=None, progress=None):
         self.run = run
         self.kind = KINDS[run.kind]
         self.model = self.kind.model
         self.fileobj = fileobj
         self.write = write
+        # A plan of a row-by-row kind saves its rows as the apply would, in a transaction it
+        # rolls back, so that each row is judged beside the file's earlier rows (two
+        # overlapping revisions of one item in one file): the plan finds what the apply would.
+        self.rehearse = rehearse
         self.skip_errors = run.skip_errors
         self.user = user or run.created_by
         self.progress = progress
@@ -219,7 +223,7 @@ class Pass:
                 self._build(state)
                 if self.kind.write != "bulk" and not state.errors and state.action != UNCHANGED:
                     self._validate_fully(state)
-                    if self.write and not state.errors:
+                    if (self.write or self.rehearse) and not state.errors:
                         self._save_one(state)
                     elif not state.errors and state.action == CREATE:
                         self._remember_created(state.instance)
@@ -1288,8 +1292,11 @@ def process_run(run_id, progress=None):
 def plan_run(run, fileobj, progress=None):
     """Read the whole file, judge every row, write nothing; the run becomes planned (or
     failed for a file that cannot be read)."""
+    rehearse = KINDS[run.kind].write != "bulk"
     try:
-        work = Pass(run, fileobj, write=False, progress=progress).execute()
+        with transaction.atomic():
+            work = Pass(run, fileobj, write=False, rehearse=rehearse, progress=progress).execute()
+            transaction.set_rollback(True)  # a plan writes nothing
     except reading.FileError as exc:
         return _finish(run, ImportRun.Status.FAILED, message=str(exc))
     run.plan_counts = dict(work.counts)

@@ -290,3 +290,20 @@ def test_it_judges_each_weight_by_its_own_text(units):
     assert run.error_lines() == [
         "Row 3, net_weight: Ensure that there are no more than 6 decimal places."
     ]
+
+
+def test_its_plan_finds_rows_that_clash_with_earlier_rows_of_the_file(items):
+    from mdm.models import ItemRevision
+
+    text = (
+        "item.number,revision,status,effective_from,effective_to\n"
+        "100,A,released,2026-01-01,\n"
+        "100,B,released,2026-06-01,\n"
+    )
+    run = plan("item_revisions", text)
+    assert run.plan_counts["error"] == 1
+    assert run.error_lines() == [
+        "Row 3: Released revision A is effective over the same dates (2026-01-01 to open); "
+        "end it first."
+    ]
+    assert not ItemRevision.objects.exists()  # the plan wrote nothing
