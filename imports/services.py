@@ -22,6 +22,7 @@ inserted with COPY. The fuzzy-match index of records written in bulk (no save si
 refreshed by a task after the apply commits.
 """
 
+import datetime
 import hashlib
 import io
 import logging
@@ -901,8 +902,10 @@ class ProgressWriter:
         self._side = None
 
     def write(self, run_id, percent):
+        """Progress, and the run's heartbeat: its worker is alive."""
+        now = timezone.now()
         if not connection.in_atomic_block:
-            ImportRun.objects.filter(pk=run_id).update(progress=percent)
+            ImportRun.objects.filter(pk=run_id).update(progress=percent, heartbeat_at=now)
             return
         if connection.vendor != "postgresql":
             return
@@ -910,8 +913,9 @@ class ProgressWriter:
             self._side = connections.create_connection(DEFAULT_DB_ALIAS)
         with self._side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {ImportRun._meta.db_table} SET progress = %s WHERE id = %s",
-                [percent, run_id],
+                f"UPDATE {ImportRun._meta.db_table} SET progress = %s, heartbeat_at = %s "
+                "WHERE id = %s",
+                [percent, now, run_id],
             )
 
     def close(self):
@@ -1277,7 +1281,7 @@ def process_run(run_id, progress=None):
     workers never process it twice."""
     now = timezone.now()
     claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
-        status=ImportRun.Status.RUNNING, started_at=now, progress=0
+        status=ImportRun.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0
     )
     if not claimed:
         return None
@@ -1331,7 +1335,7 @@ def apply_run(run, fileobj=None, user=None, progress=None):
     check_can_apply(run)
     run.mode = ImportRun.Mode.APPLY
     claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(
-        status=ImportRun.Status.RUNNING, progress=0
+        status=ImportRun.Status.RUNNING, progress=0, heartbeat_at=timezone.now()
     )
     if not claimed:
         raise RunError(f"Import #{run.pk} is already being applied.")
@@ -1428,6 +1432,7 @@ def import_file(kind, path_or_file, *, apply=False, skip_errors=False, user=None
         created_by=user,
         status=ImportRun.Status.RUNNING,
         started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
         file_name=str(getattr(path_or_file, "name", path_or_file)).rsplit("/", 1)[-1][:255],
     )
     opened = path_or_file if hasattr(path_or_file, "read") else open(path_or_file, "rb")  # noqa: SIM115
@@ -1441,6 +1446,36 @@ def import_file(kind, path_or_file, *, apply=False, skip_errors=False, user=None
         if opened is not path_or_file:
             opened.close()
     return run
+
+
+def sweep_interrupted_runs(now=None):
+    """End the runs whose worker stopped mid-run (killed, out of memory, redeployed): no
+    progress for HUB_IMPORT_STALL_SECONDS. Nothing of theirs was written: a plan writes
+    nothing and an apply is one transaction. An interrupted apply is planned again, so it can
+    be applied again; an interrupted plan fails, so its file can be uploaded again. Returns
+    (plans failed, applies put back)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.HUB_IMPORT_STALL_SECONDS)
+    stalled = ImportRun.objects.filter(status=ImportRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    since = f"no progress since {cutoff:%Y-%m-%d %H:%M} UTC"
+    applies = stalled.exclude(plan_fingerprint="").update(
+        status=ImportRun.Status.PLANNED,
+        progress=100,
+        message=f"The apply was interrupted ({since}): its worker stopped. Nothing was "
+        "written; apply it again.",
+    )
+    plans = stalled.filter(plan_fingerprint="").update(
+        status=ImportRun.Status.FAILED,
+        progress=100,
+        finished_at=now,
+        message=f"The plan was interrupted ({since}): its worker stopped. Nothing was "
+        "written; upload the file again.",
+    )
+    if plans or applies:
+        logger.warning("import sweep: %s plan(s) failed, %s apply(s) put back", plans, applies)
+    return plans, applies
 
 
 # --- revert ----------------------------------------------------------------------------------

@@ -38,6 +38,12 @@ def refresh_match_index(run_id):
     services.refresh_match_index(run_id)
 
 
+@shared_task
+def sweep_interrupted_imports():
+    """End the runs whose worker stopped (Celery beat, every HUB_VALIDATION_SWEEP_INTERVAL)."""
+    services.sweep_interrupted_runs()
+
+
 def enqueue_match_index(run):
     transaction.on_commit(lambda: refresh_match_index.delay(run.pk))
 

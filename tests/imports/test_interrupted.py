@@ -1,0 +1,61 @@
+"""A run whose worker stopped mid-run (killed, redeployed) does not stay "running" for ever:
+the sweep ends it, and nothing of it was written."""
+
+import datetime
+
+from django.utils import timezone
+
+from imports import services, tasks
+from imports.models import ImportRun
+from mdm.models import Item
+from tests.imports.conftest import csv_file
+
+ROWS = "number,description,base_unit,item_type\n500,Bolt,H87,component\n"
+
+
+def _stalled(run, minutes):
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=minutes),
+    )
+
+
+def test_it_fails_a_plan_whose_worker_stopped(units):
+    run = services.start_run("items", csv_file(ROWS))
+    _stalled(run, minutes=11)
+    tasks.sweep_interrupted_imports()
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("The plan was interrupted")
+    assert "upload the file again" in run.message
+
+
+def test_it_puts_back_an_apply_whose_worker_stopped_so_it_can_be_applied_again(units):
+    run = services.start_run("items", csv_file(ROWS))
+    services.process_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.PLANNED
+    _stalled(run, minutes=30)
+    assert services.sweep_interrupted_runs() == (0, 1)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.PLANNED and "apply it again" in run.message
+    assert not Item.objects.exists()
+    assert services.apply_run(run).status == ImportRun.Status.APPLIED
+    assert Item.objects.filter(number="500").exists()
+
+
+def test_it_leaves_a_run_that_is_making_progress(units, settings):
+    settings.HUB_IMPORT_STALL_SECONDS = 600
+    run = services.start_run("items", csv_file(ROWS))
+    _stalled(run, minutes=5)
+    assert services.sweep_interrupted_runs() == (0, 0)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.RUNNING
+
+
+def test_a_run_records_its_heartbeat_while_it_works(units):
+    run = services.start_run("items", csv_file(ROWS))
+    before = timezone.now()
+    services.process_run(run.pk)
+    run.refresh_from_db()
+    assert run.heartbeat_at is not None and run.heartbeat_at >= before
