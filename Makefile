@@ -7,7 +7,7 @@ DEV_ENV := HUB_DEBUG=1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install setup worker beat bench clean
+.PHONY: run test lint format install setup worker beat bench clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -31,6 +31,11 @@ run: setup
 ## Lint and the whole test suite.
 test: $(STAMP) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## API fuzzing with many more generated cases than `make test` sends (HUB_FUZZ_EXAMPLES per
+## operation and generation mode; the suite uses 12).
+fuzz: $(STAMP)
+	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/hub/test_fuzz_api.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

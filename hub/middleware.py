@@ -6,8 +6,13 @@ it. A body cannot be longer than its Content-Length: Django reads no further. Vi
 parse a body themselves also stop at the limit (validation.views.LimitedJSONParser).
 """
 
+import re
+
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseBadRequest, JsonResponse
+
+from hub.views import MACHINE_PATHS
 
 IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
 # Room for the multipart envelope and the other form fields around an import file.
@@ -37,3 +42,58 @@ class RequestSizeLimitMiddleware:
         if size > limit:
             return JsonResponse({"detail": too_large_detail(size, limit)}, status=413)
         return self.get_response(request)
+
+
+# What no text column can hold, as JSON escapes it: a NUL (\u0000), or half of a surrogate
+# pair (\ud800 without the \udc00 that must follow, or the reverse), each after an even
+# number of backslashes (after an odd number the backslash itself is escaped: plain text).
+HIGH, LOW = rb"\\u[dD][89abAB][0-9a-fA-F]{2}", rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+UNSTORABLE_JSON = re.compile(
+    rb"(?<!\\)(?:\\\\)*(?:\\u0000|" + HIGH + rb"(?!" + LOW + rb")|(?<!" + HIGH + rb")" + LOW + rb")"
+)
+UNSTORABLE_DETAIL = (
+    "The request contains a NUL character (\\u0000, %00) or half of a UTF-16 surrogate pair "
+    "(such as a lone \\ud800): no field of the hub can hold one. Remove it and send the "
+    "request again."
+)
+
+
+class UnstorableTextMiddleware:
+    """Refuses, with a 400, a request whose query string or body holds text no database
+    column can store: a NUL character, or a lone surrogate escaped in JSON.
+
+    PostgreSQL refuses both in text and jsonb columns, and no code, name or payload of the
+    hub has a use for them; refused here, they cannot reach a query as a database error (a
+    500), whichever view, filter or serializer would read them. CSV uploads are left to the
+    import engine, which names the line of a binary file.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._unstorable(request):
+            if request.path_info.startswith(MACHINE_PATHS):
+                return JsonResponse({"detail": UNSTORABLE_DETAIL}, status=400)
+            return HttpResponseBadRequest(
+                UNSTORABLE_DETAIL, content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)
+
+    def _unstorable(self, request):
+        if any("\x00" in key or "\x00" in "".join(values) for key, values in request.GET.lists()):
+            return True
+        if request.path_info.startswith(IMPORT_PATHS) or not request.META.get("CONTENT_LENGTH"):
+            return False
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return False  # the view refuses it as too large
+        if b"\x00" in body:
+            return True
+        content_type = request.content_type or ""
+        if content_type.endswith("json"):
+            return UNSTORABLE_JSON.search(body) is not None
+        if content_type == "application/x-www-form-urlencoded":
+            return b"%00" in body
+        return False

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "hub.middleware.RequestSizeLimitMiddleware",
+    "hub.middleware.UnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -260,6 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": VALIDATION_SWEEP_INTERVAL,
         "options": {"queue": VALIDATION_QUEUE, "expires": VALIDATION_SWEEP_INTERVAL},
     },
+    "sweep-interrupted-imports": {
+        "task": "imports.tasks.sweep_interrupted_imports",
+        "schedule": VALIDATION_SWEEP_INTERVAL,
+        "options": {"expires": VALIDATION_SWEEP_INTERVAL},
+    },
     "quarantine-sla": {
         "task": "quarantine.tasks.mark_overdue",
         "schedule": QUARANTINE_SLA_INTERVAL,
@@ -276,6 +282,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 # about 150 MB), and how many rows are validated and written together.
 HUB_IMPORT_MAX_BYTES = envint("HUB_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 HUB_IMPORT_CHUNK_ROWS = envint("HUB_IMPORT_CHUNK_ROWS", 2000, minimum=1)
+# An import run that shows no progress for this many seconds counts as interrupted (its
+# worker was killed or redeployed); the sweep below ends it (imports.services).
+HUB_IMPORT_STALL_SECONDS = envint("HUB_IMPORT_STALL_SECONDS", 600, minimum=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -285,7 +294,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["mdm.auth.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "mdm.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "mdm.parsers.JSONParser",  # a too deeply nested document is a 400, not a 500
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "mdm.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -321,6 +335,9 @@ SPECTACULAR_SETTINGS = {
         "CodeValueStatusEnum": "mdm.models.CodeValue.Status",
         "InboundMessageStatusEnum": "validation.models.InboundMessage.Status",
         "QuarantineCaseStatusEnum": "quarantine.models.QuarantineCase.Status",
+        # Every origin a reference shows; a client may claim only the API ones.
+        "CrossReferenceOriginEnum": "xref.models.CrossReference.Origin",
+        "ClaimableOriginEnum": "xref.serializers.API_ORIGINS",
     },
 }
 
@@ -340,3 +357,9 @@ LOGGING = {
 
 # Health check: how long a probe waits for the broker before calling it down.
 HEALTHZ_BROKER_TIMEOUT = envint("HUB_HEALTHZ_BROKER_TIMEOUT", 2, minimum=1)
+
+# /metrics (hub.metrics): the bearer token a Prometheus scraper sends. Unset, only a logged-in
+# viewer or steward can read the metrics. A short token is refused: it would be guessable.
+METRICS_TOKEN = os.getenv("HUB_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("HUB_METRICS_TOKEN must be at least 24 characters long")

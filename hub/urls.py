@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from hub import views
 
 handler500 = "hub.views.server_error"
+handler404 = "hub.views.page_not_found"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -22,4 +23,5 @@ urlpatterns = [
     path("reconcile/", include("reconcile.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -5,11 +5,14 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularSwaggerView
 from kombu import Connection
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+
+from hub import metrics as hub_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,16 @@ def healthz(request):
     )
 
 
+@never_cache
+@require_GET
+def metrics(request):
+    """The key figures for Prometheus (hub.metrics), for the metrics token or a login."""
+    refused = hub_metrics.refusal(request)
+    if refused is not None:
+        return refused
+    return HttpResponse(hub_metrics.render(), content_type=hub_metrics.CONTENT_TYPE)
+
+
 class ApiDocsView(SpectacularSwaggerView):
     """Swagger UI; a person opening it in a browser without a session is sent to log in
     instead of seeing a bare 401."""
@@ -61,7 +74,7 @@ class ApiDocsView(SpectacularSwaggerView):
 # Seconds a client is told to wait when the database is unreachable.
 RETRY_AFTER_SECONDS = 5
 # Paths whose callers are programs: they get JSON, people get a short page.
-MACHINE_PATHS = ("/api/", "/reconcile/", "/healthz")
+MACHINE_PATHS = ("/api/", "/reconcile/", "/healthz", "/metrics")
 
 
 def server_error(request):
@@ -88,3 +101,11 @@ def server_error(request):
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def page_not_found(request, exception):
+    """handler404: a path that matches no URL pattern (an API path with a malformed id, say)
+    is JSON for programs, as every other API answer is; people get Django's page."""
+    if request.path.startswith(MACHINE_PATHS):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

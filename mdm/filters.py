@@ -4,8 +4,12 @@ Sync jobs poll with `updated_since` (served by the `updated_at` index every reco
 search with `q` when they only know a part number or a name.
 """
 
+import datetime as dt
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from mdm.models import (
     Calendar,
@@ -22,15 +26,47 @@ from mdm.models import (
     Unit,
 )
 
+# The longest value a text filter takes (a 400 beyond): no code or name is longer, and
+# SQLite refuses a LIKE pattern (icontains, iexact) over 50 kB as an OperationalError.
+TEXT_FILTER_MAX = 1000
 
-class MasterDataFilterSet(django_filters.FilterSet):
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, turned to UTC: Python takes UTC offsets up to 23:59, PostgreSQL
+    only up to 15:59, so an exotic offset would otherwise fail in the database."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the year 1 in UTC
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+class BoundedTextFilterSet(django_filters.FilterSet):
+    """A filter set whose text filters refuse values longer than TEXT_FILTER_MAX."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.filters:
+            if isinstance(self.filters[name], django_filters.CharFilter):
+                self.filters[name].extra.setdefault("max_length", TEXT_FILTER_MAX)
+
+
+class MasterDataFilterSet(BoundedTextFilterSet):
     """`q` searches `search_fields` (case-insensitive, contains); `updated_since` keeps
     records changed at or after an ISO 8601 date-time."""
 
     search_fields = ()
 
     q = django_filters.CharFilter(method="search", label="Text search")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         label="Changed at or after this ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z",

@@ -12,6 +12,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from mdm.filters import BoundedTextFilterSet
 from quarantine.models import QuarantineCase
 from validation.models import MessageType, Rule, Team
 
@@ -52,7 +53,7 @@ def age_bucket(opened_at, now=None):
     return AGE_BUCKETS[-1][0]
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(BoundedTextFilterSet):
     """The queue's filters. Tuned for 100,000 open cases: status as one `IN`, without the
     DISTINCT that MultipleChoiceFilter adds by default (no filter here can repeat a case:
     status is a column and a case has a rule at most once), and rule by the rule's id,

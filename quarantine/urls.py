@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from quarantine import views
+from quarantine import supply, views
 
 app_name = "quarantine"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("supply-exceptions/", supply.supply_exceptions, name="supply-exceptions"),
     path("bulk/", views.bulk_start, name="bulk-start"),
     path("bulk/<int:run_id>/", views.bulk_status, name="bulk"),
     path("bulk/<int:run_id>/progress.json", views.bulk_progress, name="bulk-progress"),

@@ -8,6 +8,7 @@ their POSTs are refused with 403.
 """
 
 import json
+import math
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -21,7 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from quarantine import charts, queries, services
+from quarantine import charts, kpis, queries, services
 from quarantine.filters import AGE_BUCKETS
 from quarantine.forms import (
     AssignForm,
@@ -32,7 +33,9 @@ from quarantine.forms import (
     ReplayForm,
 )
 from quarantine.highlight import highlighted_payload
+from quarantine.kpis import RATIO, SECONDS
 from quarantine.models import BulkRun, QuarantineCase
+from validation.models import InboundMessage, MessageType, Team
 
 VIEW_PERMISSION = "quarantine.view_quarantinecase"
 PER_PAGE = 50
@@ -472,5 +475,67 @@ def dashboard(request):
             "Manual interventions per day",
         ),
         "interventions_total": sum(count for _, count in interventions),
+        "kpis": kpi_panels(kpis.evaluate(figures["now"])),
     }
     return render(request, "quarantine/dashboard.html", context)
+
+
+# Display names of label values, where the raw value is a code.
+LABEL_NAMES = {
+    "type": dict(MessageType.choices),
+    "status": dict(InboundMessage.Status.choices),
+    "team": dict(Team.choices),
+}
+
+
+def kpi_panels(results):
+    """The key figures (quarantine.kpis, the same as /metrics) as the dashboard shows them:
+    per KPI its rows of (label, formatted value), or for a distribution its summary figures
+    and a chart of the buckets."""
+    panels = []
+    for figure, result in results:
+        panel = {"kpi": figure, "rows": [], "figures": [], "chart": None}
+        if isinstance(result, kpis.Distribution):
+            panel["figures"] = [
+                ("count", str(result.count)),
+                ("average", format_value(figure.unit, result.average)),
+                ("median", format_value(figure.unit, result.quantile(0.5))),
+                ("95th percentile", format_value(figure.unit, result.quantile(0.95))),
+                ("longest", format_value(figure.unit, result.maximum)),
+            ]
+            below, points = 0, []
+            for bound, cumulative in result.buckets():
+                name = "more" if bound == math.inf else "≤ " + format_value(SECONDS, bound)
+                points.append((name, cumulative - below))
+                below = cumulative
+            panel["chart"] = charts.column_bars(points, f"{figure.title}, {figure.window_text}")
+        elif not figure.labels:
+            (sample,) = result or [kpis.Sample({}, None)]
+            panel["figures"] = [(figure.window_text, format_value(figure.unit, sample.value))]
+        else:
+            panel["rows"] = [
+                (
+                    " · ".join(
+                        str(LABEL_NAMES.get(name, {}).get(s.labels[name], s.labels[name]))
+                        for name in figure.labels
+                    ),
+                    format_value(figure.unit, s.value),
+                )
+                for s in result
+            ]
+        panels.append(panel)
+    return panels
+
+
+def format_value(unit, value):
+    """A KPI value for people: durations in the largest fitting unit, ratios in percent."""
+    if value is None:
+        return "–"
+    if unit == SECONDS:
+        for size, suffix in ((86400, "d"), (3600, "h"), (60, "min")):
+            if value >= size:
+                return f"{value / size:.1f} {suffix}"
+        return f"{value:.0f} s"
+    if unit == RATIO:
+        return f"{value:.0%}"
+    return f"{value:g}"

@@ -1,6 +1,7 @@
-"""Validation in the admin: rules (stewards disable a rule or change its severity or team,
-with history) and inbound messages (read only: operators look up a message, its outcome and
-the error of a dead letter)."""
+"""Validation in the admin: rules (stewards disable a rule or change its severity, team or
+tolerance, with history), plan policies (planners set a plan's horizon, frozen fence and
+change thresholds, with history) and inbound messages (read only: operators look up a
+message, its outcome and the error of a dead letter)."""
 
 import json
 
@@ -8,16 +9,24 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
-from validation.models import InboundMessage, Rule
+from validation.models import InboundMessage, PlanPolicy, Rule
 
 
 @admin.register(Rule)
 class RuleAdmin(MasterDataAdmin):
-    list_display = ("code", "severity", "team", "enabled", "description")
-    list_editable = ("severity", "team", "enabled")
+    list_display = ("code", "severity", "team", "enabled", "tolerance_percent", "description")
+    list_editable = ("severity", "team", "enabled", "tolerance_percent")
     list_filter = ("enabled", "severity", "team")
     search_fields = ("code", "description")
-    fields = ("code", "severity", "team", "enabled", "description", *RECORD_FIELDS)
+    fields = (
+        "code",
+        "severity",
+        "team",
+        "enabled",
+        "tolerance_percent",
+        "description",
+        *RECORD_FIELDS,
+    )
 
     def get_readonly_fields(self, request, obj=None):
         # The code is what the pipeline and the diagnostics know a rule by: never renamed.
@@ -28,6 +37,37 @@ class RuleAdmin(MasterDataAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # disable it instead: old diagnostics keep naming it
+
+
+@admin.register(PlanPolicy)
+class PlanPolicyAdmin(MasterDataAdmin):
+    """Planners set each plan's forecast policy here (validation.controls): horizon, frozen
+    fence and the change thresholds of selective synchronization."""
+
+    list_display = (
+        "plan_id_or_default",
+        "system",
+        "horizon_weeks",
+        "frozen_fence_days",
+        "change_threshold_percent",
+        "change_threshold_quantity",
+    )
+    list_filter = ("system",)
+    search_fields = ("plan_id", "notes")
+    fields = (
+        "system",
+        "plan_id",
+        "horizon_weeks",
+        "frozen_fence_days",
+        "change_threshold_percent",
+        "change_threshold_quantity",
+        "notes",
+        *RECORD_FIELDS,
+    )
+
+    @admin.display(description="Plan", ordering="plan_id")
+    def plan_id_or_default(self, policy):
+        return policy.plan_id or "(every plan of the system)"
 
 
 @admin.register(InboundMessage)

@@ -48,6 +48,7 @@ PUBLISHED = {
     ("ship_notice", 1): "31ce7d78bda19743de4153df0ac2316ee56834fe8e995168399127621fe0634d",
     ("receipt", 1): "7ee6246d425104417227ce9e1c1b00f18dd010a3afe034b37cb875c826eb1dd2",
     ("inventory_balance", 1): "fe2453aee477f8b0cf0507b94e146c2e2d4d91dce6b6d56921c9a241987567ca",
+    ("ship_notice", 2): "47231ae654c81751048d01fa65ce0defd1e4a14d418b415b70241e4b7b019245",
 }
 
 

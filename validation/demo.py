@@ -7,7 +7,8 @@ receivers run in the order their apps were made ready), and it does its work onc
 has committed (transaction.on_commit), when the demo records and cross-references are there
 for good: messages are submitted like a sync flow would submit them, through
 validation.services, each as its system, and validated at once in eager mode (`make run`) or
-by the workers.
+by the workers (one after the other: the demo waits for each outcome, since the business
+controls compare a message with what was released before it).
 
 Released: a PLANNING forecast (one line for an item the plant's ERP does not stock: released
 with a NO_TARGET_CODE warning), ERP_LEGACY and ERP_CLOUD purchase orders, a SUPPLIER_NET
@@ -33,6 +34,7 @@ import time
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
+from hub.celery import app as celery_app
 from mdm.calendars import WorkingCalendar
 from mdm.history import change_source
 from mdm.models import (
@@ -44,8 +46,8 @@ from mdm.models import (
     Supplier,
     SupplierSite,
 )
-from validation import services
-from validation.models import InboundMessage
+from validation import controls, services
+from validation.models import InboundMessage, PlanPolicy
 from xref.models import CrossReference, Kind
 from xref.services import ReferenceConflict, register_reference
 
@@ -74,12 +76,13 @@ def submit_demo_messages():
             return {}
         world.register_references()
         submitted = 0
-        for system, key, message_type, payload in world.messages():
+        waiting = True
+        for system, key, message_type, payload, *version in world.messages():
             try:
                 submission = services.submit_message(
                     system=world.systems[system],
                     message_type=message_type,
-                    schema_version=1,
+                    schema_version=version[0] if version else 1,
                     payload=payload,
                     idempotency_key=KEY_PREFIX + key,
                 )
@@ -87,6 +90,11 @@ def submit_demo_messages():
                 logger.warning("Demo message %s not submitted: %s", key, exc)
                 continue
             submitted += submission.created
+            if waiting and submission.created and not celery_app.conf.task_always_eager:
+                # With workers, the next message may depend on this one's release (an
+                # acknowledgement on its order, a forecast version on the one before). No
+                # outcome in time: no worker is running yet, so the rest are not waited for.
+                waiting = _wait_for_outcome(submission.message.pk)
     statuses = dict(
         InboundMessage.objects.filter(idempotency_key__startswith=KEY_PREFIX)
         .values_list("status")
@@ -99,6 +107,27 @@ def submit_demo_messages():
         statuses,
     )
     return statuses
+
+
+# How long the demo waits for a worker to validate each message before sending the next.
+WAIT_SECONDS = 30
+
+
+def _wait_for_outcome(pk):
+    """Whether the message reached its outcome within WAIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        status = InboundMessage.objects.values_list("status", flat=True).get(pk=pk)
+        if status in InboundMessage.FINAL_STATUSES:
+            return True
+        time.sleep(0.2)
+    logger.warning(
+        "Demo message %s not validated within %s s (is a worker running?); the rest are sent "
+        "without waiting, and those that depend on an earlier release may be quarantined.",
+        pk,
+        WAIT_SECONDS,
+    )
+    return False
 
 
 class DemoWorld:
@@ -196,6 +225,49 @@ class DemoWorld:
             .first()
         )
         self.network_items = [i for i in (*self.order_items, self.box_item) if i is not None]
+        self._pick_scenario(active, in_1000, suppliers)
+
+    def _pick_scenario(self, active, in_1000, suppliers):
+        """The seed scenario's critical electronic component and its three suppliers."""
+        electronic = active.filter(commodity="Electronic assemblies").filter(
+            pk__in=[item.pk for item in in_1000]
+        )
+        self.critical_item = next(
+            (
+                item
+                for item in electronic
+                if self.code(PLANNING, Kind.ITEM, item, self.legacy_day)
+                and item not in self.forecast_items
+            ),
+            None,
+        )
+        self.critical_plan = f"VAL-CRIT-{self.critical_item.number}" if self.critical_item else None
+        day = self.legacy_day
+        candidates = suppliers.filter(status="active").exclude(
+            pk=getattr(self.supplier, "pk", None)
+        )
+        self.scenario_suppliers = [self.supplier] if self.supplier else []
+        for supplier in candidates[:20]:
+            if len(self.scenario_suppliers) == 3:
+                break
+            if self.code(LEGACY, Kind.SUPPLIER, supplier, day) and self.code(
+                NETWORK, Kind.SUPPLIER, supplier, day
+            ):
+                self.scenario_suppliers.append(supplier)
+        # The sites the other two ship from, where they have one with a working calendar (the
+        # committed dates of their acknowledgements are checked against it).
+        self.scenario_sites = {}
+        for supplier in self.scenario_suppliers[1:]:
+            site = (
+                SupplierSite.objects.filter(
+                    supplier=supplier, status="active", calendar__isnull=False
+                )
+                .select_related("calendar")
+                .order_by("code")
+                .first()
+            )
+            if site is not None:
+                self.scenario_sites[supplier.pk] = site
 
     def _first_in_1000(self, items):
         return next((item for item in items if "1000" in self.legacy_codes[item.pk]), None)
@@ -229,7 +301,7 @@ class DemoWorld:
             if dock is not None:
                 wanted.append((LEGACY, Kind.LOCATION, f"GR{legacy}", dock, False, until))
                 wanted.append((CLOUD, Kind.LOCATION, f"DOCK-{cloud}", dock, False, since))
-        for site in (self.site, self.closed_site):
+        for site in (self.site, self.closed_site, *self.scenario_sites.values()):
             if site is None:
                 continue
             for system, dates in ((LEGACY, until), (CLOUD, since)):
@@ -240,6 +312,21 @@ class DemoWorld:
                     wanted.append((system, Kind.SUPPLIER_SITE, code, site, True, dates))
         for item in self.network_items:
             wanted.append((NETWORK, Kind.ITEM, f"VP-{item.number}", item, True, {}))
+        # The supplier portal the network relays answers in words of its own.
+        controls.load_status_codes(self.systems[NETWORK], "portal")
+        if self.critical_item is not None:
+            PlanPolicy.objects.get_or_create(
+                system=self.systems[PLANNING],
+                plan_id=self.critical_plan,
+                defaults={
+                    "horizon_weeks": 12,
+                    "frozen_fence_days": 14,
+                    "change_threshold_percent": 5,
+                    "change_threshold_quantity": 20,
+                    "notes": "Critical electronic component: two frozen weeks; changes under "
+                    "5 % and 20 pieces are not sent to the ERP.",
+                },
+            )
         for system, kind, code, target, preferred, dates in wanted:
             try:
                 register_reference(
@@ -263,7 +350,9 @@ class DemoWorld:
             self._purchase_orders,
             self._network_messages,
             self._receipts_and_stock,
+            self._scenario,
             self._quarantined,
+            self._refused_by_controls,
         )
         for build in builders:
             yield from build()
@@ -397,7 +486,7 @@ class DemoWorld:
         yield NETWORK, "ack-4500010001", "po_acknowledgement", ack
         yield NETWORK, "asn-4500010001", "ship_notice", self._ship_notice("ASN-4500010001-1")
 
-    def _ship_notice(self, shipment, quantity=None):
+    def _ship_notice(self, shipment, quantity=None, lines=3):
         ship_day = self.calendar.add_working_days(self.legacy_day, 8)
         dock = self.docks["DE01"]
         return {
@@ -414,7 +503,7 @@ class DemoWorld:
                     "quantity": quantity if quantity is not None and n == 1 else 100 * n,
                     "unit": self.code(NETWORK, Kind.UNIT, "H87", ship_day),
                 }
-                for n, item in enumerate(self.order_items[:3], start=1)
+                for n, item in enumerate(self.order_items[:lines], start=1)
             ],
         }
 
@@ -547,5 +636,177 @@ class DemoWorld:
             yield LEGACY, "bad-po-site", "purchase_order", payload
         payload = self._order(LEGACY, "4500010022", day, PLANTS["DE01"][0], line)
         yield LEGACY, "bad-po-ship-to", "purchase_order", payload
-        notice = self._ship_notice("ASN-4500010001-2", quantity="12.1234567")
+        notice = self._ship_notice("ASN-4500010001-2", quantity="12.1234567", lines=1)
         yield NETWORK, "bad-asn-quantity", "ship_notice", notice
+
+    # --- the seed scenario ------------------------------------------------------------------
+    #
+    # Planning releases a revised 12-week forecast for a critical electronic component after a
+    # demand spike (version 2: weeks 3 to 12 up 60 %; unchanged and tiny changes are left out
+    # of the release); ERP pulls in and raises the purchase orders of the component's three
+    # suppliers (change 1 of each); two acknowledge the new dates; the third, through its
+    # portal, confirms 70 % and delays 30 % by two weeks for lack of capacity: released, and a
+    # supply exception for planners. Then an older version (1) is sent again: refused as stale;
+    # and a version 3 that changes a frozen week: held for a planner's approval.
+
+    SCENARIO_ORDERS = ("4500020001", "4500020002", "4500020003")
+
+    def _scenario_start(self):
+        return self.legacy_day - datetime.timedelta(days=self.legacy_day.weekday())
+
+    def _critical_forecast(self, version, quantities):
+        start = self._scenario_start()
+        piece, _ = self._units(PLANNING, start)
+        item = self.code(PLANNING, Kind.ITEM, self.critical_item, start)
+        plant = self.code(PLANNING, Kind.LOCATION, self.plants["DE01"], start)
+        lines = [
+            self._forecast_line(
+                item, plant, (start + datetime.timedelta(weeks=week)).isoformat(), quantity, piece
+            )
+            for week, quantity in enumerate(quantities)
+        ]
+        return {
+            "plan_id": self.critical_plan,
+            "version": version,
+            "horizon": {
+                "start": start.isoformat(),
+                "end": (start + datetime.timedelta(weeks=12, days=-1)).isoformat(),
+            },
+            "bucket": "week",
+            "lines": lines,
+        }
+
+    BASELINE = (1000,) * 12
+    # The spike: weeks 1-2 frozen and unchanged, week 5 +10 (under the thresholds), week 6 as
+    # before; the rest +60 %.
+    SPIKE = (1000, 1000, 1600, 1600, 1010, 1000, 1600, 1600, 1600, 1600, 1600, 1600)
+
+    def _scenario_need_by(self, changed):
+        return self.calendar.add_working_days(self.legacy_day, 15 if changed else 20)
+
+    def _scenario_order(self, n, supplier, sequence, quantity):
+        day = self.legacy_day
+        piece, _ = self._units(LEGACY, day)
+        line = self._order_line(
+            1,
+            LEGACY,
+            self.critical_item,
+            day,
+            quantity,
+            piece,
+            need_by=self._scenario_need_by(sequence > 0),
+        )
+        site = self.site if supplier == self.supplier else self.scenario_sites.get(supplier.pk)
+        payload = self._order(
+            LEGACY, self.SCENARIO_ORDERS[n], day, "GR1000", [line], supplier=supplier, site=site
+        )
+        payload["change_sequence"] = sequence
+        return payload
+
+    def _scenario_ack(self, n, supplier, lines):
+        day = self.calendar.add_working_days(self.legacy_day, 1)
+        each = self.code(NETWORK, Kind.UNIT, "H87", day)
+        return {
+            "po_number": self.SCENARIO_ORDERS[n],
+            "ack_number": f"ACK-{self.SCENARIO_ORDERS[n]}-1",
+            "supplier": self.code(NETWORK, Kind.SUPPLIER, supplier, day),
+            "ack_date": day.isoformat(),
+            "lines": [
+                {
+                    "line": 10,
+                    "status": status,
+                    "committed_quantity": quantity,
+                    "unit": each,
+                    "committed_date": committed.isoformat(),
+                }
+                for status, quantity, committed in lines
+            ],
+        }
+
+    def _committed(self, supplier, day):
+        """`day`, or the next working day of the supplier's site when it is not one."""
+        site = self.site if supplier == self.supplier else self.scenario_sites.get(supplier.pk)
+        if site is None or site.calendar_id is None:
+            return day
+        return WorkingCalendar(site.calendar).add_working_days(day, 0)
+
+    def _scenario(self):
+        if self.critical_item is None or len(self.scenario_suppliers) < 3:
+            return
+        yield (
+            PLANNING,
+            "crit-forecast-v1",
+            "forecast",
+            self._critical_forecast(1, self.BASELINE),
+        )
+        yield PLANNING, "crit-forecast-v2", "forecast", self._critical_forecast(2, self.SPIKE)
+        for n, supplier in enumerate(self.scenario_suppliers):
+            number = self.SCENARIO_ORDERS[n]
+            original = self._scenario_order(n, supplier, 0, 1000)
+            yield LEGACY, f"crit-po-{number}-0", "purchase_order", original
+            change = self._scenario_order(n, supplier, 1, 1500)
+            yield LEGACY, f"crit-po-{number}-1", "purchase_order", change
+        need_by = self._scenario_need_by(True)
+        for n, supplier in enumerate(self.scenario_suppliers[:2]):
+            lines = [("IA", 1500, self._committed(supplier, need_by))]
+            ack = self._scenario_ack(n, supplier, lines)
+            yield NETWORK, f"crit-ack-{self.SCENARIO_ORDERS[n]}", "po_acknowledgement", ack
+        third = self.scenario_suppliers[2]
+        late = self._committed(third, need_by + datetime.timedelta(days=14))
+        lines = [
+            ("Confirmed", 1050, self._committed(third, need_by)),
+            ("Capacity constrained", 450, late),
+        ]
+        ack = self._scenario_ack(2, self.scenario_suppliers[2], lines)
+        yield NETWORK, f"crit-ack-{self.SCENARIO_ORDERS[2]}", "po_acknowledgement", ack
+
+    def _refused_by_controls(self):
+        """One message per business control that quarantines it."""
+        if self.critical_item is not None and len(self.scenario_suppliers) == 3:
+            yield (
+                PLANNING,
+                "crit-forecast-v1-again",
+                "forecast",
+                self._critical_forecast(1, self.BASELINE),
+            )
+            frozen = self._critical_forecast(3, (1400, *self.SPIKE[1:]))
+            extra = dict(frozen["lines"][-1])
+            extra["period_start"] = (
+                datetime.date.fromisoformat(extra["period_start"]) + datetime.timedelta(weeks=1)
+            ).isoformat()
+            frozen["lines"].append(extra)  # week 13: beyond the plan's horizon, a warning
+            yield PLANNING, "bad-crit-forecast-frozen", "forecast", frozen
+            again = self._scenario_order(1, self.scenario_suppliers[1], 1, 1600)
+            yield LEGACY, "bad-po-sequence", "purchase_order", again
+            supplier = self.scenario_suppliers[0]
+            need_by = self._scenario_need_by(True)
+            unknown = self._scenario_ack(0, supplier, [("IA", 1500, need_by)])
+            unknown["po_number"] = "4500029999"
+            yield NETWORK, "bad-ack-unknown-po", "po_acknowledgement", unknown
+            no_line = self._scenario_ack(0, supplier, [("IA", 1500, need_by)])
+            no_line["lines"][0]["line"] = 90
+            yield NETWORK, "bad-ack-unknown-line", "po_acknowledgement", no_line
+            short = self._scenario_ack(1, self.scenario_suppliers[1], [("IA", 1400, need_by)])
+            yield NETWORK, "bad-ack-quantity", "po_acknowledgement", short
+            for n, other in enumerate(self.scenario_suppliers[1:], start=1):
+                site = self.scenario_sites.get(other.pk)
+                if site is None:
+                    continue
+                site_calendar = WorkingCalendar(site.calendar)
+                day_off = need_by
+                while site_calendar.is_working_day(day_off):
+                    day_off += datetime.timedelta(days=1)
+                closed = self._scenario_ack(n, other, [("IA", 1500, day_off)])
+                yield NETWORK, "bad-ack-day-off", "po_acknowledgement", closed
+                break
+        if not self.supplier or not self.order_items:
+            return
+        again = self._ship_notice("ASN-4500010001-1", quantity=1, lines=1)
+        yield NETWORK, "bad-asn-duplicate", "ship_notice", again
+        over = self._ship_notice("ASN-4500010001-3", lines=2)
+        over["lines"] = over["lines"][1:]
+        over["lines"][0]["quantity"] = 50  # line 20 shipped its 200 already
+        yield NETWORK, "bad-asn-over-shipment", "ship_notice", over
+        packed = self._ship_notice("ASN-4500010001-4", quantity=1, lines=1)
+        packed["lines"][0]["packs"] = [{"sscc": "376130321109103421", "quantity": 1}]
+        yield NETWORK, "bad-asn-sscc", "ship_notice", packed, 2

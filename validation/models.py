@@ -176,6 +176,14 @@ class Rule(TimestampedModel):
     team = models.CharField(max_length=20, choices=Team.choices, help_text="Owns the fix.")
     enabled = models.BooleanField(default=True)
     description = models.TextField(help_text="What the rule checks, in one or two sentences.")
+    tolerance_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="For the rules that have one (OVER_SHIPMENT): how far, in percent, a "
+        "quantity may exceed what it is checked against before the rule fires.",
+    )
 
     history = history()
 
@@ -217,6 +225,10 @@ class MessageChunk(models.Model):
     # payload is written by joining its chunks' texts.
     released_lines = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Forecast lines the chunk left out of the release as not actionable (selective
+    # synchronization): how many, and the first few of them as the released payload lists them.
+    filtered_count = models.PositiveIntegerField(default=0)
+    filtered = models.JSONField(default=list, blank=True)
     # Kept on the first chunk of each part: how many chunks the part has and how many are done;
     # once all are, the part's released payload is staged here, and the outcome copies it to
     # the part within the database.
@@ -269,3 +281,333 @@ class PayloadRevision(models.Model):
 
     def __str__(self):
         return f"{self.message_id} revision {self.number}"
+
+
+# --- business controls: plan policy and the document ledger ---------------------------------
+#
+# The ledger is what the hub has released: forecast versions, purchase orders (their latest
+# change, line by line), acknowledgements, ship notices and receipts. It is written by
+# validation.controls in the transaction that writes a release outcome (validation.services),
+# so a redelivered task or a replay never records a document twice; the unique constraints
+# below say so again at the database. The stateful rules read it when a message is validated.
+
+
+class PlanPolicy(TimestampedModel):
+    """A plan's forecast release policy, set by planners: how far its horizon reaches, how
+    long its frozen fence is, and how small a change is not worth releasing to the ERP."""
+
+    system = models.ForeignKey(
+        SourceSystem,
+        on_delete=models.PROTECT,
+        related_name="plan_policies",
+        help_text="The planning system that sends the plan.",
+    )
+    plan_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The plan id as the forecast sends it; empty: every plan of the system "
+        "without a policy of its own.",
+    )
+    horizon_weeks = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Periods starting this many weeks or more after the horizon start are "
+        "flagged (FORECAST_PERIOD_OUTSIDE_HORIZON). Empty: the forecast's own horizon.end.",
+    )
+    frozen_fence_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Periods starting within this many days of the horizon start are frozen: a "
+        "change against the last released version is held for approval (FROZEN_FENCE_CHANGE).",
+    )
+    change_threshold_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=0,
+        help_text="A line whose change against the last released version is below this "
+        "percentage AND below the absolute threshold is not actionable: it is left out of the "
+        "released payload. 0 and 0: every line is released.",
+    )
+    change_threshold_quantity = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=0,
+        help_text="The absolute threshold, in the forecast's own unit.",
+    )
+    notes = models.TextField(blank=True)
+
+    history = history()
+
+    class Meta:
+        ordering = ["system", "plan_id"]
+        verbose_name = "plan policy"
+        verbose_name_plural = "plan policies"
+        constraints = [
+            models.UniqueConstraint(fields=["system", "plan_id"], name="plan_policy_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.system_id}:{self.plan_id or '(every plan)'}"
+
+
+class ForecastRelease(models.Model):
+    """A forecast version the hub released: the plan's latest one is what the next version
+    must be newer than, and what its lines are compared with."""
+
+    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
+    plan_id = models.CharField(max_length=100)
+    version = models.PositiveIntegerField()
+    message = models.OneToOneField(
+        InboundMessage,
+        on_delete=models.PROTECT,
+        related_name="forecast_release",
+        help_text="The released message (part 1 of a release sent in parts).",
+    )
+    horizon_start = models.DateField()
+    lines_filtered = models.PositiveIntegerField(
+        default=0, help_text="Lines left out as not actionable."
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["system", "plan_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "plan_id", "version"], name="forecast_release_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan_id} v{self.version}"
+
+
+class PurchaseOrder(models.Model):
+    """A purchase order as released to its supplier, at its latest change."""
+
+    po_number = models.CharField(max_length=100)
+    supplier = models.ForeignKey("mdm.Supplier", on_delete=models.PROTECT, related_name="+")
+    supplier_site = models.ForeignKey(
+        "mdm.SupplierSite", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ship_to = models.ForeignKey("mdm.Location", on_delete=models.PROTECT, related_name="+")
+    plant = models.ForeignKey(
+        "mdm.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
+    change_sequence = models.PositiveIntegerField()
+    order_date = models.DateField()
+    message = models.ForeignKey(
+        InboundMessage,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The latest change released through the hub; empty for an open order "
+        "loaded when the hub went live.",
+    )
+    released_at = models.DateTimeField(help_text="When the first version was released.")
+    changed_at = models.DateTimeField(help_text="When the latest change was released.")
+
+    class Meta:
+        ordering = ["-released_at"]
+        constraints = [
+            # The number an acknowledgement or ship notice correlates by, with its supplier.
+            models.UniqueConstraint(fields=["supplier", "po_number"], name="po_unique_number"),
+        ]
+        indexes = [models.Index(fields=["po_number"], name="po_number")]  # receipts
+
+    def __str__(self):
+        return f"PO {self.po_number} ({self.change_sequence})"
+
+
+class PurchaseOrderChange(models.Model):
+    """One released version of a purchase order (the original is sequence 0): exactly one per
+    released message."""
+
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="changes")
+    change_sequence = models.PositiveIntegerField()
+    message = models.OneToOneField(InboundMessage, on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "change_sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "change_sequence"], name="po_change_unique_sequence"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} change {self.change_sequence}"
+
+
+class PurchaseOrderLine(models.Model):
+    """A line of a released purchase order, with what the supplier acknowledged, shipped and
+    what was received against it. Quantities are in the item's base unit."""
+
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    line = models.PositiveIntegerField()
+    item = models.ForeignKey("mdm.Item", on_delete=models.PROTECT, related_name="+")
+    revision = models.CharField(max_length=100, blank=True)
+    quantity = models.DecimalField(max_digits=24, decimal_places=6, help_text="As ordered.")
+    unit = models.ForeignKey("mdm.Unit", on_delete=models.PROTECT, related_name="+")
+    base_quantity = models.DecimalField(max_digits=24, decimal_places=6)
+    base_unit = models.ForeignKey("mdm.Unit", on_delete=models.PROTECT, related_name="+")
+    need_by = models.DateField()
+    ack_status = models.CharField(max_length=60, blank=True, help_text="Canonical status.")
+    committed_quantity = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    committed_date = models.DateField(null=True, blank=True, help_text="The latest committed.")
+    shipped_quantity = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+    received_quantity = models.DecimalField(max_digits=24, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["order", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line"], name="po_line_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.order.po_number}/{self.line}"
+
+    @property
+    def open_quantity(self):
+        """What is still to be received, in the base unit."""
+        return max(self.base_quantity - self.received_quantity, 0)
+
+
+class Acknowledgement(models.Model):
+    """A supplier's released acknowledgement of a purchase order."""
+
+    order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    message = models.OneToOneField(InboundMessage, on_delete=models.PROTECT, related_name="+")
+    ack_number = models.CharField(max_length=100, blank=True)
+    ack_date = models.DateField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "recorded_at"]
+
+    def __str__(self):
+        return self.ack_number or f"acknowledgement {self.pk}"
+
+
+class ShipNotice(models.Model):
+    """A supplier's released ship notice: one shipment."""
+
+    supplier = models.ForeignKey("mdm.Supplier", on_delete=models.PROTECT, related_name="+")
+    shipment_id = models.CharField(max_length=100)
+    message = models.OneToOneField(InboundMessage, on_delete=models.PROTECT, related_name="+")
+    ship_date = models.DateField()
+    expected_delivery = models.DateField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "shipment_id"], name="ship_notice_unique_shipment"
+            ),
+        ]
+        indexes = [models.Index(fields=["shipment_id"], name="ship_notice_shipment")]
+
+    def __str__(self):
+        return self.shipment_id
+
+
+class ShipNoticeLine(models.Model):
+    """What a shipment carries for one purchase order line, in the item's base unit."""
+
+    notice = models.ForeignKey(ShipNotice, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        PurchaseOrderLine, on_delete=models.CASCADE, related_name="shipments"
+    )
+    quantity = models.DecimalField(max_digits=24, decimal_places=6)
+
+    def __str__(self):
+        return f"{self.notice_id}: {self.quantity}"
+
+
+class Receipt(models.Model):
+    """A released goods receipt."""
+
+    receipt_id = models.CharField(max_length=100)
+    message = models.OneToOneField(InboundMessage, on_delete=models.PROTECT, related_name="+")
+    received_on = models.DateField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return self.receipt_id
+
+
+class ReceiptLine(models.Model):
+    """What was received against one purchase order line (base unit), and whether a ship
+    notice announced it (the ship notice coverage figure)."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        PurchaseOrderLine, on_delete=models.CASCADE, related_name="receipts"
+    )
+    shipment_id = models.CharField(max_length=100, blank=True)
+    notice = models.ForeignKey(
+        ShipNotice,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The ship notice recorded before for this line and shipment.",
+    )
+    quantity = models.DecimalField(max_digits=24, decimal_places=6)
+
+    def __str__(self):
+        return f"{self.receipt_id}: {self.quantity}"
+
+
+class SupplyException(models.Model):
+    """Supply at risk that a supplier's acknowledgement revealed: less quantity, or a later
+    date, than the purchase order line asked for. Planners see it and act (shift volume to an
+    alternate supplier, re-plan)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    acknowledgement = models.ForeignKey(
+        Acknowledgement, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    order_line = models.ForeignKey(
+        PurchaseOrderLine, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    supplier = models.ForeignKey("mdm.Supplier", on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey("mdm.Item", on_delete=models.PROTECT, related_name="+")
+    plant = models.ForeignKey(
+        "mdm.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=60, help_text="The acknowledgement's canonical status.")
+    ordered_quantity = models.DecimalField(max_digits=24, decimal_places=6)
+    on_time_quantity = models.DecimalField(max_digits=24, decimal_places=6)
+    quantity_at_risk = models.DecimalField(max_digits=24, decimal_places=6)
+    unit = models.ForeignKey("mdm.Unit", on_delete=models.PROTECT, related_name="+")
+    need_by = models.DateField()
+    committed_date = models.DateField(null=True, blank=True, help_text="The latest committed.")
+    days_late = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    raised_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["acknowledgement", "order_line"], name="supply_exception_unique"
+            ),
+        ]
+        indexes = [
+            # The planners' screen and API: open exceptions, newest first.
+            models.Index(fields=["state", "-raised_at"], name="supply_exception_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line} at risk {self.quantity_at_risk}"

@@ -25,6 +25,10 @@ then rule. An outcome lists at most MAX_DIAGNOSTICS of them; beyond that one sum
 (path "$", "omitted": the count) says how many more there were, so that a forecast of a
 million bad lines stays a readable, storable outcome.
 
+The business controls (validation.controls) are rules too; they read the document ledger
+through the Check's `Ledger`. A forecast line that CHANGE_NOT_ACTIONABLE finds is not a
+diagnostic: it is left out of the released lines, and the released header says so.
+
 Status: quarantined when any diagnostic is an error, else released (warnings travel with the
 released message). The released payload is the payload as sent with the "hub" enrichment on
 the header and on every line (see validation.enrich).
@@ -37,7 +41,7 @@ from collections import Counter
 from django.conf import settings
 from django.utils import timezone
 
-from validation import contracts
+from validation import contracts, controls
 from validation.enrich import Facts, Systems, as_decimal_text
 from validation.models import Rule
 from validation.rules import LAYOUTS, RULES, quantity_problem, revision_id
@@ -68,17 +72,21 @@ def evaluate(message_type, schema_version, payload, system, *, as_of=None):
     lines = payload.get("lines") or []
     size = settings.VALIDATION_CHUNK_LINES
     found = [check.header_diagnostics]
-    released = []
+    released, filtered = [], []
     for start in range(0, len(lines), size):
         enrich = not any(d["severity"] == ERROR for chunk in found for d in chunk)
-        diagnostics, enriched = check.check_lines(lines[start : start + size], start, enrich)
+        diagnostics, enriched = check.check_lines(
+            lines[start : start + size], start, enrich, filtered=filtered
+        )
         found.append(diagnostics)
         if enriched is not None:
             released.extend(enriched)
     diagnostics = combine_diagnostics(found)
     if any(d["severity"] == ERROR for d in diagnostics):
         return Outcome(QUARANTINED, diagnostics)
-    return Outcome(RELEASED, diagnostics, check.released(payload, released))
+    return Outcome(
+        RELEASED, diagnostics, check.released(payload, released, len(filtered), filtered)
+    )
 
 
 def header_of(payload):
@@ -110,7 +118,10 @@ class Check:
         self.by_object = [registered for registered in enabled if registered.per == "object"]
         self.systems = Systems(system)
         self.header = header
+        # What the ledger knows of the documents the message refers to (validation.controls).
+        self.ledger = controls.Ledger(message_type, system, header, self.as_of)
         self.facts = Facts(systems=self.systems, as_of=self.as_of, layout=self.layout)
+        self.facts.ledger = self.ledger
         self.facts.load([header])
         self.header_diagnostics, self.header_hub = self._check_object(
             self.facts, header, "$", {}, self.facts.plant
@@ -121,15 +132,20 @@ class Check:
         self.line_facts = None
         self.field_cache = {}
 
-    def check_lines(self, lines, offset=0, enrich=True):
+    def check_lines(self, lines, offset=0, enrich=True, filtered=None):
         """(diagnostics, enriched lines) of `lines`, the first being line `offset` of the
         message. The enriched lines are None when not asked for, or once an error is found
         (the message will not be released). At most MAX_DIAGNOSTICS diagnostics are listed,
-        followed by a summary per rule of the rest."""
+        followed by a summary per rule of the rest. Forecast lines that are not actionable
+        (validation.controls) are left out of the enriched lines and appended to `filtered`
+        (a list, when given) as {"line", "item", "location", "period_start", "quantity",
+        "released_quantity", "reason"}."""
         if self.line_facts is None:
             self.line_facts = Facts(
                 systems=self.systems, as_of=self.as_of, layout=self.layout, header=self.facts
             )
+            self.line_facts.ledger = self.ledger
+        self.ledger.see_lines(lines)
         facts = self.line_facts.load(lines)
         cache = self.field_cache
         diagnostics = []
@@ -140,24 +156,38 @@ class Check:
             if found:
                 at = f"$.lines[{index}]"
                 for code, finding in found:
+                    if code == controls.NOT_ACTIONABLE:
+                        hub = None
+                        if filtered is not None:
+                            filtered.append(_filtered(index, line, finding))
+                        continue
                     if self.rules[code][0] == ERROR:
                         enriched = None
                     if len(diagnostics) < MAX_DIAGNOSTICS:
                         diagnostics.append(self._diagnostic(code, at, finding))
                     else:
                         omitted[code] += 1
-            if enriched is not None:
+            if enriched is not None and hub is not None:
                 enriched.append({**line, "hub": hub})
         diagnostics.sort(key=diagnostic_key)
         diagnostics.extend(self._summaries(omitted))
         return diagnostics, enriched
 
-    def released(self, payload, lines):
-        """The released payload: the payload as sent, the header's and every line's "hub"."""
+    def released(self, payload, lines, filtered_count=0, filtered=()):
+        """The released payload: the payload as sent, the header's and every line's "hub";
+        for a forecast compared with its last release, what was left out (selective_sync)."""
         released = {key: value for key, value in payload.items() if key != "lines"}
-        released["hub"] = self.header_hub
+        released["hub"] = self.released_hub(filtered_count, filtered)
         released["lines"] = lines
         return released
+
+    def released_hub(self, filtered_count=0, filtered=()):
+        """The header's "hub" of the released payload."""
+        plan = self.ledger.forecast
+        summary = plan.summary(filtered_count, list(filtered)) if plan is not None else None
+        if summary is None:
+            return self.header_hub
+        return {**self.header_hub, "selective_sync": summary}
 
     # --- one object -------------------------------------------------------------------------
 
@@ -292,6 +322,19 @@ class Check:
 
     def _summaries(self, omitted):
         return [summary(code, *self.rules[code], count) for code, count in sorted(omitted.items())]
+
+
+def _filtered(index, line, finding):
+    """A forecast line left out of the release, as the released payload lists it."""
+    return {
+        "line": index,
+        "item": line.get("item"),
+        "location": line.get("location"),
+        "period_start": line.get("period_start"),
+        "quantity": finding.value,
+        "released_quantity": (finding.extra or {}).get("released_quantity"),
+        "reason": finding.message,
+    }
 
 
 def header_date(message_type, schema_version, header):

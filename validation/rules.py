@@ -30,8 +30,9 @@ A purchase order line's revision is the item's revision code as the hub knows it
 (ItemRevision.revision, "B"), not a cross-reference: engineering revisions are the same in
 every system. Dates checked against the receiving location's calendar: a purchase order's
 need_by and a ship notice's expected_delivery (the ship-to's). An acknowledgement's
-committed_date is not checked: the acknowledgement names no receiving location, and
-correlating it with its purchase order is not done yet.
+committed_date is checked against its order's supplier site calendar by the business controls
+(validation.controls), which also correlate acknowledgements, ship notices and receipts with
+the released purchase orders and register their rules here.
 
 Target systems (NO_TARGET_CODE), by kind of source system, and the records they need codes
 for: a forecast goes to the ERP (item, location, unit), a purchase order to the supplier
@@ -633,3 +634,7 @@ def no_target_code(facts, field, value, answer, plant):
 
 def revision_id(item_id, revision):
     return f"{item_id}{REVISION_SEPARATOR}{revision}"
+
+
+# The business controls register their rules here too (they read the document ledger).
+from validation import controls  # noqa: E402, F401

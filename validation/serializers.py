@@ -5,7 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from validation.models import InboundMessage, MessageType
+from validation.models import InboundMessage, MessageType, SupplyException
 
 
 def absolute_url(request, name, **kwargs):
@@ -103,8 +103,12 @@ class ContractErrorSerializer(serializers.Serializer):
 
 
 class RejectedSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = ContractErrorSerializer(many=True)
+    """A refused submission: the contract errors of a kept payload, or (without id and
+    errors) a missing header or an unknown contract, or the submission's field errors as
+    {field: [messages]}."""
+
+    detail = serializers.CharField(required=False)
+    errors = ContractErrorSerializer(many=True, required=False)
     id = serializers.CharField(required=False, help_text="The message kept as rejected.")
     url = serializers.URLField(required=False)
 
@@ -127,3 +131,48 @@ class ContractSummarySerializer(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
     url = serializers.URLField(help_text="The JSON Schema.")
+
+
+class SupplyExceptionSerializer(serializers.ModelSerializer):
+    """Supply at risk an acknowledgement revealed: records by public id, quantities in the
+    item's base unit."""
+
+    supplier = serializers.CharField(source="supplier.public_id")
+    supplier_name = serializers.CharField(source="supplier.name")
+    item = serializers.CharField(source="item.public_id")
+    item_number = serializers.CharField(source="item.number")
+    item_description = serializers.CharField(source="item.description")
+    plant = serializers.CharField(source="plant.public_id", allow_null=True, default=None)
+    plant_code = serializers.CharField(source="plant.code", allow_null=True, default=None)
+    po_number = serializers.CharField(source="order_line.order.po_number")
+    po_line = serializers.IntegerField(source="order_line.line")
+    unit = serializers.CharField(source="unit_id")
+    acknowledgement = serializers.CharField(source="acknowledgement.message.public_id")
+    ack_number = serializers.CharField(source="acknowledgement.ack_number")
+
+    class Meta:
+        model = SupplyException
+        fields = [
+            "id",
+            "state",
+            "raised_at",
+            "supplier",
+            "supplier_name",
+            "item",
+            "item_number",
+            "item_description",
+            "plant",
+            "plant_code",
+            "po_number",
+            "po_line",
+            "status",
+            "ordered_quantity",
+            "on_time_quantity",
+            "quantity_at_risk",
+            "unit",
+            "need_by",
+            "committed_date",
+            "days_late",
+            "acknowledgement",
+            "ack_number",
+        ]

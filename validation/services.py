@@ -43,12 +43,12 @@ import redis.exceptions
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, JSONField, Q, Subquery, TextField, Value
+from django.db.models import Count, F, JSONField, Q, Subquery, Sum, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from mdm.models import allocate_public_ids
-from validation import contracts, pipeline
+from validation import contracts, controls, pipeline
 from validation.models import InboundMessage, MessageChunk, PayloadRevision, Team
 from validation.signals import message_outcome
 
@@ -459,6 +459,11 @@ def override_release(message, *, by=None):
         ):
             transaction.set_rollback(True)
             return False
+        if message.message_type == "forecast":
+            # A planner's approval of a held forecast (a frozen fence change) releases that
+            # version: the next one is compared with it.
+            leader = message if message.group_key is None else _group(message).get(part_number=1)
+            controls.record_override(leader, _stored_header(leader), now=now)
     message.status = Status.RELEASED
     return True
 
@@ -596,15 +601,27 @@ class _PartsOutOfStep(Exception):
 
 def write_outcome(claim, status, diagnostics, released_payload=None):
     """Write a final status on every claimed message in one transaction, only while the claim
-    still holds, and announce it. Returns the status, or None when the claim was lost (the
-    sweep took it back; another attempt owns the message now)."""
+    still holds, record a release in the document ledger (validation.controls), and announce
+    it. Returns the status written (quarantined when the ledger refused a release another got
+    to first), or None when the claim was lost (the sweep took it back; another attempt owns
+    the message now)."""
     now = timezone.now()
-    if len(claim.parts) == 1:
-        per_part = [(diagnostics, released_payload)]
-        announced = diagnostics
-    else:
-        per_part, announced = _split_outcome(claim.parts, diagnostics, released_payload)
     with transaction.atomic():
+        if status == Status.RELEASED:
+            # The ledger in the outcome's own transaction: recorded exactly when released. A
+            # release that got there first (the same forecast version, order change or
+            # shipment validated at the same moment) turns this one into a quarantine.
+            try:
+                controls.record(
+                    claim.leader,
+                    released_payload,
+                    lines_filtered=_filtered_count(released_payload),
+                    now=now,
+                )
+            except controls.Refused as refused:
+                status, released_payload = Status.QUARANTINED, None
+                diagnostics = [*diagnostics, refused.diagnostic()]
+        per_part, announced = _per_part(claim.parts, diagnostics, released_payload)
         for part, (part_diagnostics, part_released) in zip(claim.parts, per_part, strict=True):
             written = _under_claim(claim, part).update(
                 status=status,
@@ -629,6 +646,13 @@ def write_outcome(claim, status, diagnostics, released_payload=None):
             part.finished_at = now
         _announce(status, claim.parts, announced)
     return status
+
+
+def _per_part(parts, diagnostics, released_payload):
+    """Per part: (diagnostics, released payload); and the diagnostics to announce."""
+    if len(parts) == 1:
+        return [(diagnostics, released_payload)], diagnostics
+    return _split_outcome(parts, diagnostics, released_payload)
 
 
 def release_claim(claim, error):
@@ -908,7 +932,8 @@ def _run_chunk(chunk):
     message = chunk.message
     check = _header_check(message, chunk.attempt)
     lines = _chunk_lines(chunk.part_id, chunk.start, chunk.stop)
-    found, enriched = check.check_lines(lines, chunk.offset)
+    filtered = []
+    found, enriched = check.check_lines(lines, chunk.offset, filtered=filtered)
     del lines
     if chunk.index == 0:
         found = check.header_diagnostics + found
@@ -922,6 +947,8 @@ def _run_chunk(chunk):
             status=MessageChunk.Status.DONE,
             diagnostics=found,
             released_lines=text,
+            filtered_count=len(filtered),
+            filtered=filtered[: controls.MAX_FILTERED_LISTED],
             finished_at=timezone.now(),
         )
         counted = InboundMessage.objects.filter(
@@ -974,7 +1001,7 @@ def _stage_part(first, message_id, attempt):
         # Written before the lock is taken: the database parses the part's JSON meanwhile,
         # and the other chunks go on counting themselves done on the leader.
         part = InboundMessage.objects.defer(*LARGE_FIELDS).get(pk=first.part_id)
-        text = _released_text(part, _header_check(leader, attempt).header_hub, chunks)
+        text = _released_text(part, _header_check(leader, attempt), chunks)
         MessageChunk.objects.filter(pk=first.pk, part_staged=False).update(
             part_released=Cast(Value(text, TextField()), JSONField())
         )
@@ -1053,12 +1080,20 @@ def finish_message(message_id, attempt):
     diagnostics = pipeline.combine_diagnostics(found.iterator(chunk_size=1))
     errors = any(d["severity"] == "error" for d in diagnostics)
     status = Status.QUARANTINED if errors else Status.RELEASED
-    if len(parts) == 1:
-        per_part, announced = [(diagnostics, None)], diagnostics
-    else:
-        per_part, announced = _split_outcome(parts, diagnostics, None)
     now = timezone.now()
     with transaction.atomic():
+        if status == Status.RELEASED:
+            try:
+                controls.record(
+                    leader,
+                    _recorded_payload(leader, attempt),
+                    lines_filtered=chunks.aggregate(n=Sum("filtered_count"))["n"] or 0,
+                    now=now,
+                )
+            except controls.Refused as refused:
+                status = Status.QUARANTINED
+                diagnostics = [*diagnostics, refused.diagnostic()]
+        per_part, announced = _per_part(parts, diagnostics, None)
         for part, (part_diagnostics, _) in zip(parts, per_part, strict=True):
             released = None
             if status == Status.RELEASED:
@@ -1082,16 +1117,37 @@ def finish_message(message_id, attempt):
     return status
 
 
-def _released_text(part, header_hub, chunks):
+def _released_text(part, check, chunks):
     """A part's released payload as JSON text: its header (with the part, for a release in
-    parts) and the hub, then the enriched lines of its chunks, joined as stored."""
+    parts) and the hub (with the lines its chunks left out as not actionable), then the
+    enriched lines of its chunks, joined as stored."""
     header = _stored_header(part)
-    header["hub"] = header_hub
+    own = chunks.filter(part=part)
+    count = own.aggregate(n=Sum("filtered_count"))["n"] or 0
+    filtered = []
+    if count:
+        for listed in own.order_by("index").values_list("filtered", flat=True):
+            filtered.extend(listed[: controls.MAX_FILTERED_LISTED - len(filtered)])
+    header["hub"] = check.released_hub(count, filtered)
     if part.group_key is not None:
         header["part"] = {"number": part.part_number, "of": part.part_count}
     texts = chunks.filter(part=part).order_by("index").values_list("released_lines", flat=True)
     lines = ",".join(text[1:-1] for text in texts.iterator(chunk_size=4) if len(text) > 2)
     return json.dumps(header, separators=(",", ":"))[:-1] + ',"lines":[' + lines + "]}"
+
+
+def _filtered_count(released_payload):
+    hub = (released_payload or {}).get("hub") or {}
+    return (hub.get("selective_sync") or {}).get("lines_filtered", 0)
+
+
+def _recorded_payload(leader, attempt):
+    """What the ledger records of a message released from chunks: a forecast's header (its
+    lines are not needed), else the released payload its chunks staged."""
+    if leader.message_type == "forecast":
+        return _stored_header(leader)
+    staged = _first_of_part(leader.pk, attempt, leader.pk).values_list("part_released", flat=True)
+    return staged.first()
 
 
 def _dead_letter_chunked(chunk, error):
@@ -1123,6 +1179,17 @@ def _header_keys(message):
 def _stored_header(message):
     """A stored message's payload without its lines (and part), read without the lines."""
     keys = _header_keys(message)
+    if connection.vendor == "sqlite":
+        # SQLite hands a key's value over as text that Django decodes again, so a code such
+        # as "4500012345" would come back as a number: take the header as one JSON text.
+        table = InboundMessage._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT json_remove(payload, '$.lines', '$.part') FROM {table} WHERE id = %s",
+                [message.pk],
+            )
+            header = json.loads(cursor.fetchone()[0])
+        return {key: header[key] for key in keys if header.get(key) is not None}
     row = (
         InboundMessage.objects.filter(pk=message.pk)
         .values_list(*(f"payload__{key}" for key in keys))

@@ -1,5 +1,5 @@
 """API v1 routes of transaction validation, mounted at /api/v1/: contracts/, messages/,
-validate/."""
+validate/, supply-exceptions/."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
@@ -8,6 +8,7 @@ from validation import views
 
 router = SimpleRouter()
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("supply-exceptions", views.SupplyExceptionViewSet, basename="supply-exception")
 
 urlpatterns = [
     path("contracts/", views.ContractListView.as_view(), name="contract-list"),

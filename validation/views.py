@@ -7,6 +7,7 @@ dry runs: integration and steward API clients, as the system of their key.
 """
 
 import json
+import math
 
 import django_filters
 from django.conf import settings
@@ -26,10 +27,12 @@ from rest_framework.views import APIView
 
 from hub.middleware import too_large_detail
 from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from mdm.filters import BoundedTextFilterSet, UtcDateTimeFilter
 from mdm.models import ApiClient
+from mdm.parsers import TOO_DEEP
 from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
-from validation import contracts, services
-from validation.models import InboundMessage, MessageType
+from validation import contracts, controls, services
+from validation.models import InboundMessage, MessageType, SupplyException
 from validation.serializers import (
     AcceptedSerializer,
     ConflictSerializer,
@@ -39,6 +42,7 @@ from validation.serializers import (
     MessageSummarySerializer,
     RejectedSerializer,
     SubmissionSerializer,
+    SupplyExceptionSerializer,
     absolute_url,
 )
 
@@ -64,13 +68,24 @@ class LimitedJSONParser(BaseParser):
         if len(body) > limit:
             raise RequestTooLarge(too_large_detail(f"more than {limit}", limit))
         try:
-            return json.loads(body, parse_constant=_refuse_constant)
+            return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
 
 
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    """A JSON number such as 1e400 is too large for a float: Python reads it as infinity,
+    which JSON (and PostgreSQL's jsonb) cannot hold."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is too large a number")
+    return number
 
 
 def sending_system(request):
@@ -93,18 +108,18 @@ def visible_messages(request):
     return messages.none()
 
 
-class MessageFilterSet(django_filters.FilterSet):
+class MessageFilterSet(BoundedTextFilterSet):
     type = django_filters.ChoiceFilter(field_name="message_type", choices=MessageType.choices)
     system = django_filters.CharFilter(
         field_name="system__code", lookup_expr="iexact", label="Source system code"
     )
     status = django_filters.ChoiceFilter(choices=InboundMessage.Status.choices)
-    received_after = django_filters.IsoDateTimeFilter(
+    received_after = UtcDateTimeFilter(
         field_name="received_at",
         lookup_expr="gte",
         label="Received at or after this ISO 8601 date-time",
     )
-    received_before = django_filters.IsoDateTimeFilter(
+    received_before = UtcDateTimeFilter(
         field_name="received_at",
         lookup_expr="lt",
         label="Received before this ISO 8601 date-time",
@@ -117,7 +132,7 @@ class MessageFilterSet(django_filters.FilterSet):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=True,
     description="Unique per message (e.g. a UUID). Sending the same message with the same "
@@ -268,8 +283,13 @@ class ContractListView(GenericAPIView):
     """GET /api/v1/contracts/: every published contract."""
 
     serializer_class = ContractSummarySerializer
+    filter_backends = []  # a list of files, not of rows: nothing to filter
 
-    @extend_schema(summary="List the message contracts", operation_id="contracts_list")
+    @extend_schema(
+        summary="List the message contracts",
+        operation_id="contracts_list",
+        responses=ContractSummarySerializer(many=True),
+    )
     def get(self, request):
         rows = [
             {
@@ -309,3 +329,32 @@ def _unknown_contract(exc):
 
 def _message_url(request, message):
     return absolute_url(request, "message-detail", public_id=message.public_id)
+
+
+class SupplyExceptionFilterSet(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=SupplyException.State.choices)
+    supplier = django_filters.CharFilter(field_name="supplier__public_id", label="Supplier id")
+    item = django_filters.CharFilter(field_name="item__public_id", label="Item id")
+    plant = django_filters.CharFilter(field_name="plant__public_id", label="Plant id")
+    po_number = django_filters.CharFilter(field_name="order_line__order__po_number")
+
+    class Meta:
+        model = SupplyException
+        fields = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Supply exceptions: supply at risk from acknowledgements"),
+    retrieve=extend_schema(summary="A supply exception"),
+)
+class SupplyExceptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Acknowledgements that commit less, or later, than ordered (validation.controls):
+    item, plant, purchase order line, quantity at risk and days late, newest first."""
+
+    serializer_class = SupplyExceptionSerializer
+    filterset_class = SupplyExceptionFilterSet
+
+    def get_queryset(self):
+        return controls.supply_exceptions()

@@ -9,6 +9,8 @@ import copy
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -30,6 +32,22 @@ API_ORIGINS = (
     (CrossReference.Origin.API, CrossReference.Origin.API.label),
     (CrossReference.Origin.MATCH_CONFIRMED, CrossReference.Origin.MATCH_CONFIRMED.label),
 )
+
+
+class OriginField(serializers.ChoiceField):
+    """How a reference came to be: a client may claim only API_ORIGINS, but a reference
+    shows its stored origin, whichever it is (manual, import, ...)."""
+
+
+class OriginFieldSchema(OpenApiSerializerFieldExtension):
+    """The schema of OriginField: the claimable origins in requests, every origin in
+    responses."""
+
+    target_class = OriginField
+
+    def map_serializer_field(self, auto_schema, direction):
+        choices = API_ORIGINS if direction == "request" else CrossReference.Origin.choices
+        return build_choice_field(serializers.ChoiceField(choices=choices))
 
 
 def target_summary(reference):
@@ -75,14 +93,17 @@ class CrossReferenceSerializer(ValidatedModelSerializer):
     )
     target = TargetField(help_text=TARGET_HELP)
     target_summary = serializers.SerializerMethodField()
-    origin = serializers.ChoiceField(
+    origin = OriginField(
         choices=API_ORIGINS,
         default=CrossReference.Origin.API,
         help_text="How the reference came to be. Set on creation only: api (the default) or "
         "match_confirmed (a steward confirmed a suggested match).",
     )
     created_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Who registered the reference."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who registered the reference (none for a migration or a task).",
     )
 
     class Meta:

@@ -41,7 +41,15 @@ from quarantine.models import BulkRun, QuarantineCase, TeamSettings
 from reconcile.services import create_key
 from tests.validation.world import example
 from validation import pipeline, services, tasks
-from validation.models import InboundMessage, Rule
+from validation.models import (
+    Acknowledgement,
+    InboundMessage,
+    PlanPolicy,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Rule,
+    SupplyException,
+)
 from xref.models import CrossReference
 
 LOGIN = "login"
@@ -76,6 +84,9 @@ IN_USE = row(401, 403, 409, 403)
 MATRIX = {
     "": ("/", {"GET": row(302, 302, 302, 302)}),
     "healthz": ("/healthz", {"GET": row(200, 200, 200, 200)}),
+    # Metrics: the metrics token (not set here) or a login with a hub role; another system's
+    # API key is not the metrics token.
+    "metrics": ("/metrics", {"GET": row(401, 200, 200, 401)}),
     # Resolution: integration and steward clients, whatever the system; viewers have no use.
     "resolve": (
         "/api/v1/resolve/item/?system=ERP_LEGACY&code=MAT-1",
@@ -143,6 +154,12 @@ MATRIX = {
     "contract-detail": ("/api/v1/contracts/purchase_order/1/", {"GET": API_READ}),
     # A session speaks for no system (403); the planning client's dry run is refused as bad.
     "validate": ("/api/v1/validate/", {"POST": row(401, 403, 403, 400)}),
+    # Supply exceptions: every role reads them (planning systems pull them too).
+    "supply-exception-list": ("/api/v1/supply-exceptions/", {"GET": API_READ}),
+    "supply-exception-detail": (
+        "/api/v1/supply-exceptions/{w.supply_exception.pk}/",
+        {"GET": API_READ},
+    ),
     "message-list": ("/api/v1/messages/", {"GET": API_READ, "POST": row(401, 403, 403, 400)}),
     "message-detail": (
         "/api/v1/messages/{w.erp_message.public_id}/",
@@ -207,6 +224,7 @@ MATRIX = {
     # The review screens: viewers see, stewards act.
     "quarantine:queue": ("/quarantine/", {"GET": SCREEN_READ}),
     "quarantine:dashboard": ("/quarantine/dashboard/", {"GET": SCREEN_READ}),
+    "quarantine:supply-exceptions": ("/quarantine/supply-exceptions/", {"GET": SCREEN_READ}),
     "quarantine:bulk-start": ("/quarantine/bulk/", {"POST": SCREEN_ACT}),
     "quarantine:bulk": ("/quarantine/bulk/{w.bulk.pk}/", {"GET": SCREEN_READ}),
     "quarantine:bulk-progress": (
@@ -271,6 +289,7 @@ ADMIN_MODELS = {
     "mdm.apiclient": ("api_client", ADMIN_ONLY),
     "xref.crossreference": ("xref", ALL),
     "validation.rule": ("rule", {"change"}),
+    "validation.planpolicy": ("plan_policy", ALL),
     "validation.inboundmessage": ("erp_message", set()),
     "quarantine.quarantinecase": ("case", {"change"}),
     "quarantine.teamsettings": ("team_settings", ALL),
@@ -294,6 +313,7 @@ HISTORY = {
     "mdm.codevalue",
     "xref.crossreference",
     "validation.rule",
+    "validation.planpolicy",
 }
 
 
@@ -466,6 +486,8 @@ def _build_world():
         group=Group.objects.get(name="viewer"),
         rule=Rule.objects.first(),
         team_settings=TeamSettings.objects.create(team="procurement", sla_hours=4),
+        plan_policy=PlanPolicy.objects.create(system=planning_system, plan_id="S&OP"),
+        supply_exception=_supply_exception(planning_message, item),
         item_type=ContentType.objects.get_for_model(Item).pk,
     )
     w.history = _history_ids(w)
@@ -493,6 +515,51 @@ def _submitted(system, message_type="ship_notice", payload=None):
             payload=payload or example(message_type),
             idempotency_key=f"k{InboundMessage.objects.count()}",
         ).message
+
+
+def _supply_exception(message, item):
+    # A supplier and plant of its own: the ledger protects what it names from deletion.
+    now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    supplier = Supplier.objects.create(number="V100002", name="Late Parts", country="DE")
+    plant = Location.objects.create(
+        code="DE02", name="Second plant", kind=Location.Kind.PLANT, country="DE"
+    )
+    order = PurchaseOrder.objects.create(
+        po_number="4500000001",
+        supplier=supplier,
+        ship_to=plant,
+        plant=plant,
+        system=message.system,
+        change_sequence=0,
+        order_date=now.date(),
+        released_at=now,
+        changed_at=now,
+    )
+    line = PurchaseOrderLine.objects.create(
+        order=order,
+        line=10,
+        item=item,
+        quantity=10,
+        unit_id="H87",
+        base_quantity=10,
+        base_unit_id="H87",
+        need_by=now.date(),
+    )
+    ack = Acknowledgement.objects.create(order=order, message=message, ack_date=now.date())
+    return SupplyException.objects.create(
+        acknowledgement=ack,
+        order_line=line,
+        supplier=supplier,
+        item=item,
+        plant=plant,
+        status="backordered",
+        ordered_quantity=10,
+        on_time_quantity=7,
+        quantity_at_risk=3,
+        unit_id="H87",
+        need_by=now.date(),
+        days_late=14,
+    )
 
 
 def _quarantined(system):

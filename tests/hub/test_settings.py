@@ -37,6 +37,7 @@ def _manage(*args, **env):
         ("HUB_LOG_LEVEL", "LOUD", "HUB_LOG_LEVEL must be one of"),
         ("DATABASE_URL", "oracle-ish://nowhere", "DATABASE_URL is not a valid database URL"),
         ("HUB_EMAIL_PORT", "smtp", "HUB_EMAIL_PORT must be an integer"),
+        ("HUB_METRICS_TOKEN", "short", "HUB_METRICS_TOKEN must be at least 24 characters"),
     ],
 )
 def test_it_fails_loudly_on_a_bad_value(variable, value, message):

@@ -518,7 +518,7 @@ def test_the_dashboard_shows_aging_charts_and_figures(client, viewer, steward, t
     assert figures["by_plant"]["rows"][0][1:] == ("DE-B-02", [1, 0, 1, 0], 2)
     assert figures["interventions"][-1][1] == 1  # the rejection, today
     html = response.content.decode()
-    assert html.count("<svg") == 6
+    assert html.count("<svg") == 7  # six of cases, one of the forecast latency (key figures)
     assert 'class="bar"' in html
     assert [case.pk for case in figures["oldest"]] == [three_cases[1].pk, three_cases[2].pk]
 

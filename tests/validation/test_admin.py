@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 
 from validation import services
-from validation.models import Rule
+from validation.models import PlanPolicy, Rule
 
 from .world import example
 
@@ -95,3 +95,49 @@ def test_operators_read_a_message_with_its_error_in_the_admin(steward_client, er
     assert page.status_code == 200
     assert "GR-5000001" in page.content.decode()
     assert steward_client.get("/admin/validation/inboundmessage/add/").status_code == 403
+
+
+def test_the_business_controls_are_rules_stewards_see_and_configure(steward_client, steward):
+    rule = Rule.objects.get(code="OVER_SHIPMENT")
+    assert rule.tolerance_percent == 5
+    listing = steward_client.get("/admin/validation/rule/").content.decode()
+    for code in ("STALE_FORECAST_VERSION", "FROZEN_FENCE_CHANGE", "UNKNOWN_PO", "OVER_SHIPMENT"):
+        assert code in listing
+
+    response = steward_client.post(
+        f"/admin/validation/rule/{rule.pk}/change/",
+        {
+            "severity": "error",
+            "team": "procurement",
+            "enabled": "on",
+            "tolerance_percent": "12.5",
+            "description": rule.description,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule.refresh_from_db()
+    assert str(rule.tolerance_percent) == "12.50"
+    assert rule.history.first().history_user == steward
+
+
+def test_a_planner_sets_a_plans_policy_in_the_admin(steward_client, planning_system):
+    response = steward_client.post(
+        "/admin/validation/planpolicy/add/",
+        {
+            "system": planning_system.pk,
+            "plan_id": "S&OP-2026-03",
+            "horizon_weeks": "12",
+            "frozen_fence_days": "14",
+            "change_threshold_percent": "5",
+            "change_threshold_quantity": "20",
+            "notes": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    policy = PlanPolicy.objects.get()
+    assert (policy.horizon_weeks, policy.frozen_fence_days) == (12, 14)
+    assert policy.history.first().change_source == "admin"
+    listing = steward_client.get("/admin/validation/planpolicy/").content.decode()
+    assert "S&amp;OP-2026-03" in listing

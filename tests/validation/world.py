@@ -52,8 +52,12 @@ PURCHASE_ORDER = {
     ],
 }
 
+# The acknowledgement, ship notice and receipt are about an open order the world loads into
+# the ledger (OPEN_PO), not the example purchase order: that one is new, so it releases.
+OPEN_PO = "4500011111"
+
 PO_ACKNOWLEDGEMENT = {
-    "po_number": "4500012345",
+    "po_number": OPEN_PO,
     "ack_number": "ACK-77",
     "supplier": "SUP-NET-0042",
     "ack_date": "2026-03-03",
@@ -77,7 +81,7 @@ SHIP_NOTICE = {
     "ship_to": "DE-HH-01",
     "lines": [
         {
-            "po_number": "4500012345",
+            "po_number": OPEN_PO,
             "po_line": 10,
             "item": "6204-2RS-C3",
             "quantity": 500,
@@ -92,7 +96,7 @@ RECEIPT = {
     "received_at": "2026-03-19",
     "lines": [
         {
-            "po_number": "4500012345",
+            "po_number": OPEN_PO,
             "po_line": 10,
             "shipment_id": "ASN-2026-0001",
             "item": "BRG-6204-2RS",
@@ -376,4 +380,38 @@ def build_world():
     ref("SUPPLIER_NET", "unit", "BX", unit(code="XBX"))
     ref("SUPPLIER_NET", "code_value", "IA", w.accepted)
     ref("SUPPLIER_NET", "code_value", "IR", w.rejected)
+    w.open_po = load_open_order(w)
     return w
+
+
+def load_open_order(w):
+    """OPEN_PO in the ledger, as if released before: line 10, 500 bearings by 2026-03-20 to
+    the dock, from the supplier's HQ site."""
+    from django.utils import timezone
+
+    from validation.models import PurchaseOrder, PurchaseOrderLine
+
+    order = PurchaseOrder.objects.create(
+        po_number=OPEN_PO,
+        supplier=w.supplier,
+        supplier_site=w.site,
+        ship_to=w.dock,
+        plant=w.plant,
+        system=w.systems["ERP_LEGACY"],
+        change_sequence=0,
+        order_date=datetime.date(2026, 3, 2),
+        released_at=timezone.now(),
+        changed_at=timezone.now(),
+    )
+    PurchaseOrderLine.objects.create(
+        order=order,
+        line=10,
+        item=w.bearing,
+        revision="B",
+        quantity=500,
+        unit_id="H87",
+        base_quantity=500,
+        base_unit_id="H87",
+        need_by=datetime.date(2026, 3, 20),
+    )
+    return order

@@ -1,0 +1,55 @@
+"""Fixtures of the integration tests: a real Celery worker (prefork, two processes) on the
+test database and the environment's Redis, on a queue of its own so that nothing else on the
+broker reaches it. Helpers for other processes are in tests/integration/processes.py."""
+
+import uuid
+
+import pytest
+from django.apps import apps
+from django.db.migrations import RunPython
+from django.db.migrations.loader import MigrationLoader
+
+from hub.celery import app as celery_app
+from tests.integration import processes
+from validation.models import Rule
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rules(db):
+    """The validation rules as their migrations seed them. They are rows, which the flush after
+    every transactional test deletes (the roles come back by post_migrate, the rules do not):
+    without them every message would be released. Seeded again when missing."""
+    if Rule.objects.exists():
+        return
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for (app, name), migration in sorted(loader.disk_migrations.items()):
+        if app == "validation" and "seed" in name:
+            for operation in migration.operations:
+                if isinstance(operation, RunPython):
+                    operation.code(apps, None)
+
+
+@pytest.fixture
+def broker_queue(settings):
+    """A queue of the test's own on the real broker: tasks this process enqueues go there
+    (not run eagerly), for a worker started on it."""
+    processes.require_postgres_and_redis()
+    queue = f"hub-test-{uuid.uuid4().hex[:12]}"
+    settings.VALIDATION_QUEUE = queue
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield queue
+    celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def worker(tmp_path, broker_queue):
+    """A worker on the test database and the environment's broker, consuming broker_queue."""
+    process = processes.start_worker(
+        tmp_path / "worker.log", broker_queue, DATABASE_URL=processes.database_url()
+    )
+    process.queue = broker_queue
+    try:
+        yield process
+    finally:
+        processes.stop(process)
