@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from quarantine.models import CaseTransition, QuarantineCase
 from quarantine.queries import rules_grouped
-from validation.models import InboundMessage, MessageType
+from validation import controls
+from validation.models import InboundMessage, MessageType, SupplyException
 
 DAY = datetime.timedelta(hours=24)
 WEEK = datetime.timedelta(days=7)
@@ -366,47 +367,45 @@ def replay_outcomes(now, window):
     return [Sample({"outcome": name}, counts[name]) for name in REPLAY_OUTCOMES]
 
 
-# --- the document ledger and supply exceptions (issue 7) ------------------------------------
-#
-# The acknowledgement turnaround per supplier (PO release to acknowledgement), the ship notice
-# coverage (share of receipts preceded by a ship notice) and the open supply exceptions by
-# type come from the document ledger (validation.controls, validation.models). Each is one
-# thin function over the ledger's query and its registration, to be placed here:
-#
-# @kpi(
-#     "hub_ack_turnaround_seconds",
-#     "Acknowledgement turnaround",
-#     "Average seconds from a purchase order's release to its first acknowledgement, per "
-#     "supplier.",
-#     labels=("supplier",),
-#     unit=SECONDS,
-# )
-# def ack_turnaround(now, window):
-#     found = controls.acknowledgement_turnaround()
-#     return [Sample({"supplier": s}, f["avg_seconds"]) for s, f in found.items()]
-#
-#
-# @kpi(
-#     "hub_ship_notice_coverage_ratio",
-#     "Ship notice coverage",
-#     "Share of receipt lines that a ship notice announced before the receipt.",
-#     unit=RATIO,
-# )
-# def ship_notice_coverage(now, window):
-#     return [Sample({}, controls.ship_notice_coverage()["share"])]  # None: NaN, "–"
-#
-#
-# @kpi(
-#     "hub_supply_exceptions_open",
-#     "Open supply exceptions",
-#     "Open supply exceptions by the acknowledgement's canonical status.",
-#     labels=("status",),
-# )
-# def open_supply_exceptions(now, window):
-#     rows = (
-#         SupplyException.objects.filter(state=SupplyException.State.OPEN)
-#         .values_list("status")
-#         .annotate(n=Count("pk"))
-#         .order_by("status")
-#     )
-#     return [Sample({"status": status}, n) for status, n in rows]
+# --- the document ledger and supply exceptions ---------------------------------------------
+
+
+@kpi(
+    "hub_ack_turnaround_seconds",
+    "Acknowledgement turnaround",
+    "Average seconds from a purchase order's release to its first acknowledgement, per "
+    "supplier, over the orders released in the window.",
+    labels=("supplier",),
+    unit=SECONDS,
+    window=WEEK,
+)
+def ack_turnaround(now, window):
+    found = controls.acknowledgement_turnaround(since=now - window)
+    return [Sample({"supplier": s}, f["avg_seconds"]) for s, f in found.items()]
+
+
+@kpi(
+    "hub_ship_notice_coverage_ratio",
+    "Ship notice coverage",
+    "Share of the window's receipt lines that a ship notice announced before the receipt.",
+    unit=RATIO,
+    window=WEEK,
+)
+def ship_notice_coverage(now, window):
+    return [Sample({}, controls.ship_notice_coverage(since=now - window)["share"])]
+
+
+@kpi(
+    "hub_supply_exceptions_open",
+    "Open supply exceptions",
+    "Open supply exceptions by the acknowledgement's canonical status.",
+    labels=("status",),
+)
+def open_supply_exceptions(now, window):
+    rows = (
+        SupplyException.objects.filter(state=SupplyException.State.OPEN)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by("status")
+    )
+    return [Sample({"status": status}, n) for status, n in rows]

@@ -1190,11 +1190,15 @@ def supply_exceptions():
 # --- figures for the metrics --------------------------------------------------------------
 
 
-def acknowledgement_turnaround():
+def acknowledgement_turnaround(since=None):
     """Per supplier (public id): how long from a purchase order's first release to its first
-    acknowledgement, over the acknowledged orders: {"orders", "avg_seconds", "max_seconds"}."""
+    acknowledgement, over the acknowledged orders (released since `since`, when given):
+    {"orders", "avg_seconds", "max_seconds"}."""
+    orders = PurchaseOrder.objects.all()
+    if since is not None:
+        orders = orders.filter(released_at__gte=since)
     firsts = (
-        PurchaseOrder.objects.filter(acknowledgements__isnull=False)
+        orders.filter(acknowledgements__isnull=False)
         .annotate(first_ack=Min("acknowledgements__recorded_at"))
         .values_list("supplier__public_id", "released_at", "first_ack")
     )
@@ -1211,11 +1215,14 @@ def acknowledgement_turnaround():
     }
 
 
-def ship_notice_coverage():
-    """Receipt lines in all, those a ship notice announced before (same order line and
-    shipment), and the share: {"receipts", "with_ship_notice", "share"} (share None when
-    nothing was received)."""
-    totals = ReceiptLine.objects.aggregate(
+def ship_notice_coverage(since=None):
+    """Receipt lines in all (of receipts recorded since `since`, when given), those a ship
+    notice announced before (same order line and shipment), and the share: {"receipts",
+    "with_ship_notice", "share"} (share None when nothing was received)."""
+    lines = ReceiptLine.objects.all()
+    if since is not None:
+        lines = lines.filter(receipt__recorded_at__gte=since)
+    totals = lines.aggregate(
         receipts=Count("pk"),
         with_ship_notice=Count(
             "pk", filter=Q(notice__isnull=False, notice__recorded_at__lte=F("receipt__recorded_at"))

@@ -413,7 +413,10 @@ class PurchaseOrder(models.Model):
             # The number an acknowledgement or ship notice correlates by, with its supplier.
             models.UniqueConstraint(fields=["supplier", "po_number"], name="po_unique_number"),
         ]
-        indexes = [models.Index(fields=["po_number"], name="po_number")]  # receipts
+        indexes = [
+            models.Index(fields=["po_number"], name="po_number"),  # receipts
+            models.Index(fields=["released_at"], name="po_released_at"),  # the turnaround KPI
+        ]
 
     def __str__(self):
         return f"PO {self.po_number} ({self.change_sequence})"
@@ -538,6 +541,8 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["-recorded_at"]
+        # The ship notice coverage KPI reads the receipts of a recent window.
+        indexes = [models.Index(fields=["recorded_at"], name="receipt_recorded_at")]
 
     def __str__(self):
         return self.receipt_id

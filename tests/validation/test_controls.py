@@ -535,3 +535,30 @@ def test_the_x12_codes_and_a_portals_words_are_loaded_as_status_cross_references
     assert statuses["DR"]["hub"]["status"]["id"] == "ACK_LINE_STATUS:accepted_with_changes"
     assert statuses["Delayed"]["hub"]["status"]["id"] == "ACK_LINE_STATUS:backordered"
     assert SupplyException.objects.get().days_late == 7
+
+
+def test_the_ledger_figures_reach_metrics_over_their_window(world, client, settings):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    send(world, "purchase_order")
+    order = PurchaseOrder.objects.get(po_number="4500012345")
+    PurchaseOrder.objects.filter(pk=order.pk).update(
+        released_at=order.released_at - datetime.timedelta(hours=2)
+    )
+    send(world, "po_acknowledgement", example("po_acknowledgement", po_number="4500012345"))
+    send(world, "ship_notice")
+    send(world, "receipt")
+    settings.METRICS_TOKEN = "metrics-token-for-tests-only-0123456789"
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+
+    [turnaround] = families["hub_ack_turnaround_seconds"].samples
+    assert turnaround.labels == {"supplier": world.supplier.public_id}
+    assert 7200 <= turnaround.value < 7260
+    [coverage] = families["hub_ship_notice_coverage_ratio"].samples
+    assert coverage.value == 1.0
+    # Outside the window (orders released, receipts recorded before it) nothing counts.
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    assert controls.acknowledgement_turnaround(since=later) == {}
+    assert controls.ship_notice_coverage(since=later)["receipts"] == 0
