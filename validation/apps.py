@@ -1,5 +1,25 @@
+import importlib
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+# The data migrations that seed the rules every deployment starts with.
+RULE_SEEDS = ("0002_seed_rules", "0006_seed_control_rules")
+
+
+def seed_rules_again(sender, **kwargs):
+    """post_migrate: the rules are rows seeded by data migrations, so a flushed database
+    (`manage.py flush`, which also ends every transactional test) would validate with no rule
+    at all and release everything. Seeded again as the migrations seed them when none is
+    left; a steward's changes and deletions of single rules stand."""
+    from django.apps import apps
+
+    from validation.models import Rule
+
+    if Rule.objects.exists():
+        return
+    for name in RULE_SEEDS:
+        importlib.import_module(f"validation.migrations.{name}").seed_rules(apps, None)
 
 
 class ValidationConfig(AppConfig):
@@ -24,3 +44,4 @@ class ValidationConfig(AppConfig):
         post_migrate.connect(
             sync_roles, sender=self, dispatch_uid="validation.sync_roles", weak=False
         )
+        post_migrate.connect(seed_rules_again, sender=self, dispatch_uid="validation.rules")

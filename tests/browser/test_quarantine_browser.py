@@ -3,10 +3,7 @@ opens the case, creates the missing cross-reference from a suggested candidate, 
 case resolved and the message released. And the dashboard draws its charts, with nothing
 fetched from outside the hub."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 
 from mdm.services import reset_demo_steward
@@ -19,10 +16,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def demo_world(transactional_db, eager_celery):
-    # The rules come from a data migration, which an earlier transactional test's flush
-    # removed: put them back as the migration wrote them.
-    seed = importlib.import_module("validation.migrations.0002_seed_rules").seed_rules
-    seed(apps, None)
     call_command("seed_demo", items=40, suppliers=5, verbosity=0)
     return reset_demo_steward()
 

@@ -5,28 +5,9 @@ broker reaches it. Helpers for other processes are in tests/integration/processe
 import uuid
 
 import pytest
-from django.apps import apps
-from django.db.migrations import RunPython
-from django.db.migrations.loader import MigrationLoader
 
 from hub.celery import app as celery_app
 from tests.integration import processes
-from validation.models import Rule
-
-
-@pytest.fixture(autouse=True)
-def _seeded_rules(db):
-    """The validation rules as their migrations seed them. They are rows, which the flush after
-    every transactional test deletes (the roles come back by post_migrate, the rules do not):
-    without them every message would be released. Seeded again when missing."""
-    if Rule.objects.exists():
-        return
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    for (app, name), migration in sorted(loader.disk_migrations.items()):
-        if app == "validation" and "seed" in name:
-            for operation in migration.operations:
-                if isinstance(operation, RunPython):
-                    operation.code(apps, None)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ weeks: the acknowledgement is released and planners get a supply exception with 
 at risk. An older forecast version sent again is refused as stale."""
 
 import datetime
-import importlib
 import time
 
 import pytest
-from django.apps import apps
 
 from mdm.models import CodeList, CodeValue, Supplier
 from tests.integration.processes import tail
@@ -29,10 +27,6 @@ WEEKS = [(datetime.date(2026, 3, 2) + datetime.timedelta(weeks=n)).isoformat() f
 
 @pytest.fixture
 def scenario_world(db):
-    # The rules come from data migrations, which an earlier transactional test's flush may
-    # have removed: put them back as the migrations wrote them.
-    for migration in ("0002_seed_rules", "0006_seed_control_rules"):
-        importlib.import_module(f"validation.migrations.{migration}").seed_rules(apps, None)
     world = build_world()
     world.suppliers = [world.supplier]
     for n in (5, 6):
