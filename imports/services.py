@@ -383,8 +383,7 @@ class Pass:
     def _fingerprint(self, state):
         if state.errors and not state.key:
             return None
-        record = state.existing
-        stamp = f"{record.pk}@{record.updated_at.isoformat()}" if record else "-"
+        stamp = _key_stamp(state.existing)
         self.fingerprint.update(repr((state.key, stamp)).encode())
         return stamp
 
@@ -702,9 +701,7 @@ class Pass:
         chunk = {"keys": [], "refs": {}, "creates": [], "updates": []}
         for state, found in zip(rows, looked_up, strict=True):
             if found or state.key:
-                existing = state.existing if found else None
-                stamp = f"{existing.pk}@{existing.updated_at.isoformat()}" if existing else "-"
-                chunk["keys"].append((state.key, found, stamp))
+                chunk["keys"].append((state.key, found, _key_stamp(state.existing)))
             if state.errors or state.action not in (CREATE, UPDATE):
                 continue
             values = {name: getattr(state.instance, name) for name in attnames}
@@ -1061,6 +1058,12 @@ def _reindex(matching, match_key, spec, ids):
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _key_stamp(record):
+    """What the plan's fingerprint holds of a record the file names: its id and last update,
+    or "-" for none."""
+    return f"{record.pk}@{record.updated_at.isoformat()}" if record is not None else "-"
 
 
 def _stamp(record):
