@@ -44,9 +44,6 @@ class ImportRun(models.Model):
     failed_rows = models.FileField(upload_to="imports/failed/%Y/%m/", blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
     plan_fingerprint = models.CharField(max_length=64, blank=True)
-    # Per chunk of rows: [digest of what validation saw, row errors]; lets the apply skip
-    # validating again what provably has not changed since the plan.
-    plan_chunks = models.JSONField(default=list, blank=True)
     # The plan's verdict in a form the apply writes without reading the file again: per
     # chunk, the records to create and update as validated, and what the plan saw of the
     # records the file names (see imports.services.Pass.apply_prepared). Removed once used.

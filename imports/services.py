@@ -15,9 +15,10 @@ row by row, so each row sees the rows before it.
 Plan writes nothing. Apply writes everything or nothing (unless skip_errors), inside one
 transaction, records history rows with source "import" and the run's id, and refuses when
 the records the file names changed since the plan (their ids and update times are
-fingerprinted). For a bulk kind, the apply reuses the plan's verdict on a chunk whose every
-input (its cells, the stored records it updates and references, with their update times) is
-unchanged, and checks the rest again; on PostgreSQL new records and their history rows are
+fingerprinted). For a bulk kind, the plan keeps its validated rows and the apply writes them
+without reading the file again, once it has checked that every record the file names or
+references is as the plan saw it (Pass.apply_prepared); when a referenced record changed it
+reads and validates the file again. On PostgreSQL new records and their history rows are
 inserted with COPY. The fuzzy-match index of records written in bulk (no save signals) is
 refreshed by a task after the apply commits.
 """
@@ -162,10 +163,6 @@ class Pass:
         self._defaults = None  # see _new_instance
         self._clean_memo = {}  # see _clean_fields
         self.bulk_written = False
-        self.chunk_verdicts = []  # [inputs digest, row errors] per chunk
-        self.planned_verdicts = (
-            run.plan_chunks if write else []
-        )  # records written without signals (see refresh_match_index)
         self._progress_writer = ProgressWriter()
         # A plan of a bulk kind keeps its verdict for the apply (see apply_prepared).
         self.prepared_file = (
@@ -229,36 +226,14 @@ class Pass:
                     elif not state.errors and state.action == CREATE:
                         self._remember_created(state.instance)
         if self.kind.write == "bulk":
-            verdict = self._chunk_inputs(rows)
-            index = len(self.chunk_verdicts)
-            # An apply reuses the plan's verdict on a chunk whose every input is as the plan
-            # saw it (see _chunk_inputs); the per-chunk checks against other records run again.
-            planned = self.planned_verdicts[index] if index < len(self.planned_verdicts) else None
-            self._validate_bulk(rows, trusted=self.write and planned == [verdict, 0])
+            self._validate_bulk(rows)
             if self.write:
                 self._write_bulk(rows)
             else:
                 self._prepare(rows, looked_up)
-        errors_before = self.error_total
         for state in rows:
             self._count(state)
-        if self.kind.write == "bulk":
-            self.chunk_verdicts.append([verdict, self.error_total - errors_before])
         self._report_progress()
-
-    def _chunk_inputs(self, rows):
-        """A digest of everything a bulk kind's full_clean() sees in a chunk: the cells of
-        each row, the stored record it updates and the records it references, each as id and
-        last update. clean() of a bulk kind looks at nothing else, so equal digests mean
-        equal verdicts."""
-        digest = hashlib.blake2b(digest_size=16)
-        for state in rows:
-            stamps = [state.number, state.cells, _stamp(state.existing)]
-            for ref in self.kind.refs:
-                parts = state.ref_keys.get(ref.field)
-                stamps.append(_stamp(self.ref_cache[ref.field].get(parts)) if parts else "")
-            digest.update(repr(stamps).encode())
-        return digest.hexdigest()
 
     def _count(self, state):
         self.counts["rows"] += 1
@@ -383,7 +358,7 @@ class Pass:
     def _fingerprint(self, state):
         if state.errors and not state.key:
             return None
-        stamp = _key_stamp(state.existing)
+        stamp = _stamp(state.existing)
         self.fingerprint.update(repr((state.key, stamp)).encode())
         return stamp
 
@@ -542,9 +517,9 @@ class Pass:
 
     # -- bulk kinds --
 
-    def _validate_bulk(self, rows, trusted=False):
+    def _validate_bulk(self, rows):
         todo = [s for s in rows if not s.errors and s.action in (CREATE, UPDATE)]
-        for state in [] if trusted else todo:
+        for state in todo:
             instance = state.instance
             try:
                 # Foreign keys given in the file were found by the chunk's lookup: checking
@@ -701,7 +676,7 @@ class Pass:
         chunk = {"keys": [], "refs": {}, "creates": [], "updates": []}
         for state, found in zip(rows, looked_up, strict=True):
             if found or state.key:
-                chunk["keys"].append((state.key, found, _key_stamp(state.existing)))
+                chunk["keys"].append((state.key, found, _stamp(state.existing)))
             if state.errors or state.action not in (CREATE, UPDATE):
                 continue
             values = {name: getattr(state.instance, name) for name in attnames}
@@ -729,8 +704,8 @@ class Pass:
             with self.run.failed_rows.open("rb") as failed:
                 self.failed_file.write(failed.read().decode("utf-8-sig"))
         now_stamps = {}  # (ref field, key) -> stamp of the record now
-        chunks = max(len(self.run.plan_chunks), 1)
-        done = 0
+        to_write = max(self.counts[CREATE] + self.counts[UPDATE], 1)
+        written = 0
         try:
             while True:
                 try:
@@ -762,8 +737,8 @@ class Pass:
                 self._bulk_create(creates)
                 self._bulk_update(updates)
                 self.bulk_written = self.bulk_written or bool(creates or updates)
-                done += 1
-                percent = int(100 * done / chunks)
+                written += len(creates) + len(updates)
+                percent = int(100 * written / to_write)
                 self._progress_writer.write(self.run.pk, min(percent, 99))
                 if self.progress:
                     self.progress(self.counts, percent)
@@ -1060,16 +1035,10 @@ def _reindex(matching, match_key, spec, ids):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _key_stamp(record):
-    """What the plan's fingerprint holds of a record the file names: its id and last update,
-    or "-" for none."""
-    return f"{record.pk}@{record.updated_at.isoformat()}" if record is not None else "-"
-
-
 def _stamp(record):
-    if record is None:
-        return "-"
-    return f"{record.pk}@{getattr(record, 'updated_at', None)}"
+    """What a plan holds of a record the file names or references, to tell whether it changed
+    by the apply: its id and last update, or "-" for none."""
+    return f"{record.pk}@{record.updated_at.isoformat()}" if record is not None else "-"
 
 
 def _digest(values):
@@ -1299,16 +1268,17 @@ def process_run(run_id, progress=None):
 def plan_run(run, fileobj, progress=None):
     """Read the whole file, judge every row, write nothing; the run becomes planned (or
     failed for a file that cannot be read)."""
-    rehearse = KINDS[run.kind].write != "bulk"
     try:
-        with transaction.atomic():
-            work = Pass(run, fileobj, write=False, rehearse=rehearse, progress=progress).execute()
-            transaction.set_rollback(True)  # a plan writes nothing
+        if KINDS[run.kind].write == "bulk":
+            work = Pass(run, fileobj, write=False, progress=progress).execute()
+        else:
+            with transaction.atomic():
+                work = Pass(run, fileobj, write=False, rehearse=True, progress=progress).execute()
+                transaction.set_rollback(True)  # the rehearsal's rows: a plan writes nothing
     except reading.FileError as exc:
         return _finish(run, ImportRun.Status.FAILED, message=str(exc))
     run.plan_counts = dict(work.counts)
     run.plan_fingerprint = work.fingerprint.hexdigest()
-    run.plan_chunks = work.chunk_verdicts
     if work.prepared_file is not None:
         writes = work.counts[CREATE] or work.counts[UPDATE]
         if writes and (not work.counts[ERROR] or run.skip_errors):

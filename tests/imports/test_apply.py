@@ -221,7 +221,7 @@ def test_it_validates_again_what_changed_since_the_plan(items):
     text = "number,description,base_unit,item_type,net_weight,weight_unit\n"
     text += "300,Plate,H87,component,2.5,KGM\n"
     run = planned("items", text)
-    assert run.plan_counts["create"] == 1 and run.plan_chunks[0][1] == 0
+    assert run.plan_counts["create"] == 1 and run.prepared
     kilogram = Unit.objects.get(code="KGM")
     kilogram.status = Unit.Status.DELETED
     kilogram.save()

@@ -3,6 +3,7 @@ the sweep ends it, and nothing of it was written."""
 
 import datetime
 
+import pytest
 from django.utils import timezone
 
 from imports import services, tasks
@@ -53,9 +54,14 @@ def test_it_leaves_a_run_that_is_making_progress(units, settings):
     assert run.status == ImportRun.Status.RUNNING
 
 
+@pytest.mark.django_db(transaction=True)  # progress is written outside the test's transaction
 def test_a_run_records_its_heartbeat_while_it_works(units):
     run = services.start_run("items", csv_file(ROWS))
-    before = timezone.now()
-    services.process_run(run.pk)
-    run.refresh_from_db()
-    assert run.heartbeat_at is not None and run.heartbeat_at >= before
+    beats = []
+
+    def progress(counts, percent):  # called after each chunk, once its progress is written
+        beats.append(ImportRun.objects.values_list("started_at", "heartbeat_at").get(pk=run.pk))
+
+    services.process_run(run.pk, progress=progress)
+    # The claim beats first, at the start; each chunk read beats again.
+    assert beats and all(heartbeat > started for started, heartbeat in beats)
