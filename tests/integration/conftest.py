@@ -5,9 +5,15 @@ broker reaches it. Helpers for other processes are in tests/integration/processe
 import uuid
 
 import pytest
+from django.core.servers import basehttp
 
 from hub.celery import app as celery_app
 from tests.integration import processes
+
+# The live server (one, for the whole session) listens with socketserver's backlog of 5: fifty
+# connections opened at one moment overflow it and the kernel resets some of them, which a
+# load balancer in front of a real deployment never does. Give it a real server's backlog.
+basehttp.WSGIServer.request_queue_size = 128
 
 
 @pytest.fixture
