@@ -127,6 +127,8 @@ class CsvReader:
             raise FileError(f"Header (line 1): {text[0].upper()}{text[1:]}.")
 
     def __iter__(self):
+        """(line number, cells as read, problem or None) of each row; cells() makes the row's
+        cells of those."""
         width = len(self.headers)
         any_row = False
         while True:
@@ -134,7 +136,7 @@ class CsvReader:
             cells = self._next()
             if cells is None:
                 break
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue  # blank lines and rows of empty cells, as spreadsheets leave them
             any_row = True
             problem = None
@@ -146,9 +148,13 @@ class CsvReader:
                     "(a missing or extra delimiter, or an unclosed quote?)"
                 )
                 cells = (cells + [""] * width)[:width]
-            yield start, dict(zip(self.headers, map(read_cell, cells), strict=True)), problem
+            yield start, cells, problem
         if not any_row:
             raise FileError("The file has a header but no rows.")
+
+    def cells(self, values):
+        """{header: cell} of a row's cells as read: trimmed, formula neutralisation undone."""
+        return dict(zip(self.headers, map(read_cell, values), strict=True))
 
 
 def _outside_quotes(line, char):

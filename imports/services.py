@@ -115,7 +115,8 @@ class _Revalidate(Exception):
 @dataclass
 class RowState:
     number: int
-    cells: dict
+    read: list  # the cells as read; `cells` is made of them when the row is parsed
+    cells: dict = None
     errors: list = field(default_factory=list)
     values: dict = field(default_factory=dict)  # field name -> parsed value
     ref_keys: dict = field(default_factory=dict)  # ref field -> key tuple (None: blank)
@@ -179,6 +180,9 @@ class Pass:
         self._attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
         self._defaults = None  # see _new_instance
         self._clean_memo = {}  # see _clean_fields
+        self._clean_plans = {}  # see _fields_to_clean
+        self._specs_given = None  # see _given_specs
+        self._blanks = {}  # see _blank
         self.bulk_written = False
         self._progress_writer = ProgressWriter()
         # A plan of a bulk kind keeps its verdict for the apply (see apply_prepared).
@@ -228,8 +232,8 @@ class Pass:
         """The file's rows, HUB_IMPORT_CHUNK_ROWS at a time."""
         chunk_size = settings.HUB_IMPORT_CHUNK_ROWS
         chunk = []
-        for number, cells, problem in self.reader:
-            state = RowState(number, cells)
+        for number, read, problem in self.reader:
+            state = RowState(number, read)
             if problem:
                 state.fail(None, problem)
             chunk.append(state)
@@ -278,7 +282,7 @@ class Pass:
         def outgoing():
             for rows in chunks:
                 sent.append(rows)
-                yield [(state.number, state.cells, state.errors) for state in rows]
+                yield [(state.number, state.read, state.errors) for state in rows]
 
         for verdicts, refs in forked.ordered_map(self._judge_remote, outgoing(), processes):
             rows = sent.pop(0)
@@ -304,7 +308,7 @@ class Pass:
 
     def _judge_remote(self, rows):
         """_judge() in a worker process: what it found of each row goes back."""
-        rows = [RowState(number, cells, errors) for number, cells, errors in rows]
+        rows = [RowState(number, read, errors=errors) for number, read, errors in rows]
         refs = self._judge(rows)
         verdicts = [
             (s.errors, s.key, s.found, s.stamp, s.unique, s.action, s.prepared) for s in rows
@@ -395,7 +399,8 @@ class Pass:
                 messages.append(format_error(error))
                 if len(self.errors) < STORED_ERRORS:
                     self.errors.append(error)
-            self.failed_writer.write({**state.cells, "error": "; ".join(messages)})
+            cells = state.cells or self.reader.cells(state.read)
+            self.failed_writer.write({**cells, "error": "; ".join(messages)})
             if self.write and not self.skip_errors:
                 self.aborted = True
         self.counts[state.action] += 1
@@ -410,12 +415,9 @@ class Pass:
     # -- reading cells --
 
     def _parse(self, state):
-        cells = state.cells
-        for spec in self.kind.specs:
+        cells = state.cells = self.reader.cells(state.read)
+        for spec in self._given_specs():
             if isinstance(spec, Ref):
-                given = [h for h in spec.columns if h in self.present]
-                if not given:
-                    continue
                 parts = tuple(cells.get(h, "") for h in spec.columns)
                 if spec.upper:
                     parts = tuple(p.upper() for p in parts)
@@ -428,11 +430,9 @@ class Pass:
                 else:
                     state.ref_keys[spec.field] = parts
                 continue
-            if spec.name not in self.present:
-                continue
             cell = cells[spec.name]
             if cell == "":
-                state.values[spec.field] = _blank(self.model, spec.field)
+                state.values[spec.field] = self._blank(spec.field)
                 continue
             try:
                 state.values[spec.field] = spec.parse(cell)
@@ -449,6 +449,33 @@ class Pass:
             else:
                 key.append(format_value(state.values.get(spec.field)))
         state.key = tuple(key)
+
+    def _given_specs(self):
+        """The kind's columns and references the file gives (all or some of their columns)."""
+        if self._specs_given is None:
+            self._specs_given = [
+                spec
+                for spec in self.kind.specs
+                if any(
+                    h in self.present
+                    for h in (spec.columns if isinstance(spec, Ref) else (spec.name,))
+                )
+            ]
+        return self._specs_given
+
+    def _blank(self, name):
+        """What a blank cell gives a field (_blank), worked out once unless it is made anew
+        each time (a callable default)."""
+        if name in self._blanks:
+            return self._blanks[name]
+        value = _blank(self.model, name)
+        try:
+            made = callable(self.model._meta.get_field(name).default)
+        except FieldDoesNotExist:
+            made = False
+        if not made:
+            self._blanks[name] = value
+        return value
 
     def _check_duplicate(self, state):
         """Whether an earlier row of the file has the same key; True when so (the row fails)."""
@@ -553,7 +580,7 @@ class Pass:
             target_pk = target.pk if target is not None else None
             if existing is None or getattr(instance, attname) != target_pk:
                 changed.append(name)
-            setattr(instance, name, target)
+            _set_related(instance, self.model._meta.get_field(name), target)
         state.instance = instance
         state.changed = changed
         state.action = CREATE if existing is None else (UPDATE if changed else UNCHANGED)
@@ -601,17 +628,16 @@ class Pass:
         if len(memo) > 100_000:
             memo.clear()
         errors = {}
-        for f in instance._meta.fields:
-            if f.name in exclude or f.generated:
-                continue
-            raw = getattr(instance, f.attname)
-            if f.blank and raw in f.empty_values:
+        values = instance.__dict__
+        for f, attname, blank, memoizable in self._fields_to_clean(exclude):
+            raw = values[attname] if attname in values else getattr(instance, attname)
+            if blank and raw in f.empty_values:
                 continue
             if isinstance(raw, DatabaseDefault):
                 continue
             # A Decimal by its text: 1.0000000 equals 1 but has more decimal places.
             value_key = str(raw) if isinstance(raw, Decimal) else raw
-            key = (f.attname, type(raw), value_key) if _memoizable(f) else None
+            key = (attname, type(raw), value_key) if memoizable else None
             try:
                 verdict = memo.get(key) if key is not None else None
             except TypeError:  # an unhashable value
@@ -623,12 +649,25 @@ class Pass:
                     verdict = (False, exc.error_list)
                 if key is not None:
                     memo[key] = verdict
-            if verdict[0]:
-                setattr(instance, f.attname, verdict[1])
-            else:
+            if not verdict[0]:
                 errors[f.name] = verdict[1]
+            elif verdict[1] is not raw:
+                setattr(instance, attname, verdict[1])
         if errors:
             raise ValidationError(errors)
+
+    def _fields_to_clean(self, exclude):
+        """(field, attname, blank, memoizable) of the fields clean_fields() checks when these
+        are excluded; worked out once per set of exclusions."""
+        key = frozenset(exclude)
+        found = self._clean_plans.get(key)
+        if found is None:
+            found = self._clean_plans[key] = [
+                (f, f.attname, f.blank, _memoizable(f))
+                for f in self.model._meta.fields
+                if f.name not in exclude and not f.generated
+            ]
+        return found
 
     def _validate_fully(self, state):
         try:
@@ -844,7 +883,7 @@ class Pass:
                 # the file again, which refuses the plan): only records the plan saw are
                 # looked up again.
                 states = [
-                    RowState(0, {}, key=key, errors=[] if found else [(None, "")])
+                    RowState(0, [], key=key, errors=[] if found else [(None, "")])
                     if planned != _stamp(None) or not unique_key
                     else None
                     for key, found, planned in chunk["keys"]
@@ -866,7 +905,7 @@ class Pass:
                         raise _Revalidate
                 creates = [self._revive(values, adding=True) for values in chunk["creates"]]
                 updates = [
-                    RowState(0, {}, instance=self._revive(values), changed=changed)
+                    RowState(0, [], instance=self._revive(values), changed=changed)
                     for values, changed in chunk["updates"]
                 ]
                 self._bulk_create(creates)
@@ -1337,6 +1376,15 @@ def _records_by_key(model, lookups, keys):
         if key in keys:
             found[key] = record
     return found
+
+
+def _set_related(instance, model_field, target):
+    """instance.<foreign key> = target, as the field's descriptor sets it (the key columns and
+    the cached record), without its checks: `target` was found by the key's own lookup."""
+    values = instance.__dict__
+    for own, remote in model_field.related_fields:
+        values[own.attname] = None if target is None else getattr(target, remote.attname)
+    model_field.set_cached_value(instance, target)
 
 
 def _in(model, path):
