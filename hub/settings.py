@@ -289,6 +289,9 @@ HUB_IMPORT_PARALLEL_BYTES = envint("HUB_IMPORT_PARALLEL_BYTES", 4 * 1024 * 1024,
 # An import run that shows no progress for this many seconds counts as interrupted (its
 # worker was killed or redeployed); the sweep below ends it (imports.services).
 HUB_IMPORT_STALL_SECONDS = envint("HUB_IMPORT_STALL_SECONDS", 600, minimum=10)
+# What a plan keeps for its apply is deleted when the plan is this old and not applied (the
+# apply then reads the file again).
+HUB_IMPORT_PREPARED_HOURS = envint("HUB_IMPORT_PREPARED_HOURS", 24, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -357,12 +357,8 @@ class Pass:
             if self._check_duplicate(state):
                 # As if the row had failed before its record was looked up.
                 del state.errors[:-1]
-                state.found, state.stamp, state.unique, state.prepared = (
-                    False,
-                    _stamp(None),
-                    [],
-                    None,
-                )
+                state.found, state.stamp = False, _stamp(None)
+                state.unique, state.prepared = [], None
             for index, digest in state.unique:
                 first = self.unique_seen.setdefault((index, digest), state.number)
                 if first != state.number:
@@ -1769,6 +1765,26 @@ def sweep_interrupted_runs(now=None):
     if plans or applies:
         logger.warning("import sweep: %s plan(s) failed, %s apply(s) put back", plans, applies)
     return plans, applies
+
+
+def discard_old_prepared(now=None):
+    """Delete what the plans of bulk kinds kept for their apply (a hundred bytes or so a row)
+    once they are HUB_IMPORT_PREPARED_HOURS old and not applied: a plan nobody applies does not
+    hold disk space for ever. Such a run can still be applied; its apply reads and validates
+    the file again. Returns how many were deleted."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(hours=settings.HUB_IMPORT_PREPARED_HOURS)
+    old = (
+        ImportRun.objects.filter(status=ImportRun.Status.PLANNED, finished_at__lt=cutoff)
+        .exclude(prepared="")
+        .only("pk", "prepared")
+    )
+    count = 0
+    for run in old:
+        run.prepared.delete(save=False)
+        ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(prepared="")
+        count += 1
+    return count
 
 
 # --- revert ----------------------------------------------------------------------------------

@@ -40,8 +40,10 @@ def refresh_match_index(run_id):
 
 @shared_task
 def sweep_interrupted_imports():
-    """End the runs whose worker stopped (Celery beat, every HUB_VALIDATION_SWEEP_INTERVAL)."""
+    """End the runs whose worker stopped, and free what old plans kept for an apply that did
+    not come (Celery beat, every HUB_VALIDATION_SWEEP_INTERVAL)."""
     services.sweep_interrupted_runs()
+    services.discard_old_prepared()
 
 
 def enqueue_match_index(run):

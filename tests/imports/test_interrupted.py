@@ -2,6 +2,7 @@
 the sweep ends it, and nothing of it was written."""
 
 import datetime
+import os
 
 import pytest
 from django.utils import timezone
@@ -65,3 +66,25 @@ def test_a_run_records_its_heartbeat_while_it_works(units):
     services.process_run(run.pk, progress=progress)
     # The claim beats first, at the start; each chunk read beats again.
     assert beats and all(heartbeat > started for started, heartbeat in beats)
+
+
+def test_the_sweep_frees_what_an_old_plan_kept_and_the_plan_still_applies(units, settings):
+    settings.HUB_IMPORT_PREPARED_HOURS = 24
+    old = services.start_run("items", csv_file(ROWS))
+    services.process_run(old.pk)
+    fresh = services.start_run("items", csv_file(ROWS.replace("500", "501")))
+    services.process_run(fresh.pk)
+    ImportRun.objects.filter(pk=old.pk).update(
+        finished_at=timezone.now() - datetime.timedelta(hours=25)
+    )
+    old.refresh_from_db()
+    kept = old.prepared.path
+
+    tasks.sweep_interrupted_imports()
+
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert not old.prepared and not os.path.exists(kept)
+    assert fresh.prepared  # a plan of today keeps its rows
+    assert services.apply_run(old).status == ImportRun.Status.APPLIED  # reads the file again
+    assert Item.objects.filter(number="500").exists()
