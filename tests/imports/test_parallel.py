@@ -160,3 +160,17 @@ def test_the_apply_writes_each_value_as_the_plan_read_it(world, settings):
             record.net_weight,
             record.created_at,
         )
+
+
+def test_a_file_error_midway_fails_the_plan_and_ends_the_workers(world, settings, monkeypatch):
+    pids = forks(monkeypatch)
+    settings.HUB_IMPORT_PROCESSES = 2
+    broken = FILE.encode() + "209,Gr\xfc\xdfe,H87,component,,,\n".encode("latin-1")
+    run = services.start_run("items", csv_file(broken, "items.csv"))
+    services.process_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Line 14 is not UTF-8")
+    assert len(pids) == 2
+    assert_reaped(pids)
+    assert Item.objects.count() == 3  # the world's items, nothing of the file
