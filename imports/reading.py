@@ -154,6 +154,8 @@ class CsvReader:
 
     def cells(self, values):
         """{header: cell} of a row's cells as read: trimmed, formula neutralisation undone."""
+        if "'" not in "".join(values):  # nothing neutralised: trimming is all
+            return dict(zip(self.headers, [value.strip() for value in values], strict=True))
         return dict(zip(self.headers, map(read_cell, values), strict=True))
 
 

@@ -1245,10 +1245,11 @@ class CopyLayout:
 
     def text(self, instance):
         """The line of a validated new record, without what the apply assigns."""
-        values = self.read(instance)
         return "\t".join(
-            "\\N" if value is None else encode(value)
-            for value, encode in zip(values, self.encoders, strict=True)
+            [
+                "\\N" if value is None else encode(value)
+                for value, encode in zip(self.read(instance), self.encoders)  # noqa: B905
+            ]
         )
 
     def write(self, texts, user, history_attrs):

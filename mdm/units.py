@@ -365,8 +365,15 @@ def convert_detailed(quantity, from_unit, to_unit, item=None, supplier=None, on_
 
 def is_mass(unit):
     """Whether a unit (instance or code) measures mass, e.g. KGM, LBR, TNE."""
-    dimensionality = _dimensionality(_resolve(unit))
-    return dimensionality is not None and dict(dimensionality) == {"[mass]": 1}
+    return _measures_mass(*_mapping(_resolve(unit)))
+
+
+@lru_cache(maxsize=512)
+def _measures_mass(expression, mapping_class):
+    """is_mass() of a unit's mapping: asked for every row of an item import with a weight."""
+    if not expression or mapping_class in _NO_GLOBAL_CONVERSION:
+        return False
+    return dict(_parse(expression)[2]) == {"[mass]": 1}
 
 
 def are_compatible(a, b):
