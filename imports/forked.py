@@ -93,6 +93,7 @@ def _fork(function, siblings):
         # open here, those children would not see the caller close them, and never end.
         for conn in (ours, *siblings):
             conn.close()
+        _own_database_connections()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _serve(function, theirs)
@@ -100,6 +101,19 @@ def _fork(function, siblings):
         code = 1
     finally:
         os._exit(code)
+
+
+# Database connections this child inherited: kept, so that they are never closed from here
+# (closing one would end the caller's session), and never used.
+_inherited = []
+
+
+def _own_database_connections():
+    """Give this child connection objects of its own for every database, whatever the caller
+    left open (a connection that close_all() could not close, another thread's)."""
+    for alias in connections:
+        _inherited.append(connections[alias])
+        connections[alias] = connections.create_connection(alias)
 
 
 def _serve(function, conn):

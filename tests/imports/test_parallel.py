@@ -174,3 +174,15 @@ def test_a_file_error_midway_fails_the_plan_and_ends_the_workers(world, settings
     assert len(pids) == 2
     assert_reaped(pids)
     assert Item.objects.count() == 3  # the world's items, nothing of the file
+
+
+def test_workers_never_use_a_connection_the_planning_process_has_open(world, settings, monkeypatch):
+    """A connection the planning process could not close before forking (a test runner's or a
+    framework's) is never used by the workers, which would then talk over one socket with it."""
+    monkeypatch.setattr(forked.connections, "close_all", lambda: None)
+    connection.ensure_connection()
+    for _ in range(3):
+        run = _plan(settings, processes=2)
+        assert run.plan_counts["update"] == 1 and run.plan_counts["unchanged"] == 1
+    assert connection.connection is not None and not connection.connection.closed
+    assert Item.objects.count() == 3  # the planning process's connection still works
