@@ -9,9 +9,11 @@ process (a daemon).
 
 Database connections are not shared across a fork: the caller's connections are closed
 before it (so the caller must not be inside a transaction, whose rows the children could not
-see anyway) and each child opens its own. A child that fails sends its traceback, which is
-raised in the caller as ChildFailed; a child that dies (killed, out of memory) is reported
-the same way; the children of a caller that stops early, or dies, end too.
+see anyway), and each child makes connection objects of its own, so that it never uses one
+the caller left open (a test runner's, another thread's). A child that fails sends its
+traceback, which is raised in the caller as ChildFailed; a child that dies (killed, out of
+memory) is reported the same way; the children of a caller that stops early, or dies, end
+too.
 """
 
 import contextlib
