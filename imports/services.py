@@ -366,7 +366,7 @@ class Pass:
                     self._fail_unique(state, fields, constraint, in_file=first)
                     state.prepared = None
             if state.key:
-                self.fingerprint.update(repr((state.key, state.stamp)).encode())
+                self._fingerprint_key(state.key, state.stamp)
         if self.write:
             self._write_bulk(rows)
             return
@@ -534,11 +534,15 @@ class Pass:
                 state.existing = found.get(state.key)
 
     def _fingerprint(self, state):
+        """Fingerprint a row by its record as it is now; returns that record's stamp."""
         if not state.key:
             return None
         stamp = _stamp(state.existing)
-        self.fingerprint.update(repr((state.key, stamp)).encode())
+        self._fingerprint_key(state.key, stamp)
         return stamp
+
+    def _fingerprint_key(self, key, stamp):
+        self.fingerprint.update(repr((key, stamp)).encode())
 
     # -- one row --
 
@@ -816,13 +820,14 @@ class Pass:
     def _bulk_create(self, objs):
         if not objs:
             return
+        if self._layout is not None:  # PostgreSQL: COPY
+            lines = [self._layout.text(obj) for obj in objs]
+            self._layout.write(lines, self.user, self._history_attrs())
+            return
         if issubclass(self.model, PublicIdModel):
             ids = allocate_public_ids(self.model.PUBLIC_ID_PREFIX, len(objs))
             for obj, public_id in zip(objs, ids, strict=True):
                 obj.public_id = public_id
-        if connection.vendor == "postgresql":
-            copy_create(self.model, objs, self.user, self._history_attrs())
-            return
         self.model.objects.bulk_create(objs, batch_size=1000)
         get_history_manager_for_model(self.model).bulk_history_create(
             objs,
@@ -887,7 +892,7 @@ class Pass:
                 self._find_existing([state for state in states if state is not None])
                 for state, (key, _, planned) in zip(states, chunk["keys"], strict=True):
                     if state is None:
-                        self.fingerprint.update(repr((key, planned)).encode())
+                        self._fingerprint_key(key, planned)
                     elif self._fingerprint(state) != planned:
                         raise StalePlan
                 for name, stamps in chunk["refs"].items():
@@ -1080,79 +1085,6 @@ class ProgressWriter:
 # --- PostgreSQL COPY for new records ----------------------------------------------------------
 
 
-def copy_create(model, objs, user, history_attrs):
-    """Insert new records and their "+" history rows with COPY: what bulk_create() and
-    simple_history's bulk_history_create() write, without their per-value overhead, which at
-    a million rows is most of the time. Columns come from the models' definitions; values
-    are prepared as the fields prepare them where that is more than passing them on (JSON)."""
-    now = timezone.now()
-    table = model._meta.db_table
-    for obj, pk in zip(objs, _next_ids(model, len(objs)), strict=True):
-        obj.pk = pk
-    fields = model._meta.concrete_fields
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    for obj in objs:
-        for attname in stamped:
-            setattr(obj, attname, now)
-        obj._state.adding = False
-        obj._state.db = DEFAULT_DB_ALIAS
-    _copy(table, fields, map(_row_maker(fields), objs))
-
-    history = get_history_manager_for_model(model).model
-    tracked = {f.attname for f in history.tracked_fields}
-    extra = {
-        "history_date": now,
-        "history_user_id": user.pk if user is not None else None,
-        "history_change_reason": None,
-        "history_type": "+",
-        **history_attrs,
-    }
-    history_fields = [f for f in history._meta.concrete_fields if f.name != "history_id"]
-    for model_field in history_fields:
-        if model_field.attname not in tracked and model_field.attname not in extra:
-            raise ImproperlyConfigured(f"No value for history column {model_field.attname}.")
-    constants = {name: value for name, value in extra.items() if name not in tracked}
-    _copy(history._meta.db_table, history_fields, map(_row_maker(history_fields, constants), objs))
-
-
-# Field types whose Python values the driver takes as they are; others (JSON) are prepared.
-PASSED_AS_IS = frozenset(
-    {
-        *("AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField"),
-        *("DateField", "DateTimeField", "DecimalField", "EmailField", "ForeignKey"),
-        *("IntegerField", "PositiveBigIntegerField", "PositiveIntegerField"),
-        *("PositiveSmallIntegerField", "SlugField", "SmallIntegerField", "TextField"),
-    }
-)
-
-
-def _row_maker(fields, constants=None):
-    """A function giving an object's COPY row for these columns: its attribute values,
-    prepared as the field prepares them when its type needs it, or the value `constants`
-    gives for a column."""
-    constants = constants or {}
-    template = [constants.get(f.attname) for f in fields]
-    slots = [i for i, f in enumerate(fields) if f.attname not in constants]
-    read = operator.attrgetter(*(fields[i].attname for i in slots))
-    prepared = [(i, fields[i]) for i in slots if fields[i].get_internal_type() not in PASSED_AS_IS]
-
-    def row(obj):
-        values = template.copy()
-        got = read(obj) if len(slots) > 1 else (read(obj),)
-        for i, value in zip(slots, got, strict=True):
-            values[i] = value
-        for i, model_field in prepared:
-            if values[i] is not None:
-                values[i] = model_field.get_db_prep_save(values[i], connection)
-        return values
-
-    return row
-
-
 def _next_ids(model, count):
     """`count` ids from the sequence of the model's table (named once: looking it up in every
     row of the statement costs more than taking the numbers)."""
@@ -1167,9 +1099,8 @@ def _next_ids(model, count):
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _copy(table, fields, rows=(), text=None):
-    """COPY rows (sequences of values) or ready text (lines in COPY's text format) into
-    these columns of a table."""
+def _copy(table, fields, text):
+    """COPY text (lines in COPY's text format) into these columns of a table."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
@@ -1179,10 +1110,19 @@ def _copy(table, fields, rows=(), text=None):
         connection.cursor() as cursor,
         cursor.cursor.copy(statement) as copy,
     ):
-        if text is not None:
-            copy.write(text.encode())
-        for row in rows:
-            copy.write_row(row)
+        copy.write(text.encode())
+
+
+# Field types whose values COPY's text format takes as str() gives them (numbers and keys);
+# text, booleans, dates and JSON have encoders of their own.
+PASSED_AS_IS = frozenset(
+    {
+        *("AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField"),
+        *("DateField", "DateTimeField", "DecimalField", "EmailField", "ForeignKey"),
+        *("IntegerField", "PositiveBigIntegerField", "PositiveIntegerField"),
+        *("PositiveSmallIntegerField", "SlugField", "SmallIntegerField", "TextField"),
+    }
+)
 
 
 # COPY's text format: a backslash, tab, newline and carriage return inside a value are escaped.
@@ -1202,7 +1142,7 @@ def _text_encoder(model_field):
     if kind == "JSONField":
         encoder = model_field.encoder
         return lambda value: json.dumps(value, cls=encoder).translate(COPY_ESCAPES)
-    if kind in PASSED_AS_IS:  # numbers and keys
+    if kind in PASSED_AS_IS:
         return str
     return None
 
