@@ -46,9 +46,9 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
-from stdnum import ean
 from stdnum import lei as stdnum_lei
 
+from mdm.identifiers import gs1_check_digit
 from mdm.models import Item, Location, Supplier
 from xref.models import MatchKey
 
@@ -236,14 +236,14 @@ def gtin14(value):
     digits = compact(value)
     if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
         return None
-    if ean.calc_check_digit(digits[:-1]) != digits[-1]:
+    if gs1_check_digit(digits[:-1]) != digits[-1]:
         return None
     return digits.zfill(14)
 
 
 def gln(value):
     digits = compact(value)
-    if len(digits) == 13 and digits.isdigit() and ean.calc_check_digit(digits[:-1]) == digits[-1]:
+    if len(digits) == 13 and digits.isdigit() and gs1_check_digit(digits[:-1]) == digits[-1]:
         return digits
     return None
 
