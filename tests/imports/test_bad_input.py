@@ -48,6 +48,14 @@ def test_it_names_the_line_of_another_encoding(stored):
     assert "CSV UTF-8" in run.message
 
 
+def test_it_names_the_line_and_position_of_another_encoding_deep_in_a_large_file(stored):
+    rows = "".join(f"{n},Bolt {n},H87,component\n" for n in range(200, 60_200))  # > 1 MiB
+    data = (HEADER + rows).encode() + "60200,Zubehör,H87,component\n".encode("cp1252")
+    run = refused(data, stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Line 60002 is not UTF-8 (byte 0xF6 at position 12;")
+
+
 def test_it_reads_semicolons(units):
     run = import_bytes('number;description;base_unit;item_type\n100;"Bolt; M8";H87;component\n')
     assert run.status == ImportRun.Status.APPLIED
