@@ -283,9 +283,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 HUB_IMPORT_MAX_BYTES = envint("HUB_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 HUB_IMPORT_CHUNK_ROWS = envint("HUB_IMPORT_CHUNK_ROWS", 2000, minimum=1)
 # A plan of a file this large (bulk kinds, PostgreSQL) validates its chunks in this many
-# forked worker processes (imports.forked); 0 or 1: in the process running the plan.
+# forked worker processes (mdm.forked); 0 or 1: in the process running the plan.
 HUB_IMPORT_PROCESSES = envint("HUB_IMPORT_PROCESSES", min(os.cpu_count() or 1, 4), minimum=0)
 HUB_IMPORT_PARALLEL_BYTES = envint("HUB_IMPORT_PARALLEL_BYTES", 4 * 1024 * 1024, minimum=0)
+# Reconciliation (reconcile app): a batch of this many queries or more is answered by this
+# many forked worker processes (mdm.forked) on PostgreSQL; 0 or 1: in the request's process.
+HUB_RECONCILE_PROCESSES = envint("HUB_RECONCILE_PROCESSES", min(os.cpu_count() or 1, 4), minimum=0)
+HUB_RECONCILE_PARALLEL_QUERIES = envint("HUB_RECONCILE_PARALLEL_QUERIES", 100, minimum=1)
 # An import run that shows no progress for this many seconds counts as interrupted (its
 # worker was killed or redeployed); the sweep below ends it (imports.services).
 HUB_IMPORT_STALL_SECONDS = envint("HUB_IMPORT_STALL_SECONDS", 600, minimum=10)

@@ -15,7 +15,7 @@ row by row, so each row sees the rows before it.
 A chunk of a bulk kind is judged on its own (`Pass._judge`), then settled in file order
 (`Pass._settle`: keys and unique values an earlier row of the file has, the fingerprint). On
 PostgreSQL the chunks of a large plan (HUB_IMPORT_PARALLEL_BYTES) are judged in
-HUB_IMPORT_PROCESSES forked worker processes (imports.forked) while this process reads the
+HUB_IMPORT_PROCESSES forked worker processes (mdm.forked) while this process reads the
 file and settles them: the plan finds exactly what it finds in one process.
 
 Plan writes nothing. Apply writes everything or nothing (unless skip_errors), inside one
@@ -35,7 +35,6 @@ commits.
 
 import contextlib
 import datetime
-import gc
 import hashlib
 import io
 import json
@@ -65,7 +64,7 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
-from imports import forked, reading
+from imports import reading
 from imports.kinds import (
     FORMATS,
     KINDS,
@@ -76,6 +75,8 @@ from imports.kinds import (
     record_key,
 )
 from imports.models import ImportRun, format_error
+from mdm import forked
+from mdm.collector import collecting_less
 from mdm.history import Source, change_source
 from mdm.models import (
     CodeValue,
@@ -96,7 +97,6 @@ logger = logging.getLogger(__name__)
 
 # Row errors kept on the run itself (the failed-rows file has every one).
 STORED_ERRORS = 1000
-GC_YOUNG_OBJECTS = 100_000  # see collecting_less()
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 
 
@@ -1303,22 +1303,6 @@ def _reindex(matching, match_key, spec, ids):
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def collecting_less():
-    """Python's cyclic garbage collector run less often while a pass works through a file. A
-    chunk's thousands of rows, records and dicts live long enough to be promoted through the
-    collector's generations, and each promotion brings collections of the whole heap: at
-    the default thresholds they took a third of a large plan's CPU. Cycles are still
-    collected, at most every GC_YOUNG_OBJECTS new objects. The thresholds are the process's:
-    another thread's work meanwhile is collected as rarely."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_YOUNG_OBJECTS), *(max(b, 50) for b in before[1:]))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _stamp(record):

@@ -20,10 +20,13 @@ import json
 from dataclasses import dataclass
 
 import pycountry
+from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from mdm import identifiers
+from mdm import forked, identifiers
+from mdm.collector import collecting_less
 from mdm.models import Item, Location, SourceSystem, Supplier
 from reconcile.models import ReconciliationKey
 from xref import matching
@@ -36,6 +39,7 @@ MAX_BATCH = 1000
 MAX_EXTEND_IDS = 1000
 MATCH_SCORE = 90.0
 MATCH_MARGIN = 10.0
+QUERIES_PER_TASK = 20  # queries a worker process answers at a time (see _answer_all)
 CONFLICT_PENALTY = 20.0
 SUGGEST_PAGE = 10
 CODE_PREFIX = "code:"
@@ -209,15 +213,51 @@ def reconcile_batch(queries):
             raise BadRequest(f"Query {key!r} must be a JSON object.")
         parsed[key] = _parse_query(query)
     # Identical queries (a column with repeated values) are answered once.
-    answers = {}
-    for query in parsed.values():
-        if query not in answers:
-            answers[query] = _candidates(*query)
+    distinct = list(dict.fromkeys(parsed.values()))
+    with collecting_less(), matching.batch():
+        answers = dict(zip(distinct, _answer_all(distinct), strict=True))
     details = _details([c for candidates in answers.values() for c in candidates])
     results = {}
     for key, query in parsed.items():
         results[key] = {"result": _results(query, answers[query], details)}
     return results
+
+
+def _answer_all(queries):
+    """_candidates() of each query, in order: in HUB_RECONCILE_PROCESSES forked worker
+    processes for a batch of HUB_RECONCILE_PARALLEL_QUERIES or more, each taking
+    QUERIES_PER_TASK at a time."""
+    processes = _processes(len(queries))
+    if not processes:
+        return [_candidates(*query) for query in queries]
+    tasks = [queries[n : n + QUERIES_PER_TASK] for n in range(0, len(queries), QUERIES_PER_TASK)]
+    answers = []
+    for found in forked.ordered_map(_answer_remote, tasks, processes):
+        answers += [[_Candidate(TYPES[type_id], *rest) for type_id, *rest in c] for c in found]
+    return answers
+
+
+def _answer_remote(queries):
+    """_answer_all() in a worker process: the candidates go back as plain tuples."""
+    return [
+        [(c.type.id, c.id, c.name, c.score, c.evidence) for c in _candidates(*query)]
+        for query in queries
+    ]
+
+
+def _processes(count):
+    """How many worker processes answer a batch of `count` queries: none for a small batch,
+    on a database a fork cannot share, or inside a transaction."""
+    wanted = settings.HUB_RECONCILE_PROCESSES
+    if (
+        wanted < 2
+        or count < settings.HUB_RECONCILE_PARALLEL_QUERIES
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or not forked.available()
+    ):
+        return 0
+    return wanted
 
 
 def _parse_query(query):

@@ -35,6 +35,7 @@ Writes that skip signals (bulk inserts, `QuerySet.update`) need `manage.py
 rebuild_match_index`; the demo seed rebuilds it itself.
 """
 
+import contextlib
 import math
 import re
 import threading
@@ -70,6 +71,7 @@ POOL_ROWS = 8_000  # index rows that sum may read
 # of a word's trigrams are read, so that names sharing a long piece of it are found.
 NAMED_POOL_ROWS = 12_000
 RESCORED = 30  # records read in full and scored, at least
+BATCH_ROWS = 3_000_000  # names under word keys a batch() keeps at most
 # How many records have a key is cached per process for CACHE_SECONDS: the counts only steer
 # which keys are read and their weights, the rows themselves are always read fresh. A key no
 # record has is never cached as such, so a record added a moment ago is found at once.
@@ -843,17 +845,56 @@ def _pooled(spec, weights, size):
 
 
 def _anchored(spec, keys):
-    """{record id: normalised name} of every record with one of these word keys."""
+    """{record id: normalised name} of every record with one of these word keys; inside
+    batch(), each key's rows are read once for the whole batch."""
     if not keys:
         return {}
     table = MatchKey._meta.db_table
-    placeholders = ", ".join("%s" for _ in keys)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT record_id, text FROM {table} WHERE kind = %s AND key IN ({placeholders})",
-            [spec.kind, *sorted(keys)],
-        )
-        return dict(cursor.fetchall())
+    cache = getattr(_batch, "rows", None)
+    if cache is None:
+        placeholders = ", ".join("%s" for _ in keys)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT record_id, text FROM {table} WHERE kind = %s AND key IN ({placeholders})",
+                [spec.kind, *sorted(keys)],
+            )
+            return dict(cursor.fetchall())
+    missing = sorted(key for key in keys if (spec.kind, key) not in cache)
+    if missing:
+        if sum(len(rows) for rows in cache.values()) > BATCH_ROWS:
+            cache.clear()
+        found = {key: [] for key in missing}
+        placeholders = ", ".join("%s" for _ in missing)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, record_id, text FROM {table} WHERE kind = %s "
+                f"AND key IN ({placeholders})",
+                [spec.kind, *missing],
+            )
+            for key, record_id, text in cursor.fetchall():
+                found[key].append((record_id, text))
+        for key, rows in found.items():
+            cache[(spec.kind, key)] = rows
+    names = {}
+    for key in sorted(keys):
+        names.update(cache[(spec.kind, key)])
+    return names
+
+
+# What batch() keeps for the queries of one batch, per thread.
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch():
+    """Queries answered together (a reconciliation batch): the names under a word key, which
+    many queries of a batch share ("industries", "gmbh" misspelt), are read once for all of
+    them, up to BATCH_ROWS names kept. What a batch reads is as fresh as its first query."""
+    _batch.rows = {}
+    try:
+        yield
+    finally:
+        _batch.rows = None
 
 
 def _records(spec, ids, country=None):

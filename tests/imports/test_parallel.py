@@ -1,4 +1,4 @@
-"""A large plan judges its chunks in forked worker processes (imports.forked): it must find
+"""A large plan judges its chunks in forked worker processes (mdm.forked): it must find
 exactly what a plan in one process finds, duplicates across chunks included, and its apply
 must write the same records. PostgreSQL only (a fork cannot share an in-memory SQLite
 database), with committed data the workers' own connections can see."""
@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from imports import forked, services
+from imports import services
 from imports.models import ImportRun
+from mdm import forked
 from mdm.models import Item, Unit
 from tests.imports.conftest import csv_file
-from tests.imports.test_forked import assert_reaped, forks
+from tests.mdm.test_forked import assert_reaped, forks
 from tests.services import require
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""imports.forked: work spread over forked processes, answered in order; a child that fails or
+"""mdm.forked: work spread over forked processes, answered in order; a child that fails or
 dies is reported and no child outlives the call."""
 
 import os
@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from imports import forked
+from mdm import forked
 
 
 def forks(monkeypatch):

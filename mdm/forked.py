@@ -1,4 +1,5 @@
-"""Work spread over forked processes, results in order: how a large plan uses every core.
+"""Work spread over forked processes, results in order: how a large import plan or
+reconciliation batch uses every core.
 
 `ordered_map(function, items, processes)` forks `processes` children, which inherit the
 caller's state as it is at the fork (the import pass, with its settings and caches), gives
