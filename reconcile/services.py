@@ -16,6 +16,7 @@ Ids are the records' public ids (SUP-000045), URL-safe, so clients may put them 
 without encoding. Types are "Item", "Supplier" and "Location".
 """
 
+import contextlib
 import json
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ MAX_EXTEND_IDS = 1000
 MATCH_SCORE = 90.0
 MATCH_MARGIN = 10.0
 QUERIES_PER_TASK = 20  # queries a worker process answers at a time (see _answer_all)
+SHARED_READS_QUERIES = 100  # a batch this large shares its reads (see reconcile_batch)
 CONFLICT_PENALTY = 20.0
 SUGGEST_PAGE = 10
 CODE_PREFIX = "code:"
@@ -214,7 +216,10 @@ def reconcile_batch(queries):
         parsed[key] = _parse_query(query)
     # Identical queries (a column with repeated values) are answered once.
     distinct = list(dict.fromkeys(parsed.values()))
-    with collecting_less(), matching.batch():
+    # A large batch shares the reads of its queries' words (xref.matching.batch); in a few
+    # queries too few words recur to pay for keeping them.
+    shared = matching.batch() if len(distinct) >= SHARED_READS_QUERIES else contextlib.nullcontext()
+    with collecting_less(), shared:
         answers = dict(zip(distinct, _answer_all(distinct), strict=True))
     details = _details([c for candidates in answers.values() for c in candidates])
     results = {}

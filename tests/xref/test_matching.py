@@ -3,6 +3,8 @@ index following saves, renames and deletes, and the match API with its roles."""
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mdm.models import Item, Location, Supplier
 from mdm.services import create_api_client
@@ -259,6 +261,24 @@ def test_it_finds_a_supplier_created_a_moment_ago(suppliers):
 
     found = matching.match("supplier", "Quixotc Gearworks")
     assert found[0].id == new.public_id
+
+
+def test_a_batch_answers_as_single_queries_do_and_reads_a_word_once(zeta, acme_corp):
+    queries = ["Zeta Industries", "zeta industry", "ACME Corp", "Acme Zeta", "Zeta Industries"]
+    alone = [matching.match("supplier", q) for q in queries]
+    with CaptureQueriesContext(connection) as single:
+        matching.match("supplier", "Zeta Industries")
+    with matching.batch():
+        together = [matching.match("supplier", q) for q in queries]
+        with CaptureQueriesContext(connection) as repeated:
+            matching.match("supplier", "Zeta Industries")
+    assert together == alone
+    assert ids(together[0])[0] == zeta.public_id
+    # The names under the query's words were kept: the repeat reads no names.
+    assert len(repeated) == len(single) - 1
+    # Outside the batch, nothing is kept: a supplier created now is found at once.
+    created = Supplier.objects.create(number="V100009", name="Zeta Industries Nord", country="DE")
+    assert created.public_id in ids(matching.match("supplier", "Zeta Industries Nord"))
 
 
 def test_it_follows_a_rename(suppliers):
