@@ -945,15 +945,13 @@ def match(kind, q="", limit=5, country=None, **fields):
     wanted = max(RESCORED, limit * 10) * (4 if country else 1)
     records = _records(spec, set(pooled) | set(hits), country)
     if names:
-        fresh = [(record_id, text) for record_id, text in names.items() if record_id not in records]
+        # The best `wanted` of the names not read already (at most len(records) of the best
+        # are), scored straight from the dict: no copy of tens of thousands of names.
         best = process.extract(
-            query.text,
-            [text for _, text in fresh],
-            scorer=NAME_SCORER,
-            processor=None,
-            limit=wanted,
+            query.text, names, scorer=NAME_SCORER, processor=None, limit=wanted + len(records)
         )
-        records.update(_records(spec, [fresh[index][0] for _, _, index in best], country))
+        chosen = [record_id for _, _, record_id in best if record_id not in records][:wanted]
+        records.update(_records(spec, chosen, country))
 
     scorer = _score_item if kind == "item" else _score_named
     scored = []
