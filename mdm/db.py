@@ -25,6 +25,10 @@ def fetch_prepared(sql, params):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+    # As Django's own cursor() does: a connection kept from an earlier request is checked
+    # first (CONN_HEALTH_CHECKS), so one the database dropped (a restart) is replaced, not
+    # used and failed on.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     started = time.monotonic()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
