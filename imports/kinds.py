@@ -120,8 +120,13 @@ class Column:
     format: str = "text"
     required: bool = False
 
+    @property
+    def parser(self):
+        """The function reading this column's cells."""
+        return FORMATS[self.format][0]
+
     def parse(self, cell):
-        return FORMATS[self.format][0](cell)
+        return self.parser(cell)
 
 
 @dataclass(frozen=True)

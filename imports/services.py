@@ -66,7 +66,6 @@ from simple_history.utils import get_history_manager_for_model
 
 from imports import reading
 from imports.kinds import (
-    FORMATS,
     KINDS,
     XREF_TARGET_FORMATS,
     CellError,
@@ -475,7 +474,7 @@ class Pass:
         """(spec, its cell parser) of _given_specs(), None for a reference."""
         if self._parsers is None:
             self._parsers = [
-                (spec, None if isinstance(spec, Ref) else FORMATS[spec.format][0])
+                (spec, None if isinstance(spec, Ref) else spec.parser)
                 for spec in self._given_specs()
             ]
         return self._parsers

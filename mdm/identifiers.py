@@ -8,7 +8,7 @@ import functools
 
 import holidays
 import pycountry
-from stdnum import lei
+from stdnum import ean, lei
 from stdnum.exceptions import (
     InvalidChecksum,
     InvalidComponent,
@@ -27,22 +27,14 @@ def _digits(value):
     return value.isascii() and value.isdigit()
 
 
-def gs1_check_digit(body):
-    """The GS1 check digit (mod 10) of these digits: weights 3 and 1 alternate from the right,
-    starting with 3."""
-    total = 3 * sum(map(int, body[::-2])) + sum(map(int, body[-2::-2]))
-    return str(-total % 10)
-
-
 def _gs1_error(value, lengths, label):
     if not _digits(value):
         return f"{label} must contain digits only."
     if len(value) not in lengths:
         allowed = ", ".join(str(n) for n in sorted(lengths))
         return f"{label} must have {allowed} digits, not {len(value)}."
-    expected = gs1_check_digit(value[:-1])
-    if expected != value[-1]:
-        return f"{label} check digit is wrong (expected {expected})."
+    if ean.calc_check_digit(value[:-1]) != value[-1]:
+        return f"{label} check digit is wrong (expected {ean.calc_check_digit(value[:-1])})."
     return None
 
 

@@ -47,9 +47,9 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
+from stdnum import ean
 from stdnum import lei as stdnum_lei
 
-from mdm.identifiers import gs1_check_digit
 from mdm.models import Item, Location, Supplier
 from xref.models import MatchKey
 
@@ -238,14 +238,14 @@ def gtin14(value):
     digits = compact(value)
     if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
         return None
-    if gs1_check_digit(digits[:-1]) != digits[-1]:
+    if ean.calc_check_digit(digits[:-1]) != digits[-1]:
         return None
     return digits.zfill(14)
 
 
 def gln(value):
     digits = compact(value)
-    if len(digits) == 13 and digits.isdigit() and gs1_check_digit(digits[:-1]) == digits[-1]:
+    if len(digits) == 13 and digits.isdigit() and ean.calc_check_digit(digits[:-1]) == digits[-1]:
         return digits
     return None
 
@@ -861,8 +861,9 @@ def _anchored(spec, keys):
             return dict(cursor.fetchall())
     missing = sorted(key for key in keys if (spec.kind, key) not in cache)
     if missing:
-        if sum(len(rows) for rows in cache.values()) > BATCH_ROWS:
+        if _batch.kept > BATCH_ROWS:
             cache.clear()
+            _batch.kept = 0
         found = {key: [] for key in missing}
         placeholders = ", ".join("%s" for _ in missing)
         with connection.cursor() as cursor:
@@ -875,6 +876,7 @@ def _anchored(spec, keys):
                 found[key].append((record_id, text))
         for key, rows in found.items():
             cache[(spec.kind, key)] = rows
+            _batch.kept += len(rows)
     names = {}
     for key in sorted(keys):
         names.update(cache[(spec.kind, key)])
@@ -890,7 +892,7 @@ def batch():
     """Queries answered together (a reconciliation batch): the names under a word key, which
     many queries of a batch share ("industries", "gmbh" misspelt), are read once for all of
     them, up to BATCH_ROWS names kept. What a batch reads is as fresh as its first query."""
-    _batch.rows = {}
+    _batch.rows, _batch.kept = {}, 0
     try:
         yield
     finally:
