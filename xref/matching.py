@@ -50,7 +50,9 @@ from rapidfuzz.distance import OSA, Levenshtein
 from stdnum import ean
 from stdnum import lei as stdnum_lei
 
+from mdm.db import fetch_prepared
 from mdm.models import Item, Location, Supplier
+from xref import shortlist
 from xref.models import MatchKey
 
 KINDS = ("item", "supplier", "location")
@@ -549,6 +551,38 @@ def index_after_demo(sender, **kwargs):
     return [("match index (records)", added, total)]
 
 
+# --- SQL of the queries a match makes ----------------------------------------------------
+#
+# A match makes half a dozen statements with lists of keys or ids in them. On PostgreSQL a
+# list goes as one array parameter, so each statement's text is fixed and prepared once per
+# connection (mdm.db.fetch_prepared): a list of a few hundred placeholders cost more to
+# convert on the client and to plan than to run. Other databases get the same statements
+# with the list written out.
+
+_ARRAY_TYPES = {str: "text", int: "bigint", float: "double precision"}
+
+
+def _one_of(column, values, kind=str):
+    """(SQL, params) of `column` being one of `values` (not empty)."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::{_ARRAY_TYPES[kind]}[])", [values]
+    return f"{column} IN ({', '.join('%s' for _ in values)})", values
+
+
+def _rows(*columns):
+    """(SQL, params) of a FROM item `v` whose rows are the columns' values side by side
+    (v.column1, v.column2, ...); each column is (values, type), none empty."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{_ARRAY_TYPES[kind]}[]" for _, kind in columns)
+        names = ", ".join(f"column{n}" for n in range(1, len(columns) + 1))
+        return f"unnest({arrays}) AS v({names})", [list(values) for values, _ in columns]
+    cells = ", ".join(f"CAST(%s AS {_ARRAY_TYPES[kind]})" for _, kind in columns)
+    rows = list(zip(*(values for values, _ in columns), strict=True))
+    params = [value for row in rows for value in row]
+    return f"(VALUES {', '.join(f'({cells})' for _ in rows)}) AS v", params
+
+
 # --- per-process cache of common key counts ----------------------------------------------
 
 
@@ -615,20 +649,15 @@ def _key_counts(spec, keys, cap):
             counts[key] = cached
     table = MatchKey._meta.db_table
     for start in range(0, len(missing), 200):
-        chunk = missing[start : start + 200]
-        parts, params = [], []
-        for key in chunk:
-            parts.append(
-                "SELECT %s, (SELECT COUNT(*) FROM (SELECT 1 FROM "
-                f"{table} WHERE kind = %s AND key = %s LIMIT %s) AS capped)"
-            )
-            params += [key, spec.kind, key, cap + 1]
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for key, count in cursor.fetchall():
-                counts[key] = count
-                if count > 0:  # an absent key is looked for again: a new record may add it
-                    _cache.put((spec.kind, key), count)
+        keys, params = _rows((missing[start : start + 200], str))
+        sql = (
+            "SELECT v.column1, (SELECT COUNT(*) FROM (SELECT 1 FROM "
+            f"{table} m WHERE m.kind = %s AND m.key = v.column1 LIMIT %s) AS capped) FROM {keys}"
+        )
+        for key, count in fetch_prepared(sql, [spec.kind, cap + 1, *params]):
+            counts[key] = count
+            if count > 0:  # an absent key is looked for again: a new record may add it
+                _cache.put((spec.kind, key), count)
     return counts
 
 
@@ -640,16 +669,13 @@ def _existing_words(spec, keys, cap):
         return {}
     table = MatchKey._meta.db_table
     found = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            values = ", ".join("(%s)" for _ in chunk)
-            cursor.execute(
-                f"SELECT v.column1 FROM (VALUES {values}) AS v WHERE EXISTS "
-                f"(SELECT 1 FROM {table} m WHERE m.kind = %s AND m.key = v.column1)",
-                [*chunk, spec.kind],
-            )
-            found += [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(keys), 1000):
+        values, params = _rows((keys[start : start + 1000], str))
+        sql = (
+            f"SELECT v.column1 FROM {values} WHERE EXISTS "
+            f"(SELECT 1 FROM {table} m WHERE m.kind = %s AND m.key = v.column1)"
+        )
+        found += [row[0] for row in fetch_prepared(sql, [*params, spec.kind])]
     return _key_counts(spec, found, cap)
 
 
@@ -816,10 +842,9 @@ def _identifier_hits(spec, query):
     if not query.identifiers:
         return {}
     hits = {}
-    rows = MatchKey.objects.filter(kind=spec.kind, key__in=list(query.identifiers)).values_list(
-        "key", "record_id"
-    )
-    for key, record_id in rows:
+    keys, params = _one_of("key", query.identifiers)
+    sql = f"SELECT key, record_id FROM {MatchKey._meta.db_table} WHERE kind = %s AND {keys}"
+    for key, record_id in fetch_prepared(sql, [spec.kind, *params]):
         hits.setdefault(record_id, {})[query.identifiers[key]] = 100.0
     return hits
 
@@ -829,58 +854,64 @@ def _pooled(spec, weights, size):
     if not weights:
         return []
     table = MatchKey._meta.db_table
-    values = ", ".join("(%s, %s)" for _ in weights)
+    values, params = _rows((weights, str), (weights.values(), float))
     sql = (
-        f"SELECT m.record_id FROM {table} m JOIN (VALUES {values}) AS w "
-        "ON m.key = w.column1 WHERE m.kind = %s "
-        "GROUP BY m.record_id ORDER BY SUM(w.column2) DESC, m.record_id LIMIT %s"
+        f"SELECT m.record_id FROM {table} m JOIN {values} ON m.key = v.column1 "
+        "WHERE m.kind = %s GROUP BY m.record_id ORDER BY SUM(v.column2) DESC, m.record_id "
+        "LIMIT %s"
     )
-    params = []
-    for key, weight in weights.items():
-        params += [key, weight]
-    params += [spec.kind, size]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return [row[0] for row in fetch_prepared(sql, [*params, spec.kind, size])]
 
 
 def _anchored(spec, keys):
-    """{record id: normalised name} of every record with one of these word keys; inside
-    batch(), each key's rows are read once for the whole batch."""
+    """{record id: normalised name} of every record with one of these word keys."""
     if not keys:
         return {}
-    table = MatchKey._meta.db_table
-    cache = getattr(_batch, "rows", None)
-    if cache is None:
-        placeholders = ", ".join("%s" for _ in keys)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT record_id, text FROM {table} WHERE kind = %s AND key IN ({placeholders})",
-                [spec.kind, *sorted(keys)],
-            )
-            return dict(cursor.fetchall())
+    where, params = _one_of("key", sorted(keys))
+    sql = f"SELECT record_id, text FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
+    return dict(fetch_prepared(sql, [spec.kind, *params]))
+
+
+def _batch_names(spec, keys):
+    """{key: shortlist.Names} under these word keys, each key's rows read once per batch."""
+    cache = _batch.rows
     missing = sorted(key for key in keys if (spec.kind, key) not in cache)
     if missing:
         if _batch.kept > BATCH_ROWS:
             cache.clear()
             _batch.kept = 0
         found = {key: [] for key in missing}
-        placeholders = ", ".join("%s" for _ in missing)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT key, record_id, text FROM {table} WHERE kind = %s "
-                f"AND key IN ({placeholders})",
-                [spec.kind, *missing],
-            )
-            for key, record_id, text in cursor.fetchall():
-                found[key].append((record_id, text))
+        where, params = _one_of("key", missing)
+        sql = (
+            f"SELECT key, record_id, text FROM {MatchKey._meta.db_table} "
+            f"WHERE kind = %s AND {where}"
+        )
+        for key, record_id, text in fetch_prepared(sql, [spec.kind, *params]):
+            found[key].append((record_id, text))
         for key, rows in found.items():
-            cache[(spec.kind, key)] = rows
+            cache[(spec.kind, key)] = shortlist.Names(rows)
             _batch.kept += len(rows)
-    names = {}
-    for key in sorted(keys):
-        names.update(cache[(spec.kind, key)])
-    return names
+    return {key: cache[(spec.kind, key)] for key in keys}
+
+
+def _best_anchored(spec, query, keys, read, wanted):
+    """Ids of the `wanted` records whose names under these word keys score best against the
+    query, those in `read` left out. Inside batch(), the names are kept with their letter
+    counts and only those that can reach the top are scored (`shortlist.best`)."""
+    if not keys:
+        return []
+    if getattr(_batch, "rows", None) is None:
+        names = _anchored(spec, keys)
+        best = process.extract(
+            query.text, names, scorer=NAME_SCORER, processor=None, limit=wanted + len(read)
+        )
+        return [record_id for _, _, record_id in best if record_id not in read][:wanted]
+    words = set(query.text.split())
+    groups = [
+        (names, key[2:] if key.startswith("w:") and key[2:] in words else None)
+        for key, names in sorted(_batch_names(spec, keys).items())
+    ]
+    return [record_id for record_id, _ in shortlist.best(query.text, groups, wanted, read)]
 
 
 # What batch() keeps for the queries of one batch, per thread.
@@ -900,16 +931,19 @@ def batch():
 
 
 def _records(spec, ids, country=None):
+    """{id: {field: value}} of these records (of `country` only, if given)."""
     if not ids:
         return {}
     found = {}
-    ids = list(ids)
+    ids = sorted(ids)
+    columns = ", ".join(spec.model._meta.get_field(name).column for name in spec.fields)
     for start in range(0, len(ids), 500):
-        rows = spec.model.objects.filter(pk__in=ids[start : start + 500])
+        where, params = _one_of("id", ids[start : start + 500], int)
         if country:
-            rows = rows.filter(country=country)
-        for row in rows.values(*spec.fields):
-            found[row["id"]] = row
+            where, params = f"{where} AND country = %s", [*params, country]
+        sql = f"SELECT {columns} FROM {spec.model._meta.db_table} WHERE {where}"
+        for row in fetch_prepared(sql, params):
+            found[row[0]] = dict(zip(spec.fields, row, strict=True))
     return found
 
 
@@ -941,19 +975,14 @@ def match(kind, q="", limit=5, country=None, **fields):
     pool = POOL * (4 if country else 1)
     pooled = _pooled(spec, weights, pool)
 
-    names = {}
+    read = set(pooled) | set(hits)
     if spec.anchors and query.words:
-        names = _anchored(spec, _anchor_keys(spec, query, counts) | _inner_word_keys(query))
-    wanted = max(RESCORED, limit * 10) * (4 if country else 1)
-    records = _records(spec, set(pooled) | set(hits), country)
-    if names:
-        # The best `wanted` of the names not read already (at most len(records) of the best
-        # are), scored straight from the dict: no copy of tens of thousands of names.
-        best = process.extract(
-            query.text, names, scorer=NAME_SCORER, processor=None, limit=wanted + len(records)
-        )
-        chosen = [record_id for _, _, record_id in best if record_id not in records][:wanted]
-        records.update(_records(spec, chosen, country))
+        # The names are scored as the records' names are: a few more than asked for leave
+        # room for a legal name that scores higher.
+        wanted = max(RESCORED, limit * 3) * (4 if country else 1)
+        keys = _anchor_keys(spec, query, counts) | _inner_word_keys(query)
+        read.update(_best_anchored(spec, query, keys, read, wanted))
+    records = _records(spec, read, country)
 
     scorer = _score_item if kind == "item" else _score_named
     scored = []
