@@ -880,24 +880,40 @@ def _batch_names(spec, keys):
         if _batch.kept > BATCH_ROWS:
             cache.clear()
             _batch.kept = 0
-        found = {key: [] for key in missing}
-        where, params = _one_of("key", missing)
-        sql = (
-            f"SELECT key, record_id, text FROM {MatchKey._meta.db_table} "
-            f"WHERE kind = %s AND {where}"
-        )
-        for key, record_id, text in fetch_prepared(sql, [spec.kind, *params]):
-            found[key].append((record_id, text))
-        for key, rows in found.items():
-            cache[(spec.kind, key)] = shortlist.Names(rows)
-            _batch.kept += len(rows)
+        for key, (ids, texts) in _names_under(spec, missing).items():
+            cache[(spec.kind, key)] = shortlist.Names(ids, texts)
+            _batch.kept += len(texts)
     return {key: cache[(spec.kind, key)] for key in keys}
 
 
-def _best_anchored(spec, query, keys, read, wanted):
+def _names_under(spec, keys):
+    """{key: ([record id], [normalised name])} of every record under these word keys."""
+    table = MatchKey._meta.db_table
+    found = {key: ([], []) for key in keys}
+    if connection.vendor == "postgresql":
+        # A row per key, its ids and names aggregated on the server: a million names come
+        # as a few hundred values, not as a million rows (names have no line breaks). The
+        # two aggregates see a key's rows in the same order, so the lists line up.
+        sql = (
+            f"SELECT key, array_agg(record_id), string_agg(text, E'\\n') FROM {table} "
+            "WHERE kind = %s AND key = ANY(%s::text[]) GROUP BY key"
+        )
+        for key, ids, texts in fetch_prepared(sql, [spec.kind, list(keys)]):
+            found[key] = (ids, texts.split("\n"))
+        return found
+    where, params = _one_of("key", keys)
+    sql = f"SELECT key, record_id, text FROM {table} WHERE kind = %s AND {where}"
+    for key, record_id, text in fetch_prepared(sql, [spec.kind, *params]):
+        found[key][0].append(record_id)
+        found[key][1].append(text)
+    return found
+
+
+def _best_anchored(spec, query, keys, read, wanted, counts):
     """Ids of the `wanted` records whose names under these word keys score best against the
     query, those in `read` left out. Inside batch(), the names are kept with their letter
-    counts and only those that can reach the top are scored (`shortlist.best`)."""
+    counts and only those that can reach the top are scored (`shortlist.best`); a query word
+    with no key in `counts` is in no name."""
     if not keys:
         return []
     if getattr(_batch, "rows", None) is None:
@@ -911,7 +927,9 @@ def _best_anchored(spec, query, keys, read, wanted):
         (names, key[2:] if key.startswith("w:") and key[2:] in words else None)
         for key, names in sorted(_batch_names(spec, keys).items())
     ]
-    return [record_id for record_id, _ in shortlist.best(query.text, groups, wanted, read)]
+    absent = {word for word in words if counts.get("w:" + word) == 0}
+    best = shortlist.best(query.text, groups, wanted, read, absent)
+    return [record_id for record_id, _ in best]
 
 
 # What batch() keeps for the queries of one batch, per thread.
@@ -981,7 +999,7 @@ def match(kind, q="", limit=5, country=None, **fields):
         # room for a legal name that scores higher.
         wanted = max(RESCORED, limit * 3) * (4 if country else 1)
         keys = _anchor_keys(spec, query, counts) | _inner_word_keys(query)
-        read.update(_best_anchored(spec, query, keys, read, wanted))
+        read.update(_best_anchored(spec, query, keys, read, wanted, counts))
     records = _records(spec, read, country)
 
     scorer = _score_item if kind == "item" else _score_named

@@ -28,13 +28,15 @@ whose names were not read, from the name having all of that word's letters. A na
 repeated word ("Li & Li") is never pruned: its distinct words are shorter than its text.
 """
 
+from itertools import chain
+
 import numpy as np
 from rapidfuzz import fuzz, process
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789 "
 OTHER = len(LETTERS)  # any other character (normalised names have none)
 CLASSES = OTHER + 1
-_CLASS = np.full(256, OTHER, dtype=np.intp)
+_CLASS = np.full(256, OTHER, dtype=np.int32)
 for _index, _letter in enumerate(LETTERS):
     _CLASS[ord(_letter)] = _index
 
@@ -45,13 +47,11 @@ SLACK = 1e-6  # a bound this close to the last score kept cannot better it
 def letter_counts(texts):
     """(counts, lengths): per text, how often each of LETTERS (and any other character)
     occurs, as a len(texts) x CLASSES array, and its length."""
-    count = len(texts)
-    blob = np.frombuffer(("\n".join(texts) + "\n").encode("ascii", "replace"), np.uint8)
-    breaks = blob == 10
-    rows = np.cumsum(breaks) - breaks
-    cells = rows[~breaks] * CLASSES + _CLASS[blob[~breaks]]
-    counts = np.bincount(cells, minlength=count * CLASSES).reshape(count, CLASSES)
-    lengths = np.fromiter(map(len, texts), np.int64, count)
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    rows = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
+    blob = np.frombuffer("".join(texts).encode("ascii", "replace"), np.uint8)
+    counts = np.bincount(rows * CLASSES + _CLASS[blob], minlength=len(texts) * CLASSES)
+    counts = counts.reshape(len(texts), CLASSES)
     return counts.astype(np.uint8 if lengths.max(initial=0) < 256 else np.int32), lengths
 
 
@@ -60,9 +60,9 @@ class Names:
 
     __slots__ = ("ids", "texts", "counts", "lengths", "repeats")
 
-    def __init__(self, rows):
-        self.ids = np.fromiter((record_id for record_id, _ in rows), np.int64, len(rows))
-        self.texts = [text.strip() for _, text in rows]
+    def __init__(self, ids, texts):
+        self.ids = np.array(ids, np.int64)
+        self.texts = [text.strip() for text in texts]
         self.counts, self.lengths = letter_counts(self.texts)
         self.repeats = np.array(
             [len(words) != len(set(words)) for words in map(str.split, self.texts)], bool
@@ -72,12 +72,13 @@ class Names:
         return len(self.texts)
 
 
-def best(text, groups, limit, exclude=()):
+def best(text, groups, limit, exclude=(), absent=()):
     """[(record id, score)] of the `limit` best-scoring names, best first.
 
     `groups` are (Names, shared) pairs: `shared` is the query word every name of the group
-    has (the group was read under that word's key), else None. A record in several groups is
-    scored once; records in `exclude` are left out."""
+    has (the group was read under that word's key), else None; `absent` are query words no
+    name has. A record in several groups is scored once; records in `exclude` are left
+    out."""
     groups = [(names, word) for names, word in groups if len(names)]
     if not text or not groups or limit < 1:
         return []
@@ -94,21 +95,19 @@ def best(text, groups, limit, exclude=()):
         read = [inverse[at[g] : at[g + 1]] for g, (_, w) in enumerate(groups) if w == word]
         if read:
             shares[index, np.concatenate(read)] = True
-        else:
+        elif word not in absent:
             shares[index] = (counts >= _count(word)).all(axis=1)
 
     bound = upper_bound(text, words, counts, lengths, shares)
     bound[repeats] = 100.0
-    if exclude:
-        bound[np.isin(ids, np.fromiter(exclude, np.int64))] = -1.0
+    if exclude:  # ids are sorted (np.unique)
+        left_out = np.fromiter(exclude, np.int64)
+        at_id = np.minimum(np.searchsorted(ids, left_out), len(ids) - 1)
+        bound[at_id[ids[at_id] == left_out]] = -1.0
+    everyone = list(chain.from_iterable(names.texts for names, _ in groups))
 
     def texts(positions):
-        rows = first[positions]
-        group = np.searchsorted(at, rows, side="right") - 1
-        return [
-            groups[g][0].texts[r - at[g]]
-            for g, r in zip(group.tolist(), rows.tolist(), strict=True)
-        ]
+        return [everyone[row] for row in first[positions].tolist()]
 
     # The best bounds first, in rounds, until no bound left can beat the limit-th score.
     scores = np.empty(0)

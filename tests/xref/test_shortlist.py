@@ -25,6 +25,10 @@ def name(rng):
     return " ".join(words)
 
 
+def names_of(rows):
+    return shortlist.Names([i for i, _ in rows], [text for _, text in rows])
+
+
 def names(rng, count):
     return [(n, name(rng)) for n in range(1, count + 1)]
 
@@ -33,13 +37,13 @@ def as_groups(rows, query, by_word):
     """The names as they come from the index: one group per query word they have (word
     known), the rest in a group of their own (word unknown), or all in one unknown group."""
     if not by_word:
-        return [(shortlist.Names(rows), None)]
+        return [(names_of(rows), None)]
     groups, rest = [], []
     for word in sorted(set(query.split())):
         under = [(i, t) for i, t in rows if word in t.split()]
-        groups.append((shortlist.Names(under), word))
+        groups.append((names_of(under), word))
     rest = [(i, t) for i, t in rows if not set(t.split()) & set(query.split())]
-    groups.append((shortlist.Names(rest), None))
+    groups.append((names_of(rest), None))
     return groups
 
 
@@ -85,7 +89,9 @@ def test_the_best_names_score_as_a_full_scan_does(by_word):
         )
         process.cdist = counting
         try:
-            found = shortlist.best(query, as_groups(rows, query, by_word), wanted, excluded)
+            groups = as_groups(rows, query, by_word)
+            absent = {w for w in query.split() if not any(w in t.split() for _, t in rows)}
+            found = shortlist.best(query, groups, wanted, excluded, absent if by_word else ())
         finally:
             process.cdist = original
         assert [round(s, 6) for _, s in found] == [round(s, 6) for _, s, _ in scan if s > 0]
@@ -97,15 +103,15 @@ def test_the_best_names_score_as_a_full_scan_does(by_word):
 
 def test_a_query_with_a_repeated_word_scores_every_name():
     rows = [(1, "patel patel"), (2, "patel tubes"), (3, "nordic pipes")]
-    found = shortlist.best("patel patel", [(shortlist.Names(rows), None)], 3)
+    found = shortlist.best("patel patel", [(names_of(rows), None)], 3)
     expected = process.extract("patel patel", dict(rows), scorer=fuzz.WRatio, limit=3)
     assert [(i, round(s, 6)) for i, s in found] == [(i, round(s, 6)) for _, s, i in expected]
 
 
 def test_no_names_no_query_or_no_room_is_nothing():
-    names = shortlist.Names([(1, "acme")])
+    names = names_of([(1, "acme")])
     assert shortlist.best("", [(names, None)], 5) == []
     assert shortlist.best("acme", [], 5) == []
-    assert shortlist.best("acme", [(shortlist.Names([]), None)], 5) == []
+    assert shortlist.best("acme", [(names_of([]), None)], 5) == []
     assert shortlist.best("acme", [(names, None)], 0) == []
     assert shortlist.best("acme", [(names, None)], 5, exclude={1}) == []
