@@ -121,7 +121,10 @@ COMPATIBLE = re.compile(r"\b(for|fits|compatible|replaces|works with)\b", re.IGN
 
 def fold(text):
     """Lower case without accents: "Müller" and "MULLER" fold alike."""
-    text = unicodedata.normalize("NFKD", text or "")
+    text = text or ""
+    if text.isascii():
+        return text.lower()  # nothing to decompose; casefold is lower for ASCII
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
@@ -413,7 +416,7 @@ _RECORD_KEYS = {Item: _item_keys, Supplier: _supplier_keys, Location: _location_
 
 def anchor_text(spec, row):
     """The normalised name stored on a record's word keys (suppliers and locations)."""
-    return normalize(row[spec.name_fields[0]], legal_forms=True)[:250]
+    return normalize(row[spec.name_fields[0]], legal_forms=True)[:250].rstrip()
 
 
 def stored_text(key, text):
@@ -887,7 +890,8 @@ def _batch_names(spec, keys):
 
 
 def _names_under(spec, keys):
-    """{key: ([record id], [normalised name])} of every record under these word keys."""
+    """{key: ([record id], [normalised name])} of every record under these word keys (a
+    name cut at its stored length loses the space it may end in)."""
     table = MatchKey._meta.db_table
     found = {key: ([], []) for key in keys}
     if connection.vendor == "postgresql":
@@ -895,14 +899,14 @@ def _names_under(spec, keys):
         # as a few hundred values, not as a million rows (names have no line breaks). The
         # two aggregates see a key's rows in the same order, so the lists line up.
         sql = (
-            f"SELECT key, array_agg(record_id), string_agg(text, E'\\n') FROM {table} "
+            f"SELECT key, array_agg(record_id), string_agg(rtrim(text), E'\\n') FROM {table} "
             "WHERE kind = %s AND key = ANY(%s::text[]) GROUP BY key"
         )
         for key, ids, texts in fetch_prepared(sql, [spec.kind, list(keys)]):
             found[key] = (ids, texts.split("\n"))
         return found
     where, params = _one_of("key", keys)
-    sql = f"SELECT key, record_id, text FROM {table} WHERE kind = %s AND {where}"
+    sql = f"SELECT key, record_id, rtrim(text) FROM {table} WHERE kind = %s AND {where}"
     for key, record_id, text in fetch_prepared(sql, [spec.kind, *params]):
         found[key][0].append(record_id)
         found[key][1].append(text)

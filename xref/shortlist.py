@@ -56,13 +56,14 @@ def letter_counts(texts):
 
 
 class Names:
-    """Names under one word key: record ids, texts, and what bounds their scores."""
+    """Names under one word key: record ids, texts (normalised: words joined by single
+    spaces), and what bounds their scores."""
 
     __slots__ = ("ids", "texts", "counts", "lengths", "repeats")
 
     def __init__(self, ids, texts):
         self.ids = np.array(ids, np.int64)
-        self.texts = [text.strip() for text in texts]
+        self.texts = texts
         self.counts, self.lengths = letter_counts(self.texts)
         self.repeats = np.array(
             [len(words) != len(set(words)) for words in map(str.split, self.texts)], bool
