@@ -878,11 +878,11 @@ def _anchored(spec, keys):
 def _batch_names(spec, keys):
     """{key: shortlist.Names} under these word keys, each key's rows read once per batch."""
     cache = _batch.rows
+    if _batch.kept > BATCH_ROWS:
+        cache.clear()
+        _batch.kept = 0
     missing = sorted(key for key in keys if (spec.kind, key) not in cache)
     if missing:
-        if _batch.kept > BATCH_ROWS:
-            cache.clear()
-            _batch.kept = 0
         for key, (ids, texts) in _names_under(spec, missing).items():
             cache[(spec.kind, key)] = shortlist.Names(ids, texts)
             _batch.kept += len(texts)

@@ -281,6 +281,16 @@ def test_a_batch_answers_as_single_queries_do_and_reads_a_word_once(zeta, acme_c
     assert created.public_id in ids(matching.match("supplier", "Zeta Industries Nord"))
 
 
+def test_a_batch_that_outgrows_its_memory_starts_afresh_and_answers_the_same(
+    zeta, acme_corp, monkeypatch
+):
+    queries = ["Zeta Industries", "zeta industry", "ACME Corp", "Acme Zeta", "Zeta Industries"]
+    alone = [matching.match("supplier", q) for q in queries]
+    monkeypatch.setattr(matching, "BATCH_ROWS", 1)  # every query finds the batch's memory full
+    with matching.batch():
+        assert [matching.match("supplier", q) for q in queries] == alone
+
+
 def test_it_follows_a_rename(suppliers):
     globex = suppliers.globex
     globex.name = "Initech Components"
