@@ -20,7 +20,10 @@ How a query is answered (`match()`):
    every one-word name found inside a query word ("Li & Li" inside "Kitrilium", which WRatio's
    partial match scores high); their normalised names come straight from the index rows, so
    tens of thousands of names are compared without reading a master table. A query never
-   reads all records of a kind.
+   reads all records of a kind. Inside `batch()` (a reconciliation batch), the names under
+   a word are read once for the batch with their letter counts, and only the names whose
+   bound (`xref.shortlist`) can reach the top are scored: the same best names, about a
+   fifteenth of the scoring.
 3. Scoring with rapidfuzz: `WRatio` over normalised names and legal names for suppliers and
    locations; for items, the description (token set, token sort and the rarity-weighted
    share of the query's words found), combined with the best model-number agreement (exact,
@@ -558,7 +561,7 @@ def index_after_demo(sender, **kwargs):
 #
 # A match makes half a dozen statements with lists of keys or ids in them. On PostgreSQL a
 # list goes as one array parameter, so each statement's text is fixed and prepared once per
-# connection (mdm.db.fetch_prepared): a list of a few hundred placeholders cost more to
+# connection (mdm.db.fetch_prepared): a list of a few hundred placeholders costs more to
 # convert on the client and to plan than to run. Other databases get the same statements
 # with the list written out.
 
@@ -845,8 +848,8 @@ def _identifier_hits(spec, query):
     if not query.identifiers:
         return {}
     hits = {}
-    keys, params = _one_of("key", query.identifiers)
-    sql = f"SELECT key, record_id FROM {MatchKey._meta.db_table} WHERE kind = %s AND {keys}"
+    where, params = _one_of("key", query.identifiers)
+    sql = f"SELECT key, record_id FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
     for key, record_id in fetch_prepared(sql, [spec.kind, *params]):
         hits.setdefault(record_id, {})[query.identifiers[key]] = 100.0
     return hits
@@ -897,13 +900,17 @@ def _names_under(spec, keys):
     if connection.vendor == "postgresql":
         # A row per key, its ids and names aggregated on the server: a million names come
         # as a few hundred values, not as a million rows (names have no line breaks). The
-        # two aggregates see a key's rows in the same order, so the lists line up.
+        # two aggregates see the key's rows in the same order, so the lists line up; each
+        # key is aggregated on its own (LATERAL), as a GROUP BY would first sort all rows.
         sql = (
-            f"SELECT key, array_agg(record_id), string_agg(rtrim(text), E'\\n') FROM {table} "
-            "WHERE kind = %s AND key = ANY(%s::text[]) GROUP BY key"
+            "SELECT v.column1, a.ids, a.texts FROM unnest(%s::text[]) AS v(column1) "
+            "CROSS JOIN LATERAL (SELECT array_agg(record_id) AS ids, "
+            f"string_agg(rtrim(text), E'\\n') AS texts FROM {table} m "
+            "WHERE m.kind = %s AND m.key = v.column1) AS a"
         )
-        for key, ids, texts in fetch_prepared(sql, [spec.kind, list(keys)]):
-            found[key] = (ids, texts.split("\n"))
+        for key, ids, texts in fetch_prepared(sql, [list(keys), spec.kind]):
+            if ids:
+                found[key] = (ids, texts.split("\n"))
         return found
     where, params = _one_of("key", keys)
     sql = f"SELECT key, record_id, rtrim(text) FROM {table} WHERE kind = %s AND {where}"
