@@ -23,8 +23,9 @@ length:
 - partial_token_ratio: 100 when a word may be shared, else the partial bound.
 
 "May share a word" is known from the word keys a name was read under (the word is in the
-name or its legal name: an overestimate, which keeps the bound safe) or, for a query word
-whose names were not read, from the name having all of that word's letters. A name with a
+name or its legal name: an overestimate, which keeps the bound safe); a word the index
+lacks is in no name; for any other query word whose names were not read, a name may share it
+when it has all of that word's letters. A name with a
 repeated word ("Li & Li") is never pruned: its distinct words are shorter than its text.
 """
 
