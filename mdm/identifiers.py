@@ -33,8 +33,9 @@ def _gs1_error(value, lengths, label):
     if len(value) not in lengths:
         allowed = ", ".join(str(n) for n in sorted(lengths))
         return f"{label} must have {allowed} digits, not {len(value)}."
-    if ean.calc_check_digit(value[:-1]) != value[-1]:
-        return f"{label} check digit is wrong (expected {ean.calc_check_digit(value[:-1])})."
+    expected = ean.calc_check_digit(value[:-1])
+    if expected != value[-1]:
+        return f"{label} check digit is wrong (expected {expected})."
     return None
 
 

@@ -870,11 +870,14 @@ def _pooled(spec, weights, size):
 
 
 def _anchored(spec, keys):
-    """{record id: normalised name} of every record with one of these word keys."""
+    """{record id: normalised name} of every record with one of these word keys (trimmed, as
+    _names_under reads them for a batch)."""
     if not keys:
         return {}
     where, params = _one_of("key", sorted(keys))
-    sql = f"SELECT record_id, text FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
+    sql = (
+        f"SELECT record_id, rtrim(text) FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
+    )
     return dict(fetch_prepared(sql, [spec.kind, *params]))
 
 

@@ -38,7 +38,7 @@ def as_groups(rows, query, by_word):
     known), the rest in a group of their own (word unknown), or all in one unknown group."""
     if not by_word:
         return [(names_of(rows), None)]
-    groups, rest = [], []
+    groups = []
     for word in sorted(set(query.split())):
         under = [(i, t) for i, t in rows if word in t.split()]
         groups.append((names_of(under), word))
@@ -52,21 +52,21 @@ def test_the_bound_is_never_below_wratio():
     rows = names(rng, 3000) + [(9001, "x" * 40), (9002, "li li li li li li li li li")]
     rows += [(9003, "castings steel"), (9004, "kitrilium")]
     texts = [text for _, text in rows]
-    counts, lengths = shortlist.letter_counts(texts)
+    named = names_of(rows)
     # a name whose words are all the query's (token set 100), one inside a query word
     # (partial 100), and queries of random words
     for query in ["castings steel x", "li kitrilium"] + [name(rng) for _ in range(60)]:
         words = sorted(set(query.split()))
         shares = np.array([[word in text.split() for text in texts] for word in words])
-        bound = shortlist.upper_bound(query, words, counts, lengths, shares)
-        bound[np.array([len(t.split()) != len(set(t.split())) for t in texts])] = 100.0
+        bound = shortlist.upper_bound(query, words, named.counts, named.lengths, shares)
+        bound[named.repeats] = 100.0  # as best() does: a repeated word is never pruned
         scores = process.cdist([query], texts, scorer=fuzz.WRatio, dtype=np.float64)[0]
         below = [(texts[i], scores[i], bound[i]) for i in np.flatnonzero(bound < scores)]
         assert not below, f"{query!r}: bound below the score for {below[:3]}"
 
 
 @pytest.mark.parametrize("by_word", [True, False])
-def test_the_best_names_score_as_a_full_scan_does(by_word):
+def test_the_best_names_score_as_a_full_scan_does(by_word, monkeypatch):
     rng = random.Random(11 + by_word)
     rows = names(rng, 4000)
     scored = []
@@ -75,6 +75,8 @@ def test_the_best_names_score_as_a_full_scan_does(by_word):
     def counting(queries, choices, **kwargs):
         scored.append(len(choices))
         return original(queries, choices, **kwargs)
+
+    monkeypatch.setattr(shortlist.process, "cdist", counting)
 
     for _ in range(40):
         query = name(rng)
@@ -87,13 +89,9 @@ def test_the_best_names_score_as_a_full_scan_does(by_word):
             processor=None,
             limit=wanted,
         )
-        process.cdist = counting
-        try:
-            groups = as_groups(rows, query, by_word)
-            absent = {w for w in query.split() if not any(w in t.split() for _, t in rows)}
-            found = shortlist.best(query, groups, wanted, excluded, absent if by_word else ())
-        finally:
-            process.cdist = original
+        groups = as_groups(rows, query, by_word)
+        absent = {w for w in query.split() if not any(w in t.split() for _, t in rows)}
+        found = shortlist.best(query, groups, wanted, excluded, absent if by_word else ())
         assert [round(s, 6) for _, s in found] == [round(s, 6) for _, s, _ in scan if s > 0]
         assert not {i for i, _ in found} & excluded
         assert len({i for i, _ in found}) == len(found)
