@@ -6,13 +6,12 @@ it. A body cannot be longer than its Content-Length: Django reads no further. Vi
 parse a body themselves also stop at the limit (validation.views.LimitedJSONParser).
 """
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBadRequest, JsonResponse
 
 from hub.views import MACHINE_PATHS
+from mdm.jsonbody import unstorable
 
 IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
 # Room for the multipart envelope and the other form fields around an import file.
@@ -44,13 +43,6 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
-# What no text column can hold, as JSON escapes it: a NUL (\u0000), or half of a surrogate
-# pair (\ud800 without the \udc00 that must follow, or the reverse), each after an even
-# number of backslashes (after an odd number the backslash itself is escaped: plain text).
-HIGH, LOW = rb"\\u[dD][89abAB][0-9a-fA-F]{2}", rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-UNSTORABLE_JSON = re.compile(
-    rb"(?<!\\)(?:\\\\)*(?:\\u0000|" + HIGH + rb"(?!" + LOW + rb")|(?<!" + HIGH + rb")" + LOW + rb")"
-)
 UNSTORABLE_DETAIL = (
     "The request contains a NUL character (\\u0000, %00) or half of a UTF-16 surrogate pair "
     "(such as a lone \\ud800): no field of the hub can hold one. Remove it and send the "
@@ -93,7 +85,7 @@ class UnstorableTextMiddleware:
             return True
         content_type = request.content_type or ""
         if content_type.endswith("json"):
-            return UNSTORABLE_JSON.search(body) is not None
+            return unstorable(body)
         if content_type == "application/x-www-form-urlencoded":
             return b"%00" in body
         return False

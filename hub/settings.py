@@ -5,8 +5,10 @@ and the test suite need no services. Production sets DATABASE_URL, CELERY_BROKER
 HUB_SECRET_KEY and HUB_ALLOWED_HOSTS.
 """
 
+import ipaddress
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,6 +91,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "mdm",
     "xref",
     "validation",
@@ -110,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "mdm.history.ChangeSourceMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -146,13 +151,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
+    # A stalled database server must not hold requests: opening a connection gives up after
+    # HUB_DB_CONNECT_TIMEOUT seconds (libpq's connect_timeout, the whole start-up; at least
+    # 2), and the check of a kept connection before a request uses it after
+    # HUB_DB_CHECK_TIMEOUT (mdm.postgresql). Then the request is a 503 with Retry-After.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint(
         "HUB_DB_CONNECT_TIMEOUT", 5, minimum=1
     )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "mdm.postgresql"
+HUB_DB_CHECK_TIMEOUT = envint("HUB_DB_CHECK_TIMEOUT", 2, minimum=1)
+# The longest a statement of a web request may run, in seconds (PostgreSQL's
+# statement_timeout, set by hub.wsgi for the web server only: workers, imports, migrations
+# and benchmarks run long statements by design); 0: no limit. Past it, the request is a 503.
+HUB_DB_STATEMENT_TIMEOUT = envint("HUB_DB_STATEMENT_TIMEOUT", 30, minimum=0)
 # Prepared statements for the hot path (mdm.db); off for poolers that cannot keep them.
 # Django's own queries bind on the client and are never prepared, whatever this says.
 HUB_DB_PREPARE = envbool("HUB_DB_PREPARE", True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and HUB_DB_PREPARE:
+if DATABASES["default"]["ENGINE"] == "mdm.postgresql" and HUB_DB_PREPARE:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -184,6 +200,45 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# Where a login without a safe `next` lands: the start page ("/" redirects there too).
+LOGIN_REDIRECT_URL = "admin:index"
+
+# Addresses of the reverse proxies in front of the hub (addresses or networks, comma-separated).
+# A request from one of them is counted against the last address in X-Forwarded-For that is not
+# a trusted proxy; otherwise REMOTE_ADDR counts and X-Forwarded-For is ignored, since a client
+# can write whatever it likes there (mdm.lockout.client_address).
+HUB_TRUSTED_PROXIES = envlist("HUB_TRUSTED_PROXIES", [])
+for _proxy in HUB_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"HUB_TRUSTED_PROXIES must list IP addresses or networks, got {_proxy!r}"
+        ) from None
+
+# Login throttling (django-axes, its records in the database): this many failed logins for one
+# account, or from one address, refuse further logins of that account or from that address,
+# the right password included, until HUB_LOGIN_COOLOFF_SECONDS after the last failed try.
+HUB_LOGIN_FAILURE_LIMIT = envint("HUB_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+HUB_LOGIN_COOLOFF_SECONDS = envint("HUB_LOGIN_COOLOFF_SECONDS", 900, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked login never reaches the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = HUB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=HUB_LOGIN_COOLOFF_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A successful login does not clear the failures: it would clear its address's, those against other
+# accounts too, and anyone with a login could then guess another's password without end.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "mdm.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "hub.views.login_locked_out"
+# Successful logins are not logged by axes: the records would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
+# Throttling of wrong API keys (mdm.lockout): this many from one address within
+# HUB_API_KEY_COOLOFF_SECONDS refuse every key from that address, valid ones too, for that long.
+HUB_API_KEY_FAILURE_LIMIT = envint("HUB_API_KEY_FAILURE_LIMIT", 20, minimum=1)
+HUB_API_KEY_COOLOFF_SECONDS = envint("HUB_API_KEY_COOLOFF_SECONDS", 900, minimum=1)
 
 # Uploaded import files and the failed-rows files made from them.
 MEDIA_ROOT = Path(os.getenv("HUB_MEDIA_DIR", VAR_DIR / "media"))
@@ -216,6 +271,27 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
+# Django's cache holds the wrong-key counts of mdm.lockout, which every web process must share:
+# HUB_CACHE_URL (redis://...), else the broker's Redis, else this process's memory (the
+# embedded default: one process). Short socket timeouts: a stalled Redis must not hold requests.
+_cache_url = os.getenv("HUB_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"HUB_CACHE_URL must be a redis:// URL, got {_cache_url!r}")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "hub",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Validation of inbound messages (validation.tasks). Times in seconds.
 # The queue validation tasks go to; the default is the one a plain `celery worker` consumes.
 VALIDATION_QUEUE = os.getenv("HUB_VALIDATION_QUEUE") or "celery"
@@ -236,6 +312,27 @@ VALIDATION_MAX_ATTEMPTS = envint("HUB_VALIDATION_MAX_ATTEMPTS", 5, minimum=1)
 # claimed longer than CHUNK_TIMEOUT ago counts as lost and is run again.
 VALIDATION_CHUNK_LINES = envint("HUB_VALIDATION_CHUNK_LINES", 5000, minimum=1)
 VALIDATION_CHUNK_TIMEOUT = envint("HUB_VALIDATION_CHUNK_TIMEOUT", 300, minimum=1)
+# An import run or a bulk action on quarantine cases still waiting for its task this many
+# seconds after the task was sent counts as lost on the way (the broker was down): the sweep
+# sends it again. The run's claim makes a second delivery harmless.
+HUB_REQUEUE_SECONDS = envint("HUB_REQUEUE_SECONDS", 300, minimum=10)
+# Submission budget of each source system (validation.budget.spend_submission_budget):
+# messages and bytes it may submit per minute, counted in the database for all web processes;
+# beyond either, a 429 with Retry-After. A system's own budget (admin) overrides these;
+# 0: no limit. The byte budget should stay above HUB_MAX_REQUEST_BYTES, or the largest
+# messages can never be sent.
+HUB_BUDGET_MESSAGES_PER_MINUTE = envint("HUB_BUDGET_MESSAGES_PER_MINUTE", 6000, minimum=0)
+HUB_BUDGET_BYTES_PER_MINUTE = envint("HUB_BUDGET_BYTES_PER_MINUTE", 100 * 1024 * 1024, minimum=0)
+# A rejected payload (it broke its contract) larger than this many bytes is kept as its size,
+# SHA-256 and first bytes, not whole: its errors are what the sender needs.
+HUB_REJECTED_PAYLOAD_MAX_BYTES = envint("HUB_REJECTED_PAYLOAD_MAX_BYTES", 64 * 1024, minimum=1024)
+# Retention (validation.retention.delete_old_messages, run by beat every RETENTION_INTERVAL
+# seconds): rejected messages are deleted this many days after they were received, finished
+# ones (released, dead letter) this many days after they finished, unless a record still
+# needs them (the ledger, a quarantine case); 0: kept for ever.
+HUB_RETENTION_REJECTED_DAYS = envint("HUB_RETENTION_REJECTED_DAYS", 30, minimum=0)
+HUB_RETENTION_FINISHED_DAYS = envint("HUB_RETENTION_FINISHED_DAYS", 365, minimum=0)
+HUB_RETENTION_INTERVAL = envint("HUB_RETENTION_INTERVAL", 3600, minimum=60)
 # Quarantine SLA: how often (seconds) open cases are checked against their team's SLA hours
 # (quarantine.TeamSettings, in the admin) and overdue notices emailed.
 QUARANTINE_SLA_INTERVAL = envint("HUB_QUARANTINE_SLA_INTERVAL", 300, minimum=1)
@@ -266,10 +363,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": VALIDATION_SWEEP_INTERVAL,
         "options": {"expires": VALIDATION_SWEEP_INTERVAL},
     },
+    "sweep-waiting-bulk-runs": {
+        "task": "quarantine.tasks.sweep_waiting_bulk_runs",
+        "schedule": VALIDATION_SWEEP_INTERVAL,
+        "options": {"expires": VALIDATION_SWEEP_INTERVAL},
+    },
     "quarantine-sla": {
         "task": "quarantine.tasks.mark_overdue",
         "schedule": QUARANTINE_SLA_INTERVAL,
         "options": {"expires": QUARANTINE_SLA_INTERVAL},
+    },
+    "delete-old-messages": {
+        "task": "validation.tasks.delete_old_messages",
+        "schedule": HUB_RETENTION_INTERVAL,
+        "options": {"expires": HUB_RETENTION_INTERVAL},
     },
 }
 
@@ -346,6 +453,9 @@ SPECTACULAR_SETTINGS = {
         "CodeValueStatusEnum": "mdm.models.CodeValue.Status",
         "InboundMessageStatusEnum": "validation.models.InboundMessage.Status",
         "QuarantineCaseStatusEnum": "quarantine.models.QuarantineCase.Status",
+        # An import run's, in both the run and the 202 answer that adds where to follow it.
+        "ImportRunStatusEnum": "imports.models.ImportRun.Status",
+        "ImportRunKindEnum": "imports.models.KIND_CHOICES",
         # Every origin a reference shows; a client may claim only the API ones.
         "CrossReferenceOriginEnum": "xref.models.CrossReference.Origin",
         "ClaimableOriginEnum": "xref.serializers.API_ORIGINS",
@@ -361,9 +471,26 @@ LOGGING = {
         "json": {"()": "hub.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Every line goes out through this one handler, redacted (hub.logging.RedactSecrets):
+    # Django's own loggers are sent to it (their default handlers would print or mail the
+    # "Not Found: /reconcile/<key>/" warnings in clear).
+    "filters": {"redact": {"()": "hub.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes says at INFO what it does with every login; its warnings (failures, lockouts)
+    # are what matters.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Health check: how long a probe waits for the broker before calling it down.

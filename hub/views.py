@@ -2,9 +2,12 @@ import logging
 import sys
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -18,6 +21,14 @@ logger = logging.getLogger(__name__)
 
 
 def _check_database():
+    if connection.vendor == "postgresql":
+        # Bounded (mdm.postgresql): a stalled server is reported down, not waited for.
+        connection.ensure_connection()
+        if not connection.is_usable():
+            connection.close()
+            timeout = settings.HUB_DB_CHECK_TIMEOUT
+            raise OperationalError(f"the database did not answer within {timeout} s")
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
@@ -69,6 +80,27 @@ class ApiDocsView(SpectacularSwaggerView):
         if isinstance(exc, NotAuthenticated | AuthenticationFailed) and wants_html:
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
+
+
+def login_locked_out(request, original_response, credentials):
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE) to a login of a locked account or
+    address: what happened and when to try again, as a page with a 429 and Retry-After. The
+    try that got here counts as a failure too, so the lock ends a whole cool-off from now."""
+    cooloff = settings.AXES_COOLOFF_TIME
+    response = render(
+        request,
+        "admin/login_locked_out.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Login locked",
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "locked_until": timezone.localtime() + cooloff,
+            "cooloff_minutes": max(1, round(cooloff.total_seconds() / 60)),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(int(cooloff.total_seconds()))
+    return response
 
 
 # Seconds a client is told to wait when the database is unreachable.

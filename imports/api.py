@@ -61,6 +61,33 @@ class ImportRunSerializer(serializers.ModelSerializer):
         return reverse("import-failed-rows", args=[run.pk])
 
 
+class ImportRunAcceptedSerializer(ImportRunSerializer):
+    """A run still queued or running: the run, a sentence saying so, and where to follow it
+    (also in the Location header)."""
+
+    detail = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta(ImportRunSerializer.Meta):
+        fields = (*ImportRunSerializer.Meta.fields, "detail", "status_url")
+        read_only_fields = fields
+
+    def get_detail(self, run) -> str:
+        doing = "applied" if run.plan_fingerprint else "planned"
+        return (
+            f"Import #{run.pk} is being {doing} ({run.get_status_display().lower()}); follow "
+            f"its status at {_status_url(run)} until it is no longer queued or running."
+        )
+
+    def get_status_url(self, run) -> str:
+        return _status_url(run)
+
+
+class RunConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why the run cannot do it, and what it is doing.")
+    status_url = serializers.CharField(help_text="Where to follow the run's status.")
+
+
 class ImportUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=sorted(KINDS))
     mode = serializers.ChoiceField(choices=ImportRun.Mode.choices, default=ImportRun.Mode.PLAN)
@@ -90,7 +117,12 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=ImportUploadSerializer,
         responses={
             201: OpenApiResponse(ImportRunSerializer, description="Done already (a small file)."),
-            202: OpenApiResponse(ImportRunSerializer, description="Running in the background."),
+            202: OpenApiResponse(
+                ImportRunAcceptedSerializer,
+                description="Stored and queued or running in the background: follow "
+                "`status_url` (also the Location header). A broker that is down delays the "
+                "run until the sweep sends it again; it is never lost.",
+            ),
         },
     )
     def create(self, request):
@@ -110,25 +142,50 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(
         request=None,
         responses={
-            201: OpenApiResponse(ImportRunSerializer, description="Applied already."),
-            202: OpenApiResponse(ImportRunSerializer, description="Applying in the background."),
+            200: OpenApiResponse(
+                ImportRunSerializer,
+                description="The apply finished before the answer (tasks run in the web "
+                "process): `status` says how (applied, refused, failed).",
+            ),
+            202: OpenApiResponse(
+                ImportRunAcceptedSerializer,
+                description="Queued for its apply, or applying: follow `status_url` (also "
+                "the Location header) until `status` is applied, refused or failed.",
+            ),
+            409: OpenApiResponse(
+                RunConflictSerializer,
+                description="Not applied by this request: already being applied (asked "
+                "for by another request), or not a planned run without row errors.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
-        """Apply a planned run (refused when the data changed since the plan)."""
+        """Apply a planned run in the background (refused when the data changed since the
+        plan). Of two requests at once, one queues the apply (202) and the other is told
+        that it is already being applied (409)."""
         run = self.get_object()
-        if _true(request.data.get("skip_errors")) and not run.skip_errors:
-            run.skip_errors = True
-            run.save(update_fields=["skip_errors"])
         try:
-            services.check_can_apply(run)
+            services.request_apply(
+                run, user=request.user, skip_errors=_true(request.data.get("skip_errors"))
+            )
         except services.RunError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        tasks.enqueue_apply(run, request.user)
-        return self._accepted(run)
+            body = {"detail": str(exc), "status_url": _status_url(run)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return self._accepted(run, done=status.HTTP_200_OK)
 
-    @extend_schema(request=None, responses={200: ImportRunSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: ImportRunSerializer,
+            409: OpenApiResponse(
+                RunConflictSerializer,
+                description="Not reverted by this request: not an applied run (reverted "
+                "already, perhaps by another request at the same time), or a record it "
+                "wrote was changed since.",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def revert(self, request, pk=None):
         """Undo an applied run."""
@@ -136,7 +193,8 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         try:
             services.revert_run(run, user=request.user)
         except services.RunError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            body = {"detail": str(exc), "status_url": _status_url(run)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(run).data)
 
     @extend_schema(responses={(200, "text/csv"): str})
@@ -146,10 +204,19 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         run = self.get_object()
         return failed_rows_response(run)
 
-    def _accepted(self, run):
+    def _accepted(self, run, done=status.HTTP_201_CREATED):
+        """202 with where to follow it while the run is queued or running; else `done`."""
         run.refresh_from_db()
-        code = status.HTTP_202_ACCEPTED if run.is_busy else status.HTTP_201_CREATED
-        return Response(self.get_serializer(run).data, status=code)
+        if not run.is_busy:
+            return Response(self.get_serializer(run).data, status=done)
+        body = ImportRunAcceptedSerializer(run, context=self.get_serializer_context()).data
+        response = Response(body, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = _status_url(run)
+        return response
+
+
+def _status_url(run):
+    return reverse("import-detail", args=[run.pk])
 
 
 def _true(value):

@@ -30,6 +30,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
+from mdm.numbers import NumberError, bounded_decimal
 from xref.models import TARGET_PATHS, CrossReference
 
 
@@ -74,7 +75,10 @@ def parse_decimal(cell):
         raise CellError(f"{cell!r} is not a number (use a dot for decimals).") from None
     if not value.is_finite():
         raise CellError(f"{cell!r} is not a number (use a dot for decimals).")
-    return value
+    try:
+        return bounded_decimal(cell)  # before any arithmetic: 1e999999999 is a cell too
+    except NumberError as exc:
+        raise CellError(str(exc)) from None
 
 
 def parse_int(cell):

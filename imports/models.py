@@ -5,6 +5,8 @@ from django.db import models
 
 from imports.kinds import KINDS
 
+KIND_CHOICES = [(kind.name, kind.label) for kind in KINDS.values()]
+
 
 class ImportRun(models.Model):
     """One CSV file a steward imported: its plan (counts and every row error), whether and
@@ -24,7 +26,7 @@ class ImportRun(models.Model):
         REFUSED = "refused", "Refused: data changed since the plan"
         REVERTED = "reverted", "Reverted"
 
-    kind = models.CharField(max_length=32, choices=[(k.name, k.label) for k in KINDS.values()])
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PLAN)
     skip_errors = models.BooleanField(
         default=False, help_text="Apply the valid rows and return the others as an error file."
@@ -56,8 +58,16 @@ class ImportRun(models.Model):
     # Last sign of life of the worker running it (each chunk); the sweep ends a run whose
     # worker stopped (imports.services.sweep_interrupted_runs).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the run's plan or apply was last handed to the broker. A run still queued long
+    # after it was (the broker was down, the message was lost) is enqueued again by the sweep
+    # (imports.services.enqueue_waiting_runs), which claims it by this value.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Who asked for the apply: its history rows name them, also when the sweep enqueues it.
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -78,6 +88,11 @@ class ImportRun(models.Model):
         if self.status != self.Status.PLANNED or not self.file:
             return False
         return not self.plan_counts.get("error") or self.skip_errors
+
+    @property
+    def is_applying(self):
+        """Queued for its apply, or applying: a planned run whose apply was asked for."""
+        return self.is_busy and bool(self.plan_fingerprint)
 
     @property
     def can_revert(self):

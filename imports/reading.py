@@ -7,6 +7,7 @@ encoding (naming the line), binary data, malformed quoting, an empty file, a fil
 size limit, missing required or unknown columns.
 """
 
+import collections
 import csv
 import re
 
@@ -19,6 +20,13 @@ SAMPLE_BYTES = 8192
 FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
 NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
 EXCEL_HINT = "save it from the spreadsheet as 'CSV UTF-8 (comma delimited)'"
+# The most columns a header may have: well above any kind's (the widest has about 20), and
+# low enough that checking and naming them stays quick however wide a hostile file is.
+MAX_COLUMNS = 200
+# A header problem names this many columns, then says how many more there are; a name is
+# cut to NAME_CHARS characters.
+NAMED_COLUMNS = 5
+NAME_CHARS = 40
 
 
 class FileError(Exception):
@@ -107,19 +115,26 @@ class CsvReader:
             ) from None
 
     def _check_headers(self, known, required):
+        """FileError naming what is wrong with the header: too many columns, blank, repeated,
+        unknown or missing ones. Linear in the header's width, and the message names a few of
+        each kind of problem, however wide the header."""
+        if len(self.headers) > MAX_COLUMNS:
+            raise FileError(
+                f"Header (line 1): {len(self.headers):,} columns; the limit is {MAX_COLUMNS} "
+                f"(this kind has {len(known)}: {', '.join(known)})."
+            )
         problems = []
-        for position, name in enumerate(self.headers, start=1):
-            if not name:
-                problems.append(f"column {position} has no header")
-        duplicates = sorted(
-            {name for name in self.headers if name and self.headers.count(name) > 1}
-        )
+        blank = [str(position) for position, name in enumerate(self.headers, 1) if not name]
+        if blank:
+            problems.append(f"column(s) {_some(blank)} have no header")
+        given = collections.Counter(name for name in self.headers if name)
+        duplicates = sorted(name for name, count in given.items() if count > 1)
         if duplicates:
-            problems.append(f"column(s) given twice: {', '.join(duplicates)}")
-        unknown = [name for name in self.headers if name and name not in known]
+            problems.append(f"column(s) given twice: {_some(duplicates)}")
+        unknown = [name for name in given if name not in known]
         if unknown:
-            problems.append(f"unknown column(s): {', '.join(unknown)} (known: {', '.join(known)})")
-        missing = [name for name in required if name not in self.headers]
+            problems.append(f"unknown column(s): {_some(unknown)} (known: {', '.join(known)})")
+        missing = [name for name in required if name not in given]
         if missing:
             problems.append(f"missing required column(s): {', '.join(missing)}")
         if problems:
@@ -157,6 +172,15 @@ class CsvReader:
         if "'" not in "".join(values):  # nothing neutralised: trimming is all
             return dict(zip(self.headers, [value.strip() for value in values], strict=True))
         return dict(zip(self.headers, map(read_cell, values), strict=True))
+
+
+def _some(names):
+    """The first NAMED_COLUMNS names (each cut to NAME_CHARS), then "and N more"."""
+    shown = [name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…" for name in names]
+    text = ", ".join(shown[:NAMED_COLUMNS])
+    if len(names) > NAMED_COLUMNS:
+        text += f" and {len(names) - NAMED_COLUMNS:,} more"
+    return text
 
 
 def _outside_quotes(line, char):

@@ -76,6 +76,7 @@ from imports.kinds import (
 from imports.models import ImportRun, format_error
 from mdm import forked
 from mdm.collector import collecting_less
+from mdm.db import take_unsent
 from mdm.history import Source, change_source
 from mdm.models import (
     CodeValue,
@@ -96,6 +97,8 @@ logger = logging.getLogger(__name__)
 
 # Row errors kept on the run itself (the failed-rows file has every one).
 STORED_ERRORS = 1000
+# Queued runs the sweep sends again at a time.
+SWEEP_BATCH = 1000
 CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
 
 
@@ -105,6 +108,10 @@ class StalePlan(Exception):
 
 class RunError(Exception):
     """A run cannot do what was asked (apply a run that is not planned, revert twice)."""
+
+
+class AlreadyApplying(RunError):
+    """The run's apply was asked for already: it is queued or running."""
 
 
 class _Revalidate(Exception):
@@ -129,6 +136,7 @@ class RowState:
     action: str = ""
     changed: list = field(default_factory=list)
     resolved_fields: set = field(default_factory=set)
+    unresolved: set = field(default_factory=set)  # ref fields whose cells name no record
     # Bulk kinds: what _judge() found, for _settle() (which may run in another process).
     found: bool = False  # the row's record was looked up
     stamp: str = ""  # what the fingerprint holds of that record
@@ -262,14 +270,18 @@ class Pass:
         self._find_existing(rows)
         for state in rows:
             self._fingerprint(state)
-            if not state.errors:
-                self._build(state)
-                if not state.errors and state.action != UNCHANGED:
-                    self._validate_fully(state)
-                    if (self.write or self.rehearse) and not state.errors:
-                        self._save_one(state)
-                    elif not state.errors and state.action == CREATE:
-                        self._remember_created(state.instance)
+            if state.errors:
+                self._fail_unresolved(state)
+                continue
+            self._build(state)
+            if state.unresolved:
+                self._check_fields_only(state)
+            elif not state.errors and state.action != UNCHANGED:
+                self._validate_fully(state)
+                if (self.write or self.rehearse) and not state.errors:
+                    self._save_one(state)
+                elif not state.errors and state.action == CREATE:
+                    self._remember_created(state.instance)
 
     def _finish_chunk(self, rows):
         for state in rows:
@@ -336,8 +348,12 @@ class Pass:
         for state in rows:
             state.found = not state.errors
             state.stamp = _stamp(state.existing)
-            if not state.errors:
+            if state.errors:
+                self._fail_unresolved(state)
+            else:
                 self._build(state)
+                if state.unresolved:
+                    self._check_fields_only(state)
         self._validate_bulk(rows)
         if self.write:
             return {}
@@ -511,10 +527,11 @@ class Pass:
     def _resolve_refs(self, rows):
         for ref in self.kind.refs:
             cache = self.ref_cache[ref.field]
+            # Rows that failed already too: a reference naming no record is one more error.
             wanted = {
                 s.ref_keys[ref.field]
                 for s in rows
-                if not s.errors and s.ref_keys.get(ref.field) and s.ref_keys[ref.field] not in cache
+                if s.ref_keys.get(ref.field) and s.ref_keys[ref.field] not in cache
             }
             if wanted:
                 if len(cache) > 50_000:
@@ -580,11 +597,11 @@ class Pass:
                 continue
             target = self.ref_cache[ref.field].get(parts)
             if target is None:
-                named = ", ".join(parts)
-                state.fail(ref.columns[0], f"No {ref.model._meta.verbose_name} {named!r}.")
+                state.fail(ref.columns[0], _no_record(ref, parts))
+                state.unresolved.add(ref.field)
                 continue
             resolved[ref.field] = target
-        if state.errors:
+        if state.errors and self.kind.write == "xref":
             return
         if self.kind.write == "xref":
             self._build_xref(state, instance, resolved)
@@ -605,6 +622,27 @@ class Pass:
         state.changed = changed
         state.action = CREATE if existing is None else (UPDATE if changed else UNCHANGED)
         state.resolved_fields = {n for n, t in resolved.items() if t is not None}
+
+    def _fail_unresolved(self, state):
+        """A row that failed before its record was built (a cell that does not parse, say):
+        its references that name no record are told too, with its other errors."""
+        for ref in self.kind.refs:
+            parts = state.ref_keys.get(ref.field)
+            if parts and self.ref_cache[ref.field].get(parts) is None:
+                state.fail(ref.columns[0], _no_record(ref, parts))
+
+    def _check_fields_only(self, state):
+        """The field checks (lengths, choices, digits) of a row whose reference names no
+        record, so the row's other errors are told with it. Its clean(), constraints and
+        uniqueness involve the record referenced, and are judged once the reference is
+        fixed; the references themselves are not checked again."""
+        if state.action not in (CREATE, UPDATE):
+            return
+        exclude = {ref.field for ref in self.kind.refs} | self._not_given
+        try:
+            self._clean_fields(state.instance, exclude)
+        except ValidationError as exc:
+            self._fail_validation(state, exc)
 
     def _new_instance(self):
         """What self.model() makes, made faster: the defaults are read once (a callable
@@ -1347,6 +1385,10 @@ def _records_by_key(model, lookups, keys):
     return found
 
 
+def _no_record(ref, parts):
+    return f"No {ref.model._meta.verbose_name} {', '.join(parts)!r}."
+
+
 def _set_related(instance, model_field, target):
     """instance.<foreign key> = target, as the field's descriptor sets it (the key columns and
     the cached record), without its checks: `target` was found by the key's own lookup."""
@@ -1558,6 +1600,7 @@ def start_run(kind, uploaded, *, mode=ImportRun.Mode.PLAN, skip_errors=False, us
         created_by=user,
         file_name=(getattr(uploaded, "name", "") or "upload.csv").rsplit("/", 1)[-1][:255],
         file_size=getattr(uploaded, "size", 0) or 0,
+        enqueued_at=timezone.now(),
     )
     run.save()
     run.file.save(run.file_name, uploaded, save=True)
@@ -1566,11 +1609,12 @@ def start_run(kind, uploaded, *, mode=ImportRun.Mode.PLAN, skip_errors=False, us
 
 def process_run(run_id, progress=None):
     """Plan a queued run and, when it asks for it, apply it. Claims the run first, so two
-    workers never process it twice."""
+    workers never process it twice. A run queued for its apply (it has a plan) is not
+    planned again: apply_queued_run() takes it."""
     now = timezone.now()
-    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
-        status=ImportRun.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0
-    )
+    claimed = ImportRun.objects.filter(
+        pk=run_id, status=ImportRun.Status.QUEUED, plan_fingerprint=""
+    ).update(status=ImportRun.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0)
     if not claimed:
         return None
     run = ImportRun.objects.get(pk=run_id)
@@ -1606,6 +1650,11 @@ def plan_run(run, fileobj, progress=None):
 
 def check_can_apply(run):
     """RunError saying why a run cannot be applied, if it cannot."""
+    if run.is_applying:
+        raise AlreadyApplying(
+            f"Import #{run.pk} is already being applied ({run.get_status_display().lower()}); "
+            "follow its status until it is applied."
+        )
     if run.status != ImportRun.Status.PLANNED:
         raise RunError(
             f"Import #{run.pk} is {run.get_status_display().lower()}; only a planned import "
@@ -1618,16 +1667,62 @@ def check_can_apply(run):
         )
 
 
+def request_apply(run, user=None, skip_errors=False):
+    """Ask for a planned run's apply, to be done by a worker: planned -> queued in one
+    conditional UPDATE, so of two requests at once one queues it and the other gets
+    AlreadyApplying. The task is sent after commit; a send the broker refuses leaves the run
+    queued for the sweep (enqueue_waiting_runs). RunError when it cannot be applied."""
+    if skip_errors:
+        run.skip_errors = True
+    check_can_apply(run)
+    now = timezone.now()
+    user = user if user is not None and user.is_authenticated else None
+    claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(
+        status=ImportRun.Status.QUEUED,
+        mode=ImportRun.Mode.APPLY,
+        skip_errors=run.skip_errors,
+        applied_by=user,
+        enqueued_at=now,
+        progress=0,
+        message="",
+    )
+    if not claimed:
+        run.refresh_from_db()
+        check_can_apply(run)  # what another request made of it
+        raise AlreadyApplying(f"Import #{run.pk} is already being applied.")
+    run.refresh_from_db()
+    from imports import tasks
+
+    tasks.enqueue_apply(run)
+    return run
+
+
+def apply_queued_run(run_id, progress=None):
+    """Apply a run queued by request_apply(): queued -> running in one conditional UPDATE,
+    so a task delivered twice applies it once. Returns the run, or None when there was
+    nothing to do."""
+    claimed = (
+        ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED)
+        .exclude(plan_fingerprint="")
+        .update(status=ImportRun.Status.RUNNING, progress=0, heartbeat_at=timezone.now())
+    )
+    if not claimed:
+        return None
+    run = ImportRun.objects.select_related("applied_by").get(pk=run_id)
+    with run.file.open("rb") as stored:
+        return apply_run_file(run, stored, user=run.applied_by, progress=progress)
+
+
 def apply_run(run, fileobj=None, user=None, progress=None):
-    """Apply a planned run: everything or nothing (unless the run skips errors), refused
-    when the records the file names changed since the plan."""
+    """Apply a planned run here and now: everything or nothing (unless the run skips
+    errors), refused when the records the file names changed since the plan."""
     check_can_apply(run)
     run.mode = ImportRun.Mode.APPLY
     claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(
         status=ImportRun.Status.RUNNING, progress=0, heartbeat_at=timezone.now()
     )
     if not claimed:
-        raise RunError(f"Import #{run.pk} is already being applied.")
+        raise AlreadyApplying(f"Import #{run.pk} is already being applied.")
     run.status = ImportRun.Status.RUNNING
     if fileobj is None:
         with run.file.open("rb") as stored:
@@ -1767,6 +1862,25 @@ def sweep_interrupted_runs(now=None):
     return plans, applies
 
 
+def enqueue_waiting_runs(now=None):
+    """Send again the task of runs still queued HUB_REQUEUE_SECONDS after it was sent (the
+    broker was down, or lost it): a plan, or an apply that was asked for. Each run is taken
+    with a conditional UPDATE of its enqueued_at, so two sweeps send it once; a task that
+    arrives twice finds the run claimed. Returns how many were sent."""
+    from imports import tasks
+
+    queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED)
+    taken = take_unsent(queued, "plan_fingerprint", now=now or timezone.now(), limit=SWEEP_BATCH)
+    for row in taken:
+        tasks.send(
+            tasks.apply_import if row["plan_fingerprint"] else tasks.process_import, row["pk"]
+        )
+    sent = len(taken)
+    if sent:
+        logger.warning("import sweep: %s queued run(s) sent again", sent)
+    return sent
+
+
 def discard_old_prepared(now=None):
     """Delete what the plans of bulk kinds kept for their apply (a hundred bytes or so a row)
     once they are HUB_IMPORT_PREPARED_HOURS old and not applied: a plan nobody applies does not
@@ -1793,7 +1907,12 @@ def discard_old_prepared(now=None):
 def revert_run(run, user=None):
     """Undo an applied run: records it created are deleted (cross-references withdrawn
     through the registry), records it changed get their values from before the run back.
-    Refused, with nothing changed, when a record was changed again after the run."""
+    Refused, with nothing changed, when a record was changed again after the run.
+
+    The revert claims the run first (applied -> reverted, a conditional UPDATE in its
+    transaction): of two reverts at once one runs, and the other, once the first commits,
+    finds the run reverted and gets RunError; if the first fails and rolls back, the run is
+    applied again for the second."""
     if run.status != ImportRun.Status.APPLIED:
         raise RunError(
             f"Import #{run.pk} is {run.get_status_display().lower()}; only an applied "
@@ -1804,6 +1923,15 @@ def revert_run(run, user=None):
     history = model.history.model
     reference = str(run.pk)
     with transaction.atomic(), change_source(Source.IMPORT, reference=f"revert-{run.pk}"):
+        now = timezone.now()
+        claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.APPLIED).update(
+            status=ImportRun.Status.REVERTED, reverted_at=now, reverted_by=user
+        )
+        if not claimed:
+            raise RunError(
+                f"Import #{run.pk} was reverted by another request at the same time; only an "
+                "applied import can be reverted."
+            )
         # The run's first history row of each record says what it did to it: "+" created
         # it, "~" changed it (the row before holds the values to restore).
         first = {}
@@ -1864,9 +1992,8 @@ def revert_run(run, user=None):
                 f"{', '.join(str(o) for o in objects)}."
             ) from None
         run.status = ImportRun.Status.REVERTED
-        run.reverted_at = timezone.now()
+        run.reverted_at = now
         run.reverted_by = user
-        run.save(update_fields=["status", "reverted_at", "reverted_by"])
     return run
 
 

@@ -1,14 +1,16 @@
 """Background processing of import runs. Each task takes a run id, claims the run with a
-conditional update (services), and so runs at most once however often it is delivered."""
+conditional update (services), and so runs at most once however often it is delivered.
+
+A run is stored queued before its task is sent; a send the broker refuses is logged, and the
+sweep (Celery beat) sends the task again for a run still queued after
+HUB_REQUEUE_SECONDS (services.enqueue_waiting_runs)."""
 
 import logging
 
 from celery import shared_task
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from imports import services
-from imports.models import ImportRun
 
 logger = logging.getLogger(__name__)
 
@@ -21,15 +23,9 @@ def process_import(run_id):
 
 @shared_task(acks_late=True)
 def apply_import(run_id, user_id=None):
-    """Apply a planned run."""
-    run = ImportRun.objects.filter(pk=run_id).first()
-    if run is None:
-        return
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    try:
-        services.apply_run(run, user=user)
-    except services.RunError as exc:
-        logger.info("import %s not applied: %s", run_id, exc)
+    """Apply a run whose apply was asked for (services.request_apply). `user_id` is ignored:
+    the run names who asked (it came with tasks sent before the run did)."""
+    services.apply_queued_run(run_id)
 
 
 @shared_task(acks_late=True)
@@ -43,17 +39,31 @@ def sweep_interrupted_imports():
     """End the runs whose worker stopped, and free what old plans kept for an apply that did
     not come (Celery beat, every HUB_VALIDATION_SWEEP_INTERVAL)."""
     services.sweep_interrupted_runs()
+    services.enqueue_waiting_runs()
     services.discard_old_prepared()
 
 
+# A broker that does not answer gets this much retrying (about a second) before the send is
+# given up and left to the sweep: the request that stored the run is not held longer.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+
+
+def send(task, run_id):
+    """Send a run's task. Never raises: a run whose task was not sent (the broker is down or
+    refused) stays queued, and the sweep sends it again."""
+    try:
+        task.apply_async((run_id,), retry_policy=PUBLISH_RETRY)
+    except Exception:  # the broker is down or refused: the sweep will send it again
+        logger.exception("Could not enqueue %s of import %s; the sweep will", task.name, run_id)
+
+
 def enqueue_match_index(run):
-    transaction.on_commit(lambda: refresh_match_index.delay(run.pk))
+    transaction.on_commit(lambda: send(refresh_match_index, run.pk))
 
 
 def enqueue_processing(run):
-    transaction.on_commit(lambda: process_import.delay(run.pk))
+    transaction.on_commit(lambda: send(process_import, run.pk))
 
 
-def enqueue_apply(run, user):
-    user_id = user.pk if user is not None else None
-    transaction.on_commit(lambda: apply_import.delay(run.pk, user_id))
+def enqueue_apply(run):
+    transaction.on_commit(lambda: send(apply_import, run.pk))

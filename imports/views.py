@@ -113,15 +113,12 @@ def run_progress(request, pk):
 @require_POST
 def run_apply(request, pk):
     run = get_object_or_404(ImportRun, pk=pk)
-    if request.POST.get("skip_errors") and not run.skip_errors:
-        run.skip_errors = True
-        run.save(update_fields=["skip_errors"])
     try:
-        services.check_can_apply(run)
+        services.request_apply(
+            run, user=request.user, skip_errors=bool(request.POST.get("skip_errors"))
+        )
     except services.RunError as exc:
         messages.error(request, str(exc))
-    else:
-        tasks.enqueue_apply(run, request.user)
     return redirect("imports:run", run.pk)
 
 

@@ -77,7 +77,16 @@ class SourceSystemForm(forms.ModelForm):
 
     class Meta:
         model = SourceSystem
-        fields = ("code", "name", "kind", "authoritative_for", "description", "is_active")
+        fields = (
+            "code",
+            "name",
+            "kind",
+            "authoritative_for",
+            "description",
+            "is_active",
+            "budget_messages_per_minute",
+            "budget_bytes_per_minute",
+        )
 
 
 @admin.register(SourceSystem)
@@ -89,6 +98,10 @@ class SourceSystemAdmin(MasterDataAdmin):
     fieldsets = (
         (None, {"fields": ("code", "name", "kind", "authoritative_for", "is_active")}),
         ("Notes", {"fields": ("description",)}),
+        (
+            "Submission budget",
+            {"fields": ("budget_messages_per_minute", "budget_bytes_per_minute")},
+        ),
         ("Record", {"fields": RECORD_FIELDS}),
     )
 

@@ -8,13 +8,30 @@ from django.db import connection
 from rest_framework import authentication, exceptions, permissions
 
 from mdm.db import fetch_prepared
+from mdm.lockout import client_address, key_lockout_wait, record_wrong_key
 from mdm.models import ApiClient, SourceSystem
 from mdm.roles import INTEGRATION, ROLES, STEWARD, VIEWER, has_role
 
 
+class WrongKey(exceptions.AuthenticationFailed):
+    """A key that is no key of ours: it counts towards the address's lockout (mdm.lockout)."""
+
+
+class KeysLockedOut(exceptions.Throttled):
+    """429 with Retry-After: too many wrong keys came from the caller's address."""
+
+    default_detail = (
+        "Too many requests with a wrong API key came from your address, so every key sent from "
+        "it is refused for now, a valid one too. Check the key your client sends."
+    )
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
+
+
 class BearerKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer mdh_<prefix>_<secret>`; the key is looked up by prefix and its
-    hash compared, so the key itself is never stored."""
+    hash compared, so the key itself is never stored. Wrong keys lock out the address that
+    sends them (mdm.lockout)."""
 
     keyword = "Bearer"
 
@@ -22,19 +39,32 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        address = client_address(request)
+        wait = key_lockout_wait(address)
+        if wait:
+            raise KeysLockedOut(wait)
+        try:
+            return self._authenticate_key(header)
+        except WrongKey:
+            wait = record_wrong_key(address)
+            if wait:
+                raise KeysLockedOut(wait) from None
+            raise
+
+    def _authenticate_key(self, header):
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Give the key as 'Authorization: Bearer <key>'.")
+            raise WrongKey("Give the key as 'Authorization: Bearer <key>'.")
         try:
             key = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("The API key is not valid.") from None
+            raise WrongKey("The API key is not valid.") from None
         # The secret is token_urlsafe and may itself contain "_": split off the two head parts.
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != ApiClient.KEY_PREFIX:
-            raise exceptions.AuthenticationFailed("The API key is not valid.")
+            raise WrongKey("The API key is not valid.")
         client = find_client(parts[1])
         if client is None or not _same(client.key_hash, ApiClient.hash_key(key)):
-            raise exceptions.AuthenticationFailed("The API key is not valid.")
+            raise WrongKey("The API key is not valid.")
         if not client.is_active or not client.user.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         client.touch()

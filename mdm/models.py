@@ -172,6 +172,20 @@ class SourceSystem(TimestampedModel):
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # The system's submission budget (validation.services.spend_submission_budget); empty:
+    # the hub's default (HUB_BUDGET_MESSAGES_PER_MINUTE, HUB_BUDGET_BYTES_PER_MINUTE).
+    budget_messages_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Messages it may submit per minute (429 beyond); empty: the hub's "
+        "default; 0: no limit.",
+    )
+    budget_bytes_per_minute = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of messages it may submit per minute (429 beyond); empty: the "
+        "hub's default; 0: no limit.",
+    )
 
     history = history()
 
@@ -888,6 +902,26 @@ class SecretKeyHolder(models.Model):
         ):
             type(self).objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+class SubmissionCount(models.Model):
+    """What a source system submitted in one minute, messages and bytes: the count its
+    submission budget is checked against. Counted in the database, so that every web process
+    counts against one budget; rows of past minutes are deleted by the retention task."""
+
+    system = models.ForeignKey(SourceSystem, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField(help_text="The minute counted (its start).")
+    messages = models.PositiveIntegerField(default=0)
+    bytes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One counter per system and minute: the upsert of every submission targets it.
+            models.UniqueConstraint(fields=["system", "minute"], name="submission_count_minute")
+        ]
+
+    def __str__(self):
+        return f"{self.system_id} {self.minute:%Y-%m-%d %H:%M}: {self.messages}"
 
 
 class ApiClient(TimestampedModel, SecretKeyHolder):

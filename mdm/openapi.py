@@ -27,6 +27,11 @@ ERROR_RESPONSES = {
     "409": ("The change conflicts with stored data (e.g. a record still in use).", DETAIL_SCHEMA),
     "413": ("The request body is over HUB_MAX_REQUEST_BYTES.", DETAIL_SCHEMA),
     "415": ("The body's media type is not one the operation reads (JSON).", DETAIL_SCHEMA),
+    "429": (
+        "Too many wrong API keys came from the caller's address: every key from it is refused "
+        "for Retry-After seconds.",
+        DETAIL_SCHEMA,
+    ),
     "503": ("The database is unreachable; retry after Retry-After seconds.", DETAIL_SCHEMA),
 }
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -34,7 +39,7 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema with the error answers the hub gives, where an operation does
-    not describe its own: 401, 403 and 503 anywhere; 400 where a body or a query parameter
+    not describe its own: 401, 403, 429 and 503 anywhere; 400 where a body or a query parameter
     can be wrong; 404 where a path names a record or a list has pages; 409 on writes; 413 and
     415 where a body is sent."""
 
@@ -54,7 +59,7 @@ class AutoSchema(SpectacularAutoSchema):
     def _error_codes(self):
         method = self.method.upper()
         places = {parameter["in"] for parameter in self._get_parameters()}
-        codes = ["401", "403", "503"]
+        codes = ["401", "403", "429", "503"]
         if method in BODY_METHODS or places & {"query", "header"}:
             codes.append("400")
         if "path" in places or (method == "GET" and self._is_list_view()):

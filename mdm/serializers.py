@@ -9,6 +9,7 @@ the API refuses exactly what the admin and the import refuse, with the same mess
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Q
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -28,6 +29,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
+from mdm.numbers import NumberError, bounded_decimal
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -84,6 +86,18 @@ def calendar_field(**kwargs):
     )
 
 
+class BoundedDecimalField(serializers.DecimalField):
+    """DRF's decimal field, its value then held to mdm.numbers' bound (named when refused):
+    without max_digits, DRF takes 1e999999999 as it comes."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return bounded_decimal(value)
+        except NumberError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class ValidatedModelSerializer(serializers.ModelSerializer):
     """A model serializer whose validation is the model's `full_clean()`.
 
@@ -92,6 +106,11 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
     the parent record (an item for its revisions) in the context as `parent`, keyed by the
     model field name, so the model sees it while validating.
     """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: BoundedDecimalField,
+    }
 
     def get_validators(self):
         return []
@@ -370,7 +389,7 @@ def decimal_text(value):
 class ConvertQuerySerializer(serializers.Serializer):
     def get_fields(self):
         return {
-            "quantity": serializers.DecimalField(max_digits=None, decimal_places=None),
+            "quantity": BoundedDecimalField(max_digits=None, decimal_places=None),
             "from": unit_field(),
             "to": unit_field(),
             "item": NaturalKeyField(

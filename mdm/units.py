@@ -14,7 +14,7 @@ import csv
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from mdm.history import current_change_source
 from mdm.models import ItemUnitConversion, Unit
+from mdm.numbers import NumberError, bounded_decimal
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REC20_FILE = DATA_DIR / "datahub_units-of-measure_active.csv"
@@ -408,15 +409,11 @@ def _deprecation(unit):
 def _as_fraction(quantity):
     if isinstance(quantity, bool):
         raise ConversionError(f"{quantity!r} is not a quantity.")
-    if isinstance(quantity, float):
-        quantity = str(quantity)  # 0.1 means 0.1, not 0.1000000000000000055511151231257827
+    # Bounded before Fraction(): 1e999999999 as a fraction is a billion-digit integer.
     try:
-        number = quantity if isinstance(quantity, Decimal) else Decimal(quantity)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ConversionError(f"{quantity!r} is not a number.") from None
-    if not number.is_finite():
-        raise ConversionError(f"{quantity!r} is not a finite number.")
-    return Fraction(number)
+        return Fraction(bounded_decimal(quantity))
+    except NumberError as exc:
+        raise ConversionError(str(exc)) from None
 
 
 def _as_decimal(value):

@@ -10,11 +10,19 @@ class QuarantineConfig(AppConfig):
         from mdm.roles import sync_role_permissions
         from mdm.signals import demo_seeded, record_status_changed
         from quarantine import demo
-        from quarantine.receivers import open_case, replay_after_reference, replay_after_status
+        from quarantine.receivers import (
+            open_case,
+            replay_after_reference,
+            replay_after_release,
+            replay_after_status,
+        )
         from validation.signals import message_outcome
         from xref.signals import reference_changed
 
         message_outcome.connect(open_case, dispatch_uid="quarantine.open_case")
+        message_outcome.connect(
+            replay_after_release, dispatch_uid="quarantine.replay_after_release"
+        )
         reference_changed.connect(
             replay_after_reference, dispatch_uid="quarantine.replay_after_reference"
         )

@@ -1,12 +1,11 @@
 """Forms of the review screens. They check what a person typed; the rules of the workflow
 (who may act, which transitions are allowed, conflicts) stay in quarantine.services."""
 
-import json
-
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from mdm.jsonbody import JSONRefused, read_json
 from mdm.roles import STEWARD
 
 
@@ -76,13 +75,19 @@ class EditPayloadForm(forms.Form):
     def clean_payload(self):
         text = self.cleaned_data["payload"]
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
+            value = read_json(text)
+        except JSONRefused as exc:
+            if exc.line is None:  # within the hub's limits on JSON (mdm.jsonbody)
+                raise forms.ValidationError(
+                    "%(error)s Nothing was saved; correct the text below and send it again.",
+                    code="json_limit",
+                    params={"error": str(exc)},
+                ) from None
             raise forms.ValidationError(
                 "This is not valid JSON: %(error)s at line %(line)s, column %(column)s. "
                 "Nothing was saved; correct the text below and send it again.",
                 code="json",
-                params={"error": exc.msg, "line": exc.lineno, "column": exc.colno},
+                params={"error": exc.reason, "line": exc.line, "column": exc.column},
             ) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(

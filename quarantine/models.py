@@ -220,6 +220,10 @@ class BulkRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list, blank=True, help_text="Per case: {case, ok, detail}.")
     created_at = models.DateTimeField(default=timezone.now)
+    # When its task was last sent. A run still pending long after (the broker was down, the
+    # task lost) is sent again by the sweep (quarantine.services.enqueue_waiting_bulk_runs),
+    # which claims it by this value.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -8,12 +8,15 @@ was replayed), the outcome ends the case (released: resolved by replay) or updat
 (quarantined again: the new diagnostics, same case), with a transition saying so.
 
 `reference_changed` (xref) and `record_status_changed` (mdm) start the auto-replay of the
-cases blocked on the codes concerned, in a Celery task.
+cases blocked on the codes concerned, in a Celery task. A released message of a document (a
+purchase order) starts the replay of its later changes and acknowledgements quarantined
+because it was missing (`replay_after_release`), once the release has committed.
 """
 
 import logging
 import re
 
+from django.db import transaction
 from django.utils import timezone
 
 from quarantine.models import CaseKey, CaseTransition, QuarantineCase, error_rule_codes
@@ -182,6 +185,28 @@ def replay_after_status(sender, record, old_status, new_status, **kwargs):
         f"to {new_status}."
     )
     _start_auto_replay(auto_replay, keys, reason)
+
+
+def replay_after_release(sender, message, status, diagnostics, parts, **kwargs):
+    """A purchase order was released: after commit, replay the cases of its later changes and
+    acknowledgements held because it was missing (quarantine.services.held_cases)."""
+    if status != InboundMessage.Status.RELEASED or message.document_key is None:
+        return
+    transaction.on_commit(lambda: _start_held_replay(message), robust=True)
+
+
+def _start_held_replay(message):
+    from quarantine.services import held_cases
+    from quarantine.tasks import replay_held
+
+    if not held_cases(message).exists():
+        return  # nothing waited for it: spare the broker a task
+    number = message.document_key.partition(":")[2]
+    reason = f"{message.public_id} of the same purchase order ({number}) was released."
+    try:
+        replay_held.delay(message.pk, reason)
+    except Exception:  # the broker is down: the cases stay open for a person to replay
+        logger.exception("Could not enqueue the replay of the cases waiting for %s", message)
 
 
 def _start_auto_replay(task, keys, reason):

@@ -18,7 +18,9 @@ diagnostics and a transition saying so.
 
 Auto-replay: when a cross-reference is created or changed, or a master record's status
 changes, the cases blocked on that code (CaseKey: (system, kind, code), written when the case
-opens) are replayed in a Celery task, and their transition says why.
+opens) are replayed in a Celery task, and their transition says why. So are, when a purchase
+order is released, the cases of its later changes and its acknowledgements held because the
+order was missing (PO_CHANGE_OUT_OF_SEQUENCE, UNKNOWN_PO).
 
 SLA: `mark_overdue` (Celery beat) marks open cases past their team's SLA hours as overdue and
 emails the team once per case.
@@ -36,9 +38,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mdm.db import take_unsent
 from mdm.models import SourceSystem
 from mdm.roles import STEWARD, has_role
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
+from validation import controls
 from validation import services as validation
 from validation.models import InboundMessage
 from validation.rules import LAYOUTS
@@ -281,12 +285,43 @@ def start_bulk(action, case_ids, by, **kwargs):
         params["assignee"] = getattr(assignee, "pk", assignee)
     ids = [int(case_id) for case_id in case_ids]
     run = BulkRun.objects.create(
-        action=action, params=params, case_ids=ids, created_by=by, total=len(ids)
+        action=action,
+        params=params,
+        case_ids=ids,
+        created_by=by,
+        total=len(ids),
+        enqueued_at=timezone.now(),
     )
+    transaction.on_commit(lambda: enqueue_bulk(run.pk))
+    return run
+
+
+def enqueue_bulk(run_id):
+    """Send a bulk run's task. Never raises: a run whose task was not sent (the broker is
+    down) stays pending, and the sweep sends it again (enqueue_waiting_bulk_runs)."""
     from quarantine.tasks import bulk_action
 
-    transaction.on_commit(lambda: bulk_action.delay(run.pk))
-    return run
+    try:
+        bulk_action.apply_async(
+            (run_id,), retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+        )
+    except Exception:  # the broker is down or refused: the sweep will send it again
+        logger.exception("Could not enqueue bulk run %s; the sweep will", run_id)
+
+
+def enqueue_waiting_bulk_runs(now=None):
+    """Send again the task of bulk runs still pending HUB_REQUEUE_SECONDS after it was sent
+    (the broker was down, or lost it). Each run is taken with a conditional UPDATE of its
+    enqueued_at, so two sweeps send it once, and run_bulk's claim makes a second delivery do
+    nothing. Returns how many were sent."""
+    pending = BulkRun.objects.filter(status=BulkRun.Status.PENDING)
+    taken = take_unsent(pending, now=now or timezone.now())
+    for row in taken:
+        enqueue_bulk(row["pk"])
+    sent = len(taken)
+    if sent:
+        logger.warning("Bulk run sweep: %s pending run(s) sent again", sent)
+    return sent
 
 
 def run_bulk(run_id):
@@ -475,8 +510,39 @@ def blocked_cases(keys):
 def replay_blocked(keys, reason):
     """Replay every open case blocked on one of `keys` (the auto-replay task); the
     transition says why. Returns the ids of the cases replayed."""
+    return _replay_automatically(blocked_cases([tuple(key) for key in keys]), reason)
+
+
+def held_cases(message):
+    """Open cases of the messages of `message`'s document held because a message before them
+    was missing, that its release may unblock (validation.services.held_behind)."""
+    return (
+        QuarantineCase.objects.filter(
+            status__in=QuarantineCase.OPEN_STATUSES,
+            message__in=validation.held_behind(message),
+            rules__code__in=controls.HELD_BY_PREDECESSOR,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def replay_held(message_id, reason):
+    """Replay the cases held for the document of the message just released (the
+    auto-replay task), in the order their messages came. Returns the ids replayed."""
+    message = (
+        InboundMessage.objects.filter(pk=message_id, status=InboundMessage.Status.RELEASED)
+        .only("pk", "system_id", "document_key")
+        .first()
+    )
+    if message is None:
+        return []
+    return _replay_automatically(held_cases(message).order_by("message_id"), reason)
+
+
+def _replay_automatically(cases, reason):
     replayed = []
-    for case_id in list(blocked_cases([tuple(key) for key in keys]).values_list("pk", flat=True)):
+    for case_id in list(cases.values_list("pk", flat=True)):
         try:
             with transaction.atomic():
                 locked = _lock(QuarantineCase(pk=case_id), "replay")

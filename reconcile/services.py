@@ -17,7 +17,6 @@ without encoding. Types are "Item", "Supplier" and "Location".
 """
 
 import contextlib
-import json
 from dataclasses import dataclass
 
 import pycountry
@@ -28,6 +27,7 @@ from django.utils import timezone
 
 from mdm import forked, identifiers
 from mdm.collector import collecting_less
+from mdm.jsonbody import JSONRefused, read_json
 from mdm.models import Item, Location, SourceSystem, Supplier
 from reconcile.models import ReconciliationKey
 from xref import matching
@@ -37,6 +37,11 @@ VERSION = "0.2"
 DEFAULT_LIMIT = 5
 # OpenRefine sends 10 queries a batch by default and a few hundred at most.
 MAX_BATCH = 1000
+# A query's text, each property value and a suggest prefix: /api/v1/match/'s own limit.
+MAX_TEXT = matching.MAX_QUERY_LENGTH
+# A batch's work grows with its queries and their text: this bounds the text (1,000 names of
+# 30 characters; the reconciliation benchmark's 1,000 names hold 22,000).
+MAX_BATCH_CHARACTERS = 30_000
 MAX_EXTEND_IDS = 1000
 MATCH_SCORE = 90.0
 MATCH_MARGIN = 10.0
@@ -196,10 +201,13 @@ def manifest(service_url, view_url, identifier_space, schema_space):
 
 
 def parse_json_param(text, name):
-    """The JSON value of a request parameter, or BadRequest saying what is wrong."""
+    """The JSON value of a request parameter, read within the hub's limits on JSON
+    (mdm.jsonbody), or BadRequest saying what is wrong."""
+    if not isinstance(text, str):
+        raise BadRequest(f"{name} is not valid JSON: give it as JSON text.")
     try:
-        return json.loads(text)
-    except (TypeError, ValueError) as exc:
+        return read_json(text)
+    except JSONRefused as exc:
         raise BadRequest(f"{name} is not valid JSON: {exc}") from None
 
 
@@ -210,10 +218,18 @@ def reconcile_batch(queries):
     if len(queries) > MAX_BATCH:
         raise BadRequest(f"A batch holds at most {MAX_BATCH} queries; this one has {len(queries)}.")
     parsed = {}
+    characters = 0
     for key, query in queries.items():
         if not isinstance(query, dict):
             raise BadRequest(f"Query {key!r} must be a JSON object.")
-        parsed[key] = _parse_query(query)
+        parsed[key] = _parse_query(key, query)
+        text, _, _, conditions = parsed[key]
+        characters += len(text) + sum(len(value) for _, value in conditions)
+    if characters > MAX_BATCH_CHARACTERS:
+        raise BadRequest(
+            f"A batch holds at most {MAX_BATCH_CHARACTERS} characters of query text and "
+            f"property values; this one has {characters}. Send it in smaller batches."
+        )
     # Identical queries (a column with repeated values) are answered once.
     distinct = list(dict.fromkeys(parsed.values()))
     # A large batch shares the reads of its queries' words (xref.matching.batch); in a few
@@ -265,11 +281,13 @@ def _processes(count):
     return wanted
 
 
-def _parse_query(query):
+def _parse_query(key, query):
     """(text, type ids, limit, conditions) of one query, hashable. Lenient: a client that sends
-    a number where text is due, or an unknown property, is answered, not refused."""
+    a number where text is due, or an unknown property, is answered, not refused; text or a
+    property value over MAX_TEXT characters is a BadRequest."""
     text = query.get("query")
     text = "" if text is None else str(text).strip()
+    _check_length(text, f"Query {key[:40]!r}")
     wanted = query.get("type")
     if wanted is None or wanted == "" or wanted == []:
         type_ids = tuple(TYPES)
@@ -289,9 +307,17 @@ def _parse_query(query):
                 continue
             value = _first_value(prop.get("v"))
             pid = str(prop.get("pid") or "")
+            _check_length(value, f"Query {key[:40]!r}: property {pid[:40]!r}")
             if value and pid and pid not in conditions:
                 conditions[pid] = value
     return text, type_ids, limit, tuple(sorted(conditions.items()))
+
+
+def _check_length(text, what):
+    if len(text) > MAX_TEXT:
+        raise BadRequest(
+            f"{what} is {len(text)} characters long; give at most {MAX_TEXT} characters."
+        )
 
 
 def _first_value(value):
@@ -498,7 +524,7 @@ def _page(items, cursor, limit=SUGGEST_PAGE):
 
 def suggest_entities(prefix, cursor=0, type_id=None):
     """Records whose id, number or name fits what was typed, best first."""
-    prefix = (prefix or "").strip()
+    prefix = _prefix(prefix)
     if not prefix:
         return {"result": []}
     types = [TYPES[type_id]] if type_id in TYPES else list(TYPES.values())
@@ -538,8 +564,15 @@ def suggest_entities(prefix, cursor=0, type_id=None):
     return {"result": result}
 
 
+def _prefix(prefix):
+    """What was typed, stripped; over MAX_TEXT characters a BadRequest."""
+    prefix = (prefix or "").strip()
+    _check_length(prefix, "The prefix")
+    return prefix
+
+
 def suggest_types(prefix, cursor=0):
-    prefix = (prefix or "").strip().lower()
+    prefix = _prefix(prefix).lower()
     types = [t.as_dict() for t in TYPES.values() if prefix in t.id.lower()]
     return {"result": _page(types, cursor)}
 
@@ -573,7 +606,7 @@ def properties(type_id=None):
 
 
 def suggest_properties(prefix, cursor=0, type_id=None):
-    prefix = (prefix or "").strip().lower()
+    prefix = _prefix(prefix).lower()
     fitting = [
         p for p in properties(type_id) if prefix in p["id"].lower() or prefix in p["name"].lower()
     ]

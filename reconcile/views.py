@@ -7,8 +7,8 @@ wrong or revoked key gets a 403 that the browser can read. JSON endpoints answer
 `callback` names a plain JavaScript identifier. The view link (/reconcile/records/<id>/) needs
 no key: it redirects to the record's admin page, which asks for a login. The identifier and
 schema spaces (/reconcile/records/, /reconcile/types/) are identifiers that OpenRefine does
-not fetch; opened in a browser they ask for a login too, as the schema names every source
-system.
+not fetch; opened in a browser they ask for a login with a hub role (viewer, steward or
+integration) too, as the schema names every source system.
 """
 
 import functools
@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from mdm.roles import ROLES, has_role
 from reconcile import services
 
 # A JavaScript name such as "cb" or "jQuery123.handle": nothing that could smuggle code in.
@@ -155,7 +156,21 @@ def record(request, public_id):
     return HttpResponseRedirect(url)
 
 
-@login_required
+def hub_role_required(view):
+    """A login, and a hub role: without one, a 403 saying so (as every screen answers)."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not has_role(request.user, *ROLES):
+            detail = "Your login has no hub role; ask an administrator for the viewer role."
+            return _with_cors(_error(403, detail))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@hub_role_required
 def records(request):
     """The identifier space: what the ids are."""
     return _with_cors(
@@ -168,7 +183,7 @@ def records(request):
     )
 
 
-@login_required
+@hub_role_required
 def types(request):
     """The schema space: the types and their properties."""
     data = {

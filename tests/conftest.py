@@ -3,6 +3,7 @@ source systems."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from hub.celery import app as celery_app
@@ -75,6 +76,16 @@ def viewer_api(viewer):
 @pytest.fixture
 def anonymous_api():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _no_lockout_from_earlier_tests(settings):
+    # Wrong API keys are counted in Django's cache (mdm.lockout): one test's wrong keys must not
+    # lock the next out. The test process gets a cache of its own in memory, emptied for each
+    # test: clearing a Redis cache would flush the database it shares with the broker. (Failed
+    # logins are rows, rolled back with the test.)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -806,6 +806,12 @@ CONFLICTS = {
 }
 
 
+# The rules that hold a message because the order it follows (the original of a change, the
+# order an acknowledgement answers) was not released: its case is replayed when the order is
+# (quarantine.receivers).
+HELD_BY_PREDECESSOR = ("PO_CHANGE_OUT_OF_SEQUENCE", "UNKNOWN_PO")
+
+
 def record(message, released_payload, *, lines_filtered=0, now):
     """Record a released message in the ledger (called inside the outcome's transaction).
     `message` is the message or the leader of a release in parts. Raises Refused when

@@ -119,6 +119,15 @@ class InboundMessage(PublicIdModel):
     # finishes last (and only it) writes the outcome.
     chunks_total = models.PositiveIntegerField(null=True, blank=True)
     chunks_done = models.PositiveIntegerField(default=0)
+    # The messages of one document (a purchase order's original, its changes and its
+    # acknowledgements, whichever system sends them) share a key and are judged one at a time,
+    # in the order received (validation.services, "documents").
+    document_key = models.CharField(
+        max_length=150,
+        null=True,
+        blank=True,
+        help_text="Messages of one document share it and are validated in the order received.",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -152,6 +161,12 @@ class InboundMessage(PublicIdModel):
             models.Index(fields=["system", "-received_at"], name="message_system_received"),
             # Stewards listing every message, newest first, or received between two times.
             models.Index(fields=["-received_at"], name="message_received"),
+            # The claim and the wake-up: the messages of one document, in the order received.
+            models.Index(
+                fields=["document_key", "id"],
+                name="message_document",
+                condition=Q(document_key__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -44,10 +44,10 @@ before its cut-over, the other after.
 
 import dataclasses
 import datetime
-import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from mdm.models import ItemRevision, Location
+from mdm.numbers import NumberError, bounded_decimal
 from xref.models import Kind
 from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
 from xref.services import REVISION_SEPARATOR
@@ -568,17 +568,11 @@ def quantity_problem(value, zero_allowed):
         number = Decimal(value)
     elif kind is not float and kind is not str:
         return f"{value!r} is not a quantity.", None
-    elif kind is float:
-        if not math.isfinite(value):
-            return f"{value!r} is not a finite number.", None
-        number = Decimal(repr(value))
     else:
         try:
-            number = Decimal(value)
-        except InvalidOperation:
-            return f"{value!r} is not a number.", None
-        if not number.is_finite():
-            return f"{value!r} is not a finite number.", None
+            number = bounded_decimal(value)  # mdm.numbers: no arithmetic on 1e999999999
+        except NumberError as exc:
+            return str(exc), None
     if number < 0 or (number == 0 and not zero_allowed):
         wanted = "zero or more" if zero_allowed else "above zero"
         return f"Quantity {value} is not {wanted}.", None

@@ -119,6 +119,20 @@ class ConflictSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+class OverBudgetSerializer(serializers.Serializer):
+    """A submission refused because its system has used its budget for this minute (or,
+    with `detail` alone, because too many wrong keys came from the caller's address)."""
+
+    detail = serializers.CharField()
+    budget = serializers.ChoiceField(
+        choices=["messages_per_minute", "bytes_per_minute"], required=False
+    )
+    limit = serializers.IntegerField(required=False, help_text="The system's budget per minute.")
+    retry_after = serializers.IntegerField(
+        required=False, help_text="Seconds until the next minute's budget."
+    )
+
+
 class DryRunResultSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="released, quarantined or rejected (contract).")
     diagnostics = serializers.ListField(child=serializers.DictField())

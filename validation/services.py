@@ -23,6 +23,18 @@ pipeline returns one released line per line sent; otherwise part 1 holds it whol
 A message (or release) of more than HUB_VALIDATION_CHUNK_LINES lines is validated as chunks
 by several workers and reaches one outcome: see "large messages: chunks" below.
 
+Documents: the messages of one document (a purchase order's original, its changes and its
+acknowledgements, whichever system sends them: `document_key`) are judged one at a time, in
+the order received, on any number of workers. A message is claimed only while no other
+message of its document is validating and none received before it is still waiting;
+otherwise its task leaves it received (it waits) and the outcome of the message ahead
+enqueues the document's next waiting message after commit. The check and the claim hold a
+lock on the document (PostgreSQL: an advisory lock; SQLite writes one at a time anyway), so
+two workers never judge two messages of one document at once. A waiting message is an
+ordinary received one to the sweep: if the wake-up is lost, the sweep enqueues it again and
+it is judged once the message ahead is final. A change or acknowledgement quarantined because
+its order was missing is replayed when the order is released (quarantine.receivers).
+
 The sweep (`sweep_stuck_messages`, Celery beat) re-enqueues messages left in received (the
 enqueue was lost) and takes back expired claims (the worker died): the claim is reset to
 received with a conditional UPDATE, so a worker that comes back late cannot write its
@@ -47,7 +59,7 @@ from django.db.models import Count, F, JSONField, Q, Subquery, Sum, TextField, V
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from mdm.models import allocate_public_ids
+from mdm.models import SourceSystem, allocate_public_ids
 from validation import contracts, controls, pipeline
 from validation.models import InboundMessage, MessageChunk, PayloadRevision, Team
 from validation.signals import message_outcome
@@ -73,6 +85,8 @@ CONTRACT_RULE = "CONTRACT"
 PARTS_RULE = "PARTS_INCONSISTENT"
 # How many stuck messages one sweep handles; the next sweep takes the rest.
 SWEEP_BATCH = 1000
+# The message types judged in order with the other messages of their document (by PO number).
+DOCUMENT_TYPES = ("purchase_order", "po_acknowledgement")
 # Left unread where only the status matters.
 LARGE_FIELDS = ("payload", "released_payload", "diagnostics")
 
@@ -156,10 +170,12 @@ def submit_message(*, system, message_type, schema_version, payload, idempotency
         message.status = Status.REJECTED
         message.diagnostics = contract_diagnostics(errors)
         message.finished_at = now
+        message.payload = kept_of_rejected(payload, digest)
     else:
         message.status = Status.RECEIVED
         message.business_date = contracts.business_date(message_type, schema_version, payload)
         message.line_count = len(payload.get("lines") or ())
+        message.document_key = document_key(message_type, payload)
         message.enqueued_at = now
         _set_part(message)
         if message.group_key is not None:
@@ -185,6 +201,28 @@ def submit_message(*, system, message_type, schema_version, payload, idempotency
                 raise _part_taken(sibling, message) from None
         raise
     return Submission(message=message, created=True, errors=errors)
+
+
+def document_key(message_type, payload):
+    """The key the messages of one document share, or None for a message that stands alone: a
+    purchase order's original, changes and acknowledgements share its number. (A ship notice
+    or receipt may name several orders, one per line: it is not held.)"""
+    if message_type in DOCUMENT_TYPES and isinstance(payload.get("po_number"), str):
+        return f"purchase_order:{payload['po_number']}"
+    return None
+
+
+def kept_of_rejected(payload, digest):
+    """What is kept of a rejected payload: the payload up to HUB_REJECTED_PAYLOAD_MAX_BYTES
+    of canonical JSON; beyond, its size, SHA-256 and first bytes. The errors are what its
+    sender needs, and a flood of large bad payloads must not fill the messages table."""
+    text = contracts.canonical_json(payload)
+    limit = settings.HUB_REJECTED_PAYLOAD_MAX_BYTES
+    if len(text) <= limit:
+        return payload
+    return {
+        "hub_truncated": {"bytes": len(text), "sha256": digest, "prefix": text[:limit].decode()}
+    }
 
 
 def contract_diagnostics(errors):
@@ -488,6 +526,7 @@ def _add_revision(message, payload, by, reason, now):
     InboundMessage.objects.filter(pk=message.pk).update(
         payload=payload,
         line_count=len(payload.get("lines") or ()),
+        document_key=document_key(message.message_type, payload),
         business_date=contracts.business_date(
             message.message_type, message.schema_version, payload
         ),
@@ -552,7 +591,7 @@ def claim_message(message_id):
     through part 1, and only once every part is in. Returns a Claim or None."""
     message = (
         InboundMessage.objects.filter(pk=message_id)
-        .only("status", "system_id", "group_key", "part_count")
+        .only("status", "system_id", "group_key", "part_count", "document_key")
         .first()
     )
     if message is None or message.status != Status.RECEIVED:
@@ -565,10 +604,22 @@ def claim_message(message_id):
         "updated_at": now,
     }
     if message.group_key is None:
-        if not InboundMessage.objects.filter(pk=message.pk, status=Status.RECEIVED).update(
-            **claimed
-        ):
-            return None
+        with transaction.atomic():
+            if message.document_key is not None:
+                _lock_document(message)
+                ahead = _ahead_in_document(message)
+                if ahead is not None:
+                    logger.info(
+                        "Message %s waits for %s, ahead of it in %s",
+                        message_id,
+                        ahead,
+                        message.document_key,
+                    )
+                    return None
+            if not InboundMessage.objects.filter(pk=message.pk, status=Status.RECEIVED).update(
+                **claimed
+            ):
+                return None
         parts = [
             InboundMessage.objects.select_related("system").defer(*LARGE_FIELDS).get(pk=message.pk)
         ]
@@ -597,6 +648,70 @@ def claim_message(message_id):
 
 class _PartsOutOfStep(Exception):
     pass
+
+
+def _lock_document(message):
+    """Serialize the claims on one document until the transaction ends. PostgreSQL: an
+    advisory lock on the document key, so a claim sees every claim committed before it.
+    SQLite: the no-op UPDATE takes the database's write lock, as xref.services does for a
+    code's claims."""
+    if connection.vendor == "postgresql":
+        key = f"document\x1f{message.document_key}"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    else:
+        SourceSystem.objects.filter(pk=message.system_id).update(code=F("code"))
+
+
+def _ahead_in_document(message):
+    """The public id of a message of the same document that must be judged first: one being
+    validated, or one received earlier still waiting. None when the message may go."""
+    return (
+        InboundMessage.objects.filter(document_key=message.document_key)
+        .exclude(pk=message.pk)
+        .filter(Q(status=Status.VALIDATING) | Q(status=Status.RECEIVED, pk__lt=message.pk))
+        .order_by("pk")
+        .values_list("public_id", flat=True)
+        .first()
+    )
+
+
+def held_behind(message):
+    """The quarantined messages of a released purchase order's document that its release may
+    unblock: the sender's changes of a later sequence (quarantined when the original was
+    missing) and the document's acknowledgements (of an order unknown then)."""
+    if message.document_key is None or message.message_type != "purchase_order":
+        return InboundMessage.objects.none()
+    sequence = (
+        InboundMessage.objects.filter(pk=message.pk)
+        .values_list("payload__change_sequence", flat=True)
+        .get()
+    )
+    if not isinstance(sequence, int):
+        return InboundMessage.objects.none()
+    later_change = Q(
+        message_type="purchase_order",
+        system_id=message.system_id,
+        payload__change_sequence__gt=sequence,
+    )
+    return InboundMessage.objects.filter(
+        later_change | Q(message_type="po_acknowledgement"),
+        document_key=message.document_key,
+        status=Status.QUARANTINED,
+    )
+
+
+def enqueue_next_in_document(key):
+    """Enqueue the document's first waiting message (the one just judged was ahead of it).
+    Run after the outcome commits; a lost wake-up is the sweep's to make good."""
+    waiting = (
+        InboundMessage.objects.filter(document_key=key, status=Status.RECEIVED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        enqueue_validation(waiting)
 
 
 def write_outcome(claim, status, diagnostics, released_payload=None):
@@ -697,6 +812,10 @@ def _under_claim(claim, part):
 
 
 def _announce(status, parts, diagnostics):
+    leader = parts[0]
+    if leader.document_key is not None:
+        # The messages of the document that waited for this one (see "documents").
+        transaction.on_commit(lambda: enqueue_next_in_document(leader.document_key), robust=True)
     message_outcome.send(
         sender=InboundMessage,
         message=parts[0],

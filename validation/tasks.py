@@ -15,7 +15,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from mdm.history import change_source
-from validation import services
+from validation import budget, retention, services
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +64,13 @@ def _with_retries(task, work, pk, name):
 def sweep_stuck_messages():
     with change_source("task", reference="sweep_stuck_messages"):
         return services.sweep_stuck_messages()
+
+
+@shared_task
+def delete_old_messages():
+    """Retention (validation.retention) and the submission counters no budget reads."""
+    with change_source("task", reference="delete_old_messages"):
+        deleted = retention.delete_old_messages()
+    deleted["submission_counts"] = budget.forget_old_counts()
+    logger.info("Retention: deleted %s", deleted)
+    return deleted

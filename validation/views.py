@@ -6,9 +6,6 @@ Reads: any role; an integration client sees only its own system's messages. Subm
 dry runs: integration and steward API clients, as the system of their key.
 """
 
-import json
-import math
-
 import django_filters
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -28,10 +25,11 @@ from rest_framework.views import APIView
 from hub.middleware import too_large_detail
 from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from mdm.filters import BoundedTextFilterSet, UtcDateTimeFilter
+from mdm.jsonbody import JSONRefused, read_json
 from mdm.models import ApiClient
-from mdm.parsers import TOO_DEEP
+from mdm.parsers import parse_error
 from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
-from validation import contracts, controls, services
+from validation import budget, contracts, controls, services
 from validation.models import InboundMessage, MessageType, SupplyException
 from validation.serializers import (
     AcceptedSerializer,
@@ -40,6 +38,7 @@ from validation.serializers import (
     DryRunResultSerializer,
     MessageSerializer,
     MessageSummarySerializer,
+    OverBudgetSerializer,
     RejectedSerializer,
     SubmissionSerializer,
     SupplyExceptionSerializer,
@@ -58,7 +57,9 @@ class RequestTooLarge(APIException):
 class LimitedJSONParser(BaseParser):
     """JSON bodies up to HUB_MAX_REQUEST_BYTES, counted as read (hub.middleware checks the
     declared length first). Reads the bytes itself: faster than DRF's text decoding for
-    large forecasts. NaN and Infinity are refused, as JSON has no such numbers."""
+    large forecasts. mdm.jsonbody reads them, with the hub's limits: NaN, Infinity and
+    numbers too large for a double refused, and nesting kept well below the depth at which
+    jsonschema-rs fails."""
 
     media_type = "application/json"
 
@@ -68,24 +69,9 @@ class LimitedJSONParser(BaseParser):
         if len(body) > limit:
             raise RequestTooLarge(too_large_detail(f"more than {limit}", limit))
         try:
-            return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
-        except RecursionError:
-            raise ParseError(TOO_DEEP) from None
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text):
-    """A JSON number such as 1e400 is too large for a float: Python reads it as infinity,
-    which JSON (and PostgreSQL's jsonb) cannot hold."""
-    number = float(text)
-    if math.isinf(number):
-        raise ValueError(f"{text} is too large a number")
-    return number
+            return read_json(body)
+        except JSONRefused as exc:
+            raise parse_error(exc) from None
 
 
 def sending_system(request):
@@ -106,6 +92,15 @@ def visible_messages(request):
     if isinstance(request.auth, ApiClient):
         return messages.filter(system=request.auth.system)
     return messages.none()
+
+
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before sending again.",
+)
 
 
 class MessageFilterSet(BoundedTextFilterSet):
@@ -154,7 +149,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
             "request goes in parts (part {number, of}, same plan_id and version): each part "
             "is acknowledged, and all reach one outcome when the last is in."
         ),
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, RETRY_AFTER_HEADER],
         request=SubmissionSerializer,
         responses={
             202: OpenApiResponse(AcceptedSerializer, description="Stored; validation queued."),
@@ -162,6 +157,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
             400: OpenApiResponse(RejectedSerializer, description="Breaks the contract."),
             409: OpenApiResponse(ConflictSerializer, description="Key or part already used."),
             413: OpenApiResponse(description="Body over HUB_MAX_REQUEST_BYTES."),
+            429: OpenApiResponse(
+                OverBudgetSerializer,
+                description="The system has used its submission budget for this minute "
+                "(messages or bytes; `budget` names which), or too many wrong keys came from "
+                "the caller's address: nothing was stored; send again after Retry-After.",
+            ),
         },
     ),
 )
@@ -190,6 +191,19 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def create(self, request, *args, **kwargs):
         system = sending_system(request)
+        try:  # counted before the body is read: a refused flood costs no parsing
+            budget.spend_submission_budget(system, _declared_size(request))
+        except budget.OverBudget as exc:
+            return Response(
+                {
+                    "detail": str(exc),
+                    "budget": exc.budget,
+                    "limit": exc.limit,
+                    "retry_after": exc.retry_after,
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return _bad_request(
@@ -316,6 +330,14 @@ class ContractDetailView(APIView):
             return Response(contracts.get_contract(message_type, version))
         except contracts.UnknownContract as exc:
             raise NotFound(_unknown_contract(exc)) from None
+
+
+def _declared_size(request):
+    """The body's length as declared (hub.middleware has refused a body longer than it)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _bad_request(detail):

@@ -24,7 +24,9 @@ IDENTIFIER_PARAMS = {
 
 
 class MatchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=matching.MAX_QUERY_LENGTH, default=""
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=matching.MAX_LIMIT)
     country = serializers.CharField(required=False, max_length=2)
     mpn = serializers.CharField(required=False, max_length=80)

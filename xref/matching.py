@@ -63,6 +63,13 @@ KINDS = ("item", "supplier", "location")
 # `manage.py rebuild_match_index` (the match benchmark rebuilds its copy by this number).
 INDEX_VERSION = 2
 MAX_LIMIT = 50
+# The longest text a query may give: /api/v1/match/ and the reconciliation service refuse
+# longer text (its pieces and spellings are bounded by KEY_LENGTH and PROBED_LETTERS; this
+# bounds the rest, fuzzy scores against the text included).
+MAX_QUERY_LENGTH = 500
+# MatchKey.key's length: a record's longer key is cut to it in the index, so a query's key
+# longer than this can never be found and is never made.
+KEY_LENGTH = 80
 
 # Candidate generation. A key in more records than COMMON_KEY (and 2% of the kind) says too
 # little to be worth reading; ANCHOR_ROWS bounds the names read whole for one query.
@@ -88,6 +95,12 @@ CACHE_SECONDS = 600
 COMMON_WORD = 100
 COMMON_WORD_RATIO = 10
 SECOND_EDIT_LENGTH = 5
+# A query word's one-edit spellings (about 70 a letter) and its pieces (one-word names inside
+# it) are each looked up in the index: they are made only for the query's first words of at
+# most WORD_MAX letters (names' words are shorter), PROBED_LETTERS letters in all, so that a
+# long garbled query costs about what a name does, not what a hundred names do.
+WORD_MAX = 32
+PROBED_LETTERS = 64
 
 NAME_SCORER = fuzz.WRatio
 # 100 means an identifier agreed; text alone, however close, scores at most this.
@@ -439,7 +452,7 @@ def index_rows(spec, rows):
             keys.append(
                 MatchKey(
                     kind=spec.kind,
-                    key=key[:80],
+                    key=key[:KEY_LENGTH],
                     record_id=row["id"],
                     text=stored_text(key, text),
                 )
@@ -451,7 +464,7 @@ def index_rows(spec, rows):
 def unindex_rows(spec, rows):
     """Remove the keys these records had (computed from their stored values)."""
     for row in rows:
-        keys = [key[:80] for key in spec.record_keys(row)]
+        keys = [key[:KEY_LENGTH] for key in spec.record_keys(row)]
         for start in range(0, len(keys), 500):
             MatchKey.objects.filter(
                 kind=spec.kind, record_id=row["id"], key__in=keys[start : start + 500]
@@ -823,7 +836,7 @@ def _text_keys(name, query):
     for code in query.codes:
         keys.add("c:" + code)
         keys.add("p:" + code)
-        for length in range(4, len(code)):
+        for length in range(4, min(len(code), KEY_LENGTH - 1)):
             for start in range(len(code) - length + 1):
                 part = code[start : start + length]
                 if _cut_ok(code, start) and _cut_ok(code, start + length):
@@ -890,7 +903,8 @@ def _batch_names(spec, keys):
     missing = sorted(key for key in keys if (spec.kind, key) not in cache)
     if missing:
         for key, (ids, texts) in _names_under(spec, missing).items():
-            cache[(spec.kind, key)] = shortlist.Names(ids, texts)
+            # Most keys of a long or garbled query are in no name: one empty Names for all.
+            cache[(spec.kind, key)] = shortlist.Names(ids, texts) if texts else _NO_NAMES
             _batch.kept += len(texts)
     return {key: cache[(spec.kind, key)] for key in keys}
 
@@ -948,6 +962,7 @@ def _best_anchored(spec, query, keys, read, wanted, counts):
 
 # What batch() keeps for the queries of one batch, per thread.
 _batch = threading.local()
+_NO_NAMES = shortlist.Names([], [])
 
 
 @contextlib.contextmanager
@@ -1069,7 +1084,7 @@ def _anchor_keys(spec, query, counts):
     common word: "industies" -> "industries"), the most common spelling first: it is the
     likeliest meant. A rare or unknown word also brings the common words it may misspell
     (`_common_spellings`)."""
-    unknown = [w for w in query.words if len(w) >= 4 and counts.get("w:" + w, 0) == 0]
+    unknown = [w for w in _probed(query) if len(w) >= 4 and counts.get("w:" + w, 0) == 0]
     spellings = {}
     for word in unknown:
         for spelling in _edits(word):
@@ -1108,11 +1123,23 @@ def _anchor_keys(spec, query, counts):
     return picked
 
 
+def _probed(query):
+    """The query's words whose spellings and pieces are looked up (see PROBED_LETTERS)."""
+    probed, letters = [], 0
+    for word in query.words:
+        if len(word) <= WORD_MAX:
+            letters += len(word)
+            if letters > PROBED_LETTERS:
+                break
+            probed.append(word)
+    return probed
+
+
 def _inner_word_keys(query):
     """ "o:" keys of the pieces of the query's words: one-word names inside them ("Li & Li"
     inside "Kitrilium")."""
     keys = set()
-    for word in query.words:
+    for word in _probed(query):
         for length in range(2, len(word)):
             keys.update("o:" + word[i : i + length] for i in range(len(word) - length + 1))
     return keys

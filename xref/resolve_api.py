@@ -25,6 +25,8 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mdm.jsonbody import JSONRefused, read_json
+from mdm.parsers import parse_error
 from mdm.roles import INTEGRATION, STEWARD
 from xref import resolve
 from xref.models import Kind
@@ -101,7 +103,8 @@ def _echo(key, fields):
 
 class BatchJSONParser(BaseParser):
     """JSON bodies up to MAX_BATCH_BYTES. Reads the request stream itself: DRF's JSONParser
-    goes through request.body, which is held to DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    goes through request.body, which is held to DATA_UPLOAD_MAX_MEMORY_SIZE. Read by
+    mdm.jsonbody's fast path (orjson), with the hub's limits on JSON."""
 
     media_type = "application/json"
 
@@ -110,9 +113,9 @@ class BatchJSONParser(BaseParser):
         if len(body) > MAX_BATCH_BYTES:
             raise ParseError(f"A batch body may be at most {MAX_BATCH_BYTES // 2**20} MiB.")
         try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            return read_json(body, fast=True)
+        except JSONRefused as exc:
+            raise parse_error(exc) from None
 
 
 class OrjsonRenderer(BaseRenderer):

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -296,6 +297,10 @@ ADMIN_MODELS = {
     "quarantine.bulkrun": ("bulk", {"delete"}),
     "imports.importrun": ("run", set()),
     "reconcile.reconciliationkey": ("reconciliation_key", {"add", "change"}),
+    # Failed logins (django-axes): administrators unlock a login by deleting its attempts.
+    "axes.accessattempt": ("access_attempt", ADMIN_ONLY),
+    "axes.accesslog": ("access_log", ADMIN_ONLY),
+    "axes.accessfailurelog": ("access_failure_log", ADMIN_ONLY),
 }
 # Models whose admin shows django-simple-history's record of each change.
 HISTORY = {
@@ -489,6 +494,13 @@ def _build_world():
         plan_policy=PlanPolicy.objects.create(system=planning_system, plan_id="S&OP"),
         supply_exception=_supply_exception(planning_message, item),
         item_type=ContentType.objects.get_for_model(Item).pk,
+        access_attempt=AccessAttempt.objects.create(
+            username="stella.steward", ip_address="203.0.113.5", failures_since_start=3
+        ),
+        access_log=AccessLog.objects.create(username="stella.steward", ip_address="203.0.113.5"),
+        access_failure_log=AccessFailureLog.objects.create(
+            username="stella.steward", ip_address="203.0.113.5"
+        ),
     )
     w.history = _history_ids(w)
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
@@ -630,6 +642,17 @@ def test_it_answers_each_caller_as_the_matrix_says(pattern, caller, world):
     got = {method: _outcome(_call(client, method, url)) for method in methods}
     expected = {method: rows[caller] for method, rows in methods.items()}
     assert got == expected, f"{caller} at {url}"
+
+
+@pytest.mark.parametrize("pattern", ["reconcile:records", "reconcile:types"])
+def test_a_login_without_a_hub_role_may_not_read_the_reconciliation_spaces(pattern, world):
+    """The schema space names every source system: a login needs a hub role to read it, as
+    every screen does (the review got 200 here and 403 elsewhere)."""
+    client = Client()
+    client.force_login(User.objects.create_user("nora.norole", is_staff=True))
+    response = client.get(MATRIX[pattern][0])
+    assert response.status_code == 403
+    assert "no hub role" in response.json()["detail"]
 
 
 SCREENS = ("/admin/", "/quarantine/", "/imports/")

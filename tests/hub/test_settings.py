@@ -38,6 +38,9 @@ def _manage(*args, **env):
         ("DATABASE_URL", "oracle-ish://nowhere", "DATABASE_URL is not a valid database URL"),
         ("HUB_EMAIL_PORT", "smtp", "HUB_EMAIL_PORT must be an integer"),
         ("HUB_METRICS_TOKEN", "short", "HUB_METRICS_TOKEN must be at least 24 characters"),
+        ("HUB_TRUSTED_PROXIES", "10.0.0.1,proxy", "HUB_TRUSTED_PROXIES must list IP addresses"),
+        ("HUB_CACHE_URL", "memcached://x", "HUB_CACHE_URL must be a redis:// URL"),
+        ("HUB_LOGIN_FAILURE_LIMIT", "0", "HUB_LOGIN_FAILURE_LIMIT must be at least 1"),
     ],
 )
 def test_it_fails_loudly_on_a_bad_value(variable, value, message):

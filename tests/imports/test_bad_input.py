@@ -150,3 +150,64 @@ def test_it_reports_every_row_error_at_once(stored):
     assert failed[0] == "number,description,base_unit,item_type,gtin,error"
     assert failed[1].startswith('100,Bolt,H87,component,4006381333932,"Row 2, gtin: GTIN check')
     assert len(failed) == 6
+
+
+# --- every error of a row, and a header of many bad columns ---------------------------------
+
+
+def test_a_row_naming_no_record_reports_its_other_errors_too(units):
+    """A reference that names no record used to end the row's checks there: the steward
+    fixed the unit, planned again and only then learned of the description."""
+    long = "x" * 251
+    run = import_bytes(
+        HEADER.strip() + ",net_weight,weight_unit\n"
+        f"100,{long},ZZZ,gizmo,,\n"  # an unknown unit, a too-long description, a bad type
+        "101,Nut,H87,component,heavy,QQQ\n"  # a weight that is not a number, an unknown unit
+    )
+    assert run.status == ImportRun.Status.PLANNED
+    lines = run.error_lines()
+    assert lines[:3] == [
+        "Row 2, base_unit: No unit 'ZZZ'.",
+        "Row 2, description: Ensure this value has at most 250 characters (it has 251).",
+        "Row 2, item_type: Value 'gizmo' is not a valid choice.",
+    ]
+    assert lines[3].startswith("Row 3, net_weight: ")
+    assert lines[4:] == ["Row 3, weight_unit: No unit 'QQQ'."]
+    assert run.plan_counts["error"] == 2
+    assert not Item.objects.exists()
+
+
+def test_a_row_by_row_kind_reports_every_error_of_a_row_naming_no_record(units):
+    run = services.import_file(
+        "item_revisions",
+        csv_file(
+            f"item.number,revision,status,effective_from\n999,{'R' * 21},shelved,2026-01-01\n"
+        ),
+        apply=True,
+    )
+    assert run.status == ImportRun.Status.PLANNED
+    assert run.error_lines() == [
+        "Row 2, item.number: No item '999'.",
+        "Row 2, revision: Ensure this value has at most 20 characters (it has 21).",
+        "Row 2, status: Value 'shelved' is not a valid choice.",
+    ]
+
+
+def test_it_names_a_few_of_many_bad_columns_and_counts_the_rest(stored):
+    """Within the column limit, a header of many repeated and unknown columns is named in a
+    sentence of bounded length."""
+    header = HEADER.strip() + "," + ",".join(f"colour{i % 60}" for i in range(190))
+    run = refused(header + "\n100,Bolt,H87,component\n", stored)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith(
+        "Header (line 1): Column(s) given twice: colour0, colour1, colour10, colour11, "
+        "colour12 and 55 more; unknown column(s): colour0, colour1, colour2, colour3, colour4 "
+        "and 55 more (known: number, description,"
+    )
+    assert len(run.message) < 500
+
+
+def test_it_refuses_more_columns_than_the_limit_however_they_are_named(stored):
+    header = ",".join(["number", "description", "base_unit", "item_type"] * 51)  # 204
+    run = refused(header + "\n100,Bolt,H87,component\n", stored)
+    assert run.message.startswith("Header (line 1): 204 columns; the limit is 200 (this kind")

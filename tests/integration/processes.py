@@ -287,9 +287,31 @@ class PostgresCluster:
             "-m", mode, "-w", "-t", "60", "stop",
         )  # fmt: skip
 
+    def _postmaster(self):
+        return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+
+    def freeze(self):
+        """Stop every process of the server (SIGSTOP), as a hung database server is: the
+        kernel still accepts connections and acknowledges what is sent, nothing answers.
+        The postmaster first, so that it starts no new process meanwhile."""
+        postmaster = self._postmaster()
+        os.kill(postmaster, signal.SIGSTOP)
+        for pid in children(postmaster):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        postmaster = self._postmaster()
+        for pid in children(postmaster):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        os.kill(postmaster, signal.SIGCONT)
+
     def destroy(self):
         if self.directory is None:
             return
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            self.thaw()  # a frozen server would not stop
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate",
             "stop", check=False,

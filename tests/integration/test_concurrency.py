@@ -12,8 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 
+from imports import services as import_services
+from imports.models import ImportRun
+from mdm.models import Item, Unit
 from mdm.services import create_api_client
 from quarantine.models import CaseTransition, QuarantineCase
+from tests.imports.conftest import csv_file
 from tests.quarantine.test_cases import quarantine
 from tests.services import require
 from tests.validation.world import build_world, example
@@ -123,3 +127,51 @@ def test_two_stewards_acting_on_one_case_get_one_success_and_one_conflict(live_s
     case.refresh_from_db()
     assert case.status == "rejected"
     assert CaseTransition.objects.filter(case=case).count() == 2  # opened, and one rejection
+
+
+def _planned_import(settings, tmp_path):
+    """A planned import of two items (the units they name stored), its file under tmp_path."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Unit.objects.create(code="H87", name="piece", mapping_class="count")
+    text = "number,description,base_unit,item_type\n100,Bolt,H87,component\n101,Nut,H87,component\n"
+    run = import_services.start_run("items", csv_file(text))
+    return import_services.process_run(run.pk)
+
+
+def test_two_applies_of_one_import_at_once_apply_it_once(
+    live_server, erp_system, settings, tmp_path
+):
+    run = _planned_import(settings, tmp_path)
+    _, key = create_api_client("ERP_LEGACY", "erp-steward", role="steward")
+    path = f"/api/v1/imports/{run.pk}/apply/"
+
+    answers = _all_at_once(live_server, [("POST", path, {}, _bearer(key))] * 2)
+
+    # Tasks run in the request here: the one that queued the apply answers once it is done.
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    conflict = next(body for status, body in answers if status == 409)
+    # Being applied, or applied already by the time it looked: never applied twice.
+    assert conflict["detail"].startswith(
+        (f"Import #{run.pk} is already being applied", f"Import #{run.pk} is applied;")
+    ), conflict
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.APPLIED
+    assert Item.history.count() == 2
+
+
+def test_two_reverts_of_one_import_at_once_revert_it_once(
+    live_server, erp_system, settings, tmp_path
+):
+    """The review's reproduction: both reverts ran, and the history doubled."""
+    run = _planned_import(settings, tmp_path)
+    import_services.apply_run(run)
+    _, key = create_api_client("ERP_LEGACY", "erp-steward", role="steward")
+    path = f"/api/v1/imports/{run.pk}/revert/"
+
+    answers = _all_at_once(live_server, [("POST", path, {}, _bearer(key))] * 2)
+
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    conflict = next(body for status, body in answers if status == 409)
+    assert "only an applied import can be reverted" in conflict["detail"]
+    assert not Item.objects.exists()
+    assert Item.history.filter(history_type="-").count() == 2  # one deletion per record

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -418,6 +419,95 @@ def test_a_database_outage_answers_503_and_the_hub_recovers_by_itself(tmp_path):
         status, _, body = submit("during")  # sent again, as Retry-After asked
         assert status == 202, body
         # Served by the same processes: nothing was restarted.
+        assert server.poll() is None
+        assert processes.children(server.pid) == serving
+    finally:
+        if server is not None:
+            processes.stop(server)
+        cluster.destroy()
+
+
+def _timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_a_stalled_database_answers_503_within_the_timeouts_and_the_hub_recovers(tmp_path):
+    """A hub served by gunicorn on a PostgreSQL cluster of the test's own, with the timeouts
+    at their smallest. A statement held on a lock past HUB_DB_STATEMENT_TIMEOUT is a 503.
+    Then every process of the cluster is stopped (SIGSTOP: the kernel still accepts
+    connections, nothing answers): an API read is a 503 with Retry-After within the check
+    and connect timeouts (kept connections included), /healthz a 503 within its bound. The
+    cluster continues (SIGCONT): the same server processes answer normally."""
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    cluster = processes.PostgresCluster()
+    require(cluster.available, "PostgreSQL's initdb and pg_ctl (a cluster of the test's own)")
+    server = None
+    try:
+        cluster.create()
+        _manage(cluster.url, "migrate", "--noinput")
+        key = _manage(
+            cluster.url,
+            "shell",
+            code=(
+                "from mdm.models import SourceSystem\n"
+                "from mdm.services import create_api_client\n"
+                "SourceSystem.objects.create(code='ERP_LEGACY', name='Legacy ERP', kind='erp')\n"
+                "print(create_api_client('ERP_LEGACY', 'erp-sync')[1])\n"
+            ),
+        ).split()[-1]
+        server = processes.start_server(
+            tmp_path / "server.log",
+            processes.free_port(),
+            DATABASE_URL=cluster.url,
+            CELERY_BROKER_URL="",
+            HUB_DB_CONNECT_TIMEOUT=2,
+            HUB_DB_CHECK_TIMEOUT=2,
+            HUB_DB_STATEMENT_TIMEOUT=1,
+        )
+        serving = processes.children(server.pid)
+        auth = {"Authorization": f"Bearer {key}"}
+
+        def systems():
+            return processes.request(server.port, "GET", "/api/v1/systems/", None, auth, 20)
+
+        # Every server thread opens its connection and keeps it (CONN_MAX_AGE).
+        for _ in range(8):
+            assert systems()[0] == 200
+
+        # A statement waiting on a lock is ended by the server after a second.
+        with psycopg.connect(cluster.url) as blocker:
+            blocker.execute("LOCK TABLE mdm_sourcesystem IN ACCESS EXCLUSIVE MODE")
+            response, seconds = _timed(systems)
+            blocker.rollback()
+        _unavailable(response)
+        assert seconds < 5, seconds
+
+        cluster.freeze()
+        try:
+            for _ in range(3):  # kept connections, then new ones
+                response, seconds = _timed(systems)
+                _unavailable(response)
+                assert seconds < 8, f"answered after {seconds:.1f} s"
+            (status, _, health), seconds = _timed(
+                lambda: processes.request(server.port, "GET", "/healthz", timeout=20)
+            )
+            assert status == 503, health
+            assert health["checks"]["database"]["status"] == "down"
+            assert seconds < 6, f"/healthz answered after {seconds:.1f} s"
+        finally:
+            cluster.thaw()
+
+        processes.wait_for(
+            lambda: processes.request(server.port, "GET", "/healthz")[0] == 200,
+            30,
+            "/healthz answering 200 once the database continues",
+            [server],
+        )
+        for _ in range(4):
+            status, _, body = systems()
+            assert status == 200, body
         assert server.poll() is None
         assert processes.children(server.pid) == serving
     finally:

@@ -3,6 +3,7 @@ changed through the model's own validation, nested records, filters, clear error
 history every change leaves."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -809,6 +810,23 @@ def test_it_names_the_bad_conversion_parameter(erp_api, units):
         "/api/v1/units/convert/", {"quantity": "1", "from": "XBX", "to": "H87", "item": "NOPE"}
     )
     assert response.json() == {"item": ["No item with public id or number 'NOPE'."]}
+
+
+@pytest.mark.parametrize("quantity", ["1e999999999", "1e-999999999", "1e1000000", "1e100000"])
+def test_it_refuses_a_quantity_beyond_the_bound_at_once(erp_api, units, quantity):
+    """The review's reproduction: each of these held a worker (until it was killed, for 31 s,
+    or to write a 200 KB answer)."""
+    started = time.monotonic()
+    response = erp_api.get(
+        "/api/v1/units/convert/", {"quantity": quantity, "from": "KGM", "to": "GRM"}
+    )
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400
+    [message] = response.json()["quantity"]
+    assert message.endswith(
+        "give at most 18 digits before the decimal point and 12 after it "
+        "(an exponent from -12 to +17)."
+    ), message
 
 
 def test_it_adds_and_counts_working_days(erp_api, workdays):

@@ -169,6 +169,18 @@ def test_it_accepts_numbers_in_any_form_and_negative_quantities():
         convert("1,5", "MTR", "MMT")
 
 
+def test_it_refuses_a_quantity_beyond_the_bound_before_any_arithmetic():
+    units("KGM", "GRM")
+
+    assert convert("123456789012345678", "KGM", "KGM") == Decimal("123456789012345678")
+    assert convert("0.000000000001", "KGM", "GRM") == Decimal("1E-9")
+    for quantity in ("1e999999999", "1e-999999999", "1e1000000", 10**100000, 1e300):
+        with pytest.raises(ConversionError, match="at most 18 digits before the decimal point"):
+            convert(quantity, "KGM", "GRM")
+    with pytest.raises(ConversionError, match="12 after it"):
+        convert("0.0000000000001", "KGM", "GRM")
+
+
 def test_it_refuses_an_unknown_code():
     units("KGM")
 

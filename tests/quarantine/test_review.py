@@ -20,7 +20,7 @@ from tests.services import require
 from tests.validation.world import build_world, example
 from validation import pipeline
 from validation import services as validation
-from validation.models import InboundMessage, PayloadRevision
+from validation.models import InboundMessage, PayloadRevision, PurchaseOrder
 from xref.services import register_reference
 
 pytestmark = pytest.mark.django_db
@@ -357,6 +357,65 @@ def test_auto_replay_after_a_master_record_status_changes(world):
     message.refresh_from_db()
     assert message.status == "released", message.diagnostics
     assert "changed status from obsolete to active" in case.transitions.all()[1].reason
+
+
+def _order(world, key, **changes):
+    with _on_commit():
+        message = validation.submit_message(
+            system=world.systems["ERP_LEGACY"],
+            message_type="purchase_order",
+            schema_version=1,
+            payload=example("purchase_order", **changes),
+            idempotency_key=key,
+        ).message
+    message.refresh_from_db()
+    return message
+
+
+def test_a_change_held_for_its_missing_original_is_replayed_when_the_original_is_released(
+    world,
+):
+    # The original was lost on the way; its two changes came and were held.
+    changes = [_order(world, f"po-{n}", change_sequence=n) for n in (1, 2)]
+    for change in changes:
+        assert change.status == "quarantined"
+        assert [d["rule"] for d in change.diagnostics] == ["PO_CHANGE_OUT_OF_SEQUENCE"]
+
+    original = _order(world, "po-0")
+
+    assert original.status == "released", original.diagnostics
+    for change in changes:
+        change.refresh_from_db()
+        assert change.status == "released", change.diagnostics
+        case = QuarantineCase.objects.get(message=change)
+        assert case.status == "resolved_by_replay"
+        reasons = [t.reason for t in case.transitions.all()]
+        assert reasons[1:] == [
+            f"Replayed automatically: {original.public_id} of the same purchase order "
+            "(4500012345) was released.",
+            "Replayed and released.",
+        ]
+    assert PurchaseOrder.objects.get(po_number="4500012345").change_sequence == 2
+
+
+def test_an_acknowledgement_of_an_order_not_released_yet_is_replayed_when_it_is(world):
+    with _on_commit():
+        ack = validation.submit_message(
+            system=world.systems["SUPPLIER_NET"],
+            message_type="po_acknowledgement",
+            schema_version=1,
+            payload=example("po_acknowledgement", po_number="4500012345"),
+            idempotency_key="ack-1",
+        ).message
+    ack.refresh_from_db()
+    assert [d["rule"] for d in ack.diagnostics] == ["UNKNOWN_PO"]
+
+    original = _order(world, "po-0")
+
+    ack.refresh_from_db()
+    assert ack.status == "released", ack.diagnostics
+    assert QuarantineCase.objects.get(message=ack).status == "resolved_by_replay"
+    assert original.public_id in QuarantineCase.objects.get(message=ack).transitions.all()[1].reason
 
 
 def test_suggestions_and_fix_by_reference_in_one_step(world, steward):

@@ -5,11 +5,12 @@ import datetime
 import json
 from unittest import mock
 
+import kombu.exceptions
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from quarantine import views
+from quarantine import services, tasks, views
 from quarantine.models import BulkRun, QuarantineCase
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
 from tests.validation.world import build_world, example
@@ -282,6 +283,31 @@ def test_a_bulk_reject_reports_the_cases_it_could_not_reject(
     assert first.status == "rejected"
 
 
+@pytest.mark.django_db(transaction=True)  # the task is sent as the request commits
+def test_a_bulk_replay_while_the_broker_is_down_is_kept_and_run_by_the_sweep(
+    client, steward, three_cases, settings
+):
+    """The review's reproduction: the bulk replay answered 500 and its run stayed pending."""
+    first, second, _ = three_cases
+    client.force_login(steward)
+    refused = kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+    with mock.patch.object(tasks.bulk_action, "apply_async", side_effect=refused):
+        response = client.post(
+            "/quarantine/bulk/", {"action": "replay", "cases": [first.pk, second.pk]}
+        )
+    run = BulkRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/quarantine/bulk/{run.pk}/")
+    assert client.get(response["Location"]).context["progress"]["status"] == "pending"
+    assert services.enqueue_waiting_bulk_runs() == 0  # not lost yet: perhaps on its way
+    lost = timezone.now() - datetime.timedelta(seconds=settings.HUB_REQUEUE_SECONDS + 1)
+    BulkRun.objects.filter(pk=run.pk).update(enqueued_at=lost)
+    tasks.sweep_waiting_bulk_runs()  # the beat's sweep; the broker is back
+    run.refresh_from_db()
+    assert (run.status, run.done, run.total) == ("done", 2, 2)
+    assert services.enqueue_waiting_bulk_runs() == 0
+
+
 # --- a case -------------------------------------------------------------------------------
 
 
@@ -375,6 +401,34 @@ def test_invalid_json_is_refused_clearly_and_the_text_typed_is_kept(client, stew
     assert "line 1, column" in html
     assert "{&quot;shipment_id&quot;: &quot;ASN-1&quot;, &quot;lines&quot;: [}" in html
     case.refresh_from_db()
+    assert case.message.payload_revisions.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ('{"lines": ' + "[" * 256 + "]" * 256 + "}", "at most 64 levels of objects and arrays"),
+        ('{"lines": ' + "[" * 5000 + "]" * 5000 + "}", "at most 64 levels of objects and arrays"),
+        ('{"shipment_id": "ASN-1\\u0000"}', "A string holds a NUL character"),
+        ('{"shipment_id": "ASN-1\\ud800"}', "half of a UTF-16 surrogate pair"),
+        ('{"shipment_id": ' + "9" * 5000 + "}", "A number of 5,000 characters"),
+    ],
+    ids=["deep-256", "deep-5000", "nul", "lone-surrogate", "5000-digits"],
+)
+def test_json_beyond_the_hubs_limits_is_a_form_error_and_the_payload_unchanged(
+    client, steward, three_cases, typed, says
+):
+    """The review's reproductions: each was a 500."""
+    case = three_cases[0]
+    before = case.message.payload
+    client.force_login(steward)
+    response = client.post(f"/quarantine/{case.pk}/edit/", {"payload": typed})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert says in html
+    assert "Nothing was saved; correct the text below and send it again." in html
+    case.message.refresh_from_db()
+    assert case.message.payload == before
     assert case.message.payload_revisions.count() == 0
 
 

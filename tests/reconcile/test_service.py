@@ -4,13 +4,16 @@ manifest from the browser (CORS or JSONP), reconciliation and data extension as 
 Every JSON answer is checked against the spec's schema."""
 
 import json
+import time
 from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 
+from reconcile import services
 from reconcile.models import ReconciliationKey
 from tests.reconcile.schemas import assert_valid
+from xref import matching
 
 pytestmark = pytest.mark.django_db
 
@@ -243,6 +246,89 @@ def test_a_batch_over_the_cap_is_a_400(client, service_url, settings):
     response = post_form(client, service_url, queries=queries)
     assert response.status_code == 400
     assert str(services.MAX_BATCH) in response.json()["detail"]
+
+
+@pytest.mark.parametrize("name", ["queries", "extend"])
+def test_a_parameter_nested_5000_deep_is_a_400_naming_the_limit(client, service_url, name):
+    """The review's reproduction: Python's json module fails with RecursionError (a 500)."""
+    deep = "[" * 5000 + "]" * 5000
+    response = client.post(service_url, data=urlencode({name: deep}), content_type=FORM)
+    assert response.status_code == 400
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response.json() == {
+        "detail": f"{name} is not valid JSON: The document is nested too deeply: at most 64 "
+        "levels of objects and arrays are accepted."
+    }
+
+
+# The review's reproductions of long text: a 3,000-character suggest prefix took 82 s, a
+# 6,000-character query 120 s before gunicorn killed the worker. Each is now refused at once,
+# at /api/v1/match/'s own limit.
+LIMIT = matching.MAX_QUERY_LENGTH
+FAST = 2.0  # seconds; the refusals do no matching
+
+
+def refused(response, *phrases):
+    assert response.status_code == 400, response.content[:300]
+    assert response["Access-Control-Allow-Origin"] == "*"
+    detail = response.json()["detail"]
+    for phrase in phrases:
+        assert phrase in detail, detail
+    return detail
+
+
+def test_the_reconciliation_limit_is_the_match_apis(client, service_url, steward_api, world):
+    over = "acme " * (LIMIT // 5) + "x"
+    assert len(over) == LIMIT + 1
+    answer = steward_api.get("/api/v1/match/supplier/", {"q": over})
+    assert answer.status_code == 400
+    assert str(LIMIT) in str(answer.json())
+    refused(post_form(client, service_url, queries={"q0": {"query": over}}), str(LIMIT))
+    # At the limit, both answer.
+    assert steward_api.get("/api/v1/match/supplier/", {"q": over[:LIMIT]}).status_code == 200
+    reconcile(client, service_url, {"q0": {"query": over[:LIMIT]}})
+
+
+def test_a_suggest_prefix_of_3000_characters_is_a_400(client, service_url, world):
+    prefix = "".join(chr(ord("a") + n % 26) for n in range(3000))
+    for what in ("entity", "type", "property"):
+        started = time.monotonic()
+        response = client.get(f"{service_url}suggest/{what}", {"prefix": prefix})
+        refused(response, "3000 characters", f"at most {LIMIT} characters")
+        assert time.monotonic() - started < FAST
+
+
+def test_a_query_of_6000_characters_is_a_400_naming_the_query(client, service_url, world):
+    queries = {"q0": {"query": "Acme"}, "q1": {"query": ("Acme Plastics " * 429)[:6000]}}
+    assert len(queries["q1"]["query"]) == 6000
+    started = time.monotonic()
+    detail = refused(post_form(client, service_url, queries=queries), "'q1'", "6000 characters")
+    assert detail == f"Query 'q1' is 6000 characters long; give at most {LIMIT} characters."
+    assert time.monotonic() - started < FAST
+
+
+def test_a_property_value_over_the_limit_is_a_400(client, service_url, world):
+    query = {
+        "query": "Acme Plastics",
+        "properties": [{"pid": "vat", "v": "DE" + "1" * LIMIT}],
+    }
+    detail = refused(post_form(client, service_url, queries={"q0": query}), "'q0'", "'vat'")
+    assert f"{LIMIT + 2} characters long; give at most {LIMIT}" in detail
+
+
+def test_a_batch_over_its_total_text_is_a_400_naming_the_limit(client, service_url, world):
+    """1,000 queries of 5,000 characters took 88 s; queries each within the limit are still
+    bounded in sum."""
+    total = services.MAX_BATCH_CHARACTERS
+    count = total // LIMIT + 1
+    queries = {f"q{n}": {"query": f"{n:03d} " + "x" * (LIMIT - 4)} for n in range(count)}
+    started = time.monotonic()
+    detail = refused(post_form(client, service_url, queries=queries))
+    assert detail == (
+        f"A batch holds at most {total} characters of query text and property values; this "
+        f"one has {count * LIMIT}. Send it in smaller batches."
+    )
+    assert time.monotonic() - started < FAST
 
 
 # --- suggest, properties, extension, preview, view ----------------------------------------

@@ -11,8 +11,10 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from mdm.models import CodeList, CodeValue
+from quarantine.models import QuarantineCase
 from validation import controls, pipeline, services
 from validation.models import (
     ForecastRelease,
@@ -253,6 +255,56 @@ def test_a_released_order_is_recorded_and_changes_must_come_in_sequence(world):
             "$.change_sequence",
         )
     assert original.status == "released"
+
+
+def stored(world, payload):
+    """A purchase order stored as the API stores it, its validation not run yet."""
+    with mock.patch.object(services, "enqueue_validation"):
+        return services.submit_message(
+            system=world.systems["ERP_LEGACY"],
+            message_type="purchase_order",
+            schema_version=1,
+            payload=payload,
+            idempotency_key=f"k-{InboundMessage.objects.count() + 1}",
+        ).message
+
+
+def test_a_change_judged_before_its_original_is_final_waits_for_it(
+    world, django_capture_on_commit_callbacks
+):
+    # Two workers took the original and its change a second apart: the change's task runs
+    # while the original is still received, then while it is being validated.
+    original = stored(world, example("purchase_order"))
+    change = stored(world, example("purchase_order", change_sequence=1))
+
+    assert services.validate_message(change.pk) is None
+    claim = services.claim_message(original.pk)
+    assert services.validate_message(change.pk) is None
+    change.refresh_from_db()
+    assert (change.status, change.diagnostics, change.attempts) == ("received", [], 0)
+    assert not QuarantineCase.objects.exists()
+
+    # The original's outcome wakes the change after commit; it is judged then, and released.
+    services.release_claim(claim, "The worker was stopped.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.validate_message(original.pk) == "released"
+    change.refresh_from_db()
+    assert change.status == "released", change.diagnostics
+    assert PurchaseOrder.objects.get(po_number="4500012345").change_sequence == 1
+    assert not QuarantineCase.objects.exists()
+
+
+def test_the_sweep_enqueues_a_waiting_change_whose_wake_up_was_lost(world, settings):
+    original = stored(world, example("purchase_order"))
+    change = stored(world, example("purchase_order", change_sequence=1))
+    assert services.validate_message(change.pk) is None  # waits for the original
+    services.validate_message(original.pk)  # its wake-up never runs (no commit in this test)
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.VALIDATION_RECEIVED_TIMEOUT + 1)
+    assert services.sweep_stuck_messages(now=later)["requeued"] == 1
+
+    change.refresh_from_db()
+    assert change.status == "released", change.diagnostics
 
 
 def test_an_order_validated_in_chunks_is_recorded_line_by_line(

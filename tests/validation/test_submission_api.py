@@ -234,6 +234,42 @@ def test_nan_is_not_json(erp_api):
     assert "NaN" in response.json()["detail"]
 
 
+def nested(depth):
+    """A purchase order whose first line carries a note nested `depth` arrays deep."""
+    payload = example("purchase_order")
+    text = json.dumps(submission("purchase_order", payload))
+    marker = '"lines": ['
+    return text.replace(marker, marker + '{"note": ' + "[" * depth + "]" * depth + "}, ", 1)
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/validate/"])
+@pytest.mark.parametrize("depth", [256, 5000])
+def test_a_payload_nested_too_deeply_is_a_400_naming_the_limit(erp_api, url, depth):
+    """The review's reproduction: past 255 levels jsonschema-rs fails (a 500)."""
+    response = erp_api.post(
+        url, nested(depth), content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"deep-{depth}"
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert response.json() == {
+        "detail": "JSON parse error - The document is nested too deeply: at most 64 levels of "
+        "objects and arrays are accepted."
+    }
+    assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/validate/"])
+def test_a_payload_quantity_with_a_huge_exponent_is_refused_naming_the_limit(erp_api, url):
+    text = json.dumps(submission("purchase_order", example("purchase_order")))
+    body = text.replace('"quantity": ', '"quantity": 1e999999999, "was": ', 1)
+    response = erp_api.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="e")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - The number 1e999999999 is too large: numbers up to about "
+        "1.8e308 (a double) are accepted."
+    }
+    assert not InboundMessage.objects.exists()
+
+
 # --- reading messages ------------------------------------------------------------------------
 
 
