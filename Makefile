@@ -19,14 +19,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Set up, migrate, load units and demo data (idempotent), print the login, serve on SQLite.
+## The login is the last thing printed before the server's own few lines (runserver's
+## "development server" warning is left out: `make run` is the local demo by definition).
 setup: $(STAMP)
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py load_units
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
-	$(DEV_ENV) $(BIN)/python manage.py create_demo_login --url http://$(HOST):$(PORT)/admin/
+	@$(DEV_ENV) $(BIN)/python manage.py create_demo_login --url http://$(HOST):$(PORT)/admin/
 
 run: setup
-	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(DEV_ENV) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Lint and the whole test suite.
 test: $(STAMP) lint

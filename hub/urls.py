@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
@@ -24,4 +24,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("metrics", views.metrics, name="metrics"),
+    # Last: any other path under /api/ is the JSON 404, with HUB_DEBUG too.
+    re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]

@@ -5,11 +5,13 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularSwaggerView
 from kombu import Connection
@@ -138,6 +140,32 @@ def server_error(request):
 def page_not_found(request, exception):
     """handler404: a path that matches no URL pattern (an API path with a malformed id, say)
     is JSON for programs, as every other API answer is; people get Django's page."""
+    if request.path.startswith("/api/"):
+        return _no_endpoint(request)
     if request.path.startswith(MACHINE_PATHS):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing: a write to no endpoint is a 404, not a CSRF page
+def api_not_found(request, path):
+    """The last route under /api/: a path that matches no endpoint is the JSON 404 in every
+    mode (with HUB_DEBUG, Django would answer its HTML page listing every URL pattern). A
+    GET missing only its trailing slash is redirected, as Django's APPEND_SLASH would."""
+    if request.method in ("GET", "HEAD") and _is_endpoint(f"{request.path_info}/"):
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return _no_endpoint(request)
+
+
+def _is_endpoint(path):
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
+
+
+def _no_endpoint(request):
+    detail = f"No API endpoint at {request.path}; the endpoints are listed at /api/docs/."
+    if not request.path.endswith("/") and _is_endpoint(f"{request.path_info}/"):
+        detail = f"No API endpoint at {request.path}; did you mean {request.path}/ ?"
+    return JsonResponse({"detail": detail}, status=404)

@@ -7,11 +7,12 @@ to any earlier version. Forms validate through the models' `full_clean()`, as ev
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
+from mdm.history import LabelledHistoryHelper, is_revert, revert_changes, revert_reason
 from mdm.models import (
     ApiClient,
     Calendar,
@@ -38,9 +39,13 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class MasterDataAdmin(SimpleHistoryAdmin):
-    """Admin for a master record: history with its source, and revert only for editors."""
+    """Admin for a master record: history with its source, in labels, reverts marked as such
+    and shown before they are made; revert only for editors."""
 
-    history_list_display = ["change_source", "change_reference"]
+    # The history list's columns are its template's (source, reference, reason...): labels,
+    # not the historical model's field names.
+    object_history_list_template = "admin/history/object_history_list.html"
+    object_history_form_template = "admin/history/object_history_form.html"
     readonly_fields = RECORD_FIELDS
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -48,7 +53,33 @@ class MasterDataAdmin(SimpleHistoryAdmin):
         # is a change, so it needs the change permission.
         if request.method == "POST" and not self.has_change_history_permission(request):
             raise PermissionDenied
+        extra_context = {**(extra_context or {})}
+        current = self.get_object(request, unquote(object_id))
+        reverted = self.model.history.filter(
+            **{self.opts.pk.attname: unquote(object_id)}, history_id=version_id
+        ).first()
+        if current is not None and reverted is not None:
+            fields = self.get_form(request, current).base_fields
+            extra_context["revert_changes"] = revert_changes(current, reverted.instance, fields)
+            extra_context["reverted_record"] = reverted
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return LabelledHistoryHelper(self.model, historical_record)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        for record in historical_records:
+            record.is_revert = is_revert(record)
+
+    def save_model(self, request, obj, form, change):
+        # A revert from the history page says so on the row it writes.
+        if self._is_history_form(request):
+            version = request.resolver_match.args[1]
+            reverted = self.model.history.filter(history_id=version).first()
+            if reverted is not None:
+                obj._change_reason = revert_reason(reverted)
+        super().save_model(request, obj, form, change)
 
     def get_readonly_fields(self, request, obj=None):
         # An old version is shown as text, not as inputs, to those who may not revert it.
@@ -614,6 +645,13 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Stewards revoke keys; a revoked key may have leaked, so only an administrator turns
+        # it back on.
+        if obj is not None and not obj.is_active and not request.user.is_superuser:
+            return (*self.readonly_fields, "is_active")
+        return self.readonly_fields
 
     @admin.action(description="Revoke the selected API clients", permissions=("change",))
     def revoke(self, request, queryset):

@@ -6,13 +6,16 @@ leaves alone, so a client never sees a 500 with a stack trace for a conflict it 
 """
 
 import logging
+import re
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -23,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 # How many referencing records a 409 names before it says "and N more".
 SHOWN_REFERENCES = 5
+# Django's get_object_or_404 names the model's class ("No InboundMessage matches the given
+# query."): an internal name, and not a word on which record was asked for.
+GET_OBJECT_OR_404 = re.compile(r"No \w+ matches the given query\.")
+# URL parameters as a client knows them: records are addressed by public id.
+LOOKUP_LABELS = {"public_id": "id", "pk": "id"}
 
 
 class Pagination(PageNumberPagination):
@@ -55,7 +63,26 @@ def validation_error_detail(exc):
     return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
+def not_found_detail(noun, field, value):
+    """ "No message with id MSG-000001.": the API's noun for the record and the value sent."""
+    return f"No {noun} with {LOOKUP_LABELS.get(field, field.replace('_', ' '))} {value}."
+
+
+def _not_found(view):
+    # The noun is the route's (the router's basename: "message", "item-revision"), the one
+    # the client used, never the model's class name.
+    kwargs = getattr(view, "kwargs", None) or {}
+    field = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    basename = getattr(view, "basename", None)
+    if basename and field in kwargs:
+        return not_found_detail(basename.replace("-", " "), field, kwargs[field])
+    return "Nothing is found at this address."
+
+
 def exception_handler(exc, context):
+    # DRF's get_object_or_404 raises a bare Http404 for a value the lookup cannot take.
+    if isinstance(exc, Http404) and (not exc.args or GET_OBJECT_OR_404.fullmatch(str(exc))):
+        exc = NotFound(_not_found(context.get("view")))
     if isinstance(exc, ProtectedError | RestrictedError):
         return _conflict(_still_referenced(exc))
     if isinstance(exc, IntegrityError):

@@ -3,7 +3,8 @@
 The groups are created by a migration; their model permissions (which the admin checks) are
 kept in step after every migrate, so models added by later apps are covered too.
 
-Stewards get every permission of the managed apps except the ones in STEWARD_EXCLUDED:
+Stewards get every permission of the managed apps except the administrators' records
+(ADMIN_ONLY_MODELS; of API clients they may see and revoke) and the ones in STEWARD_EXCLUDED:
 releasing a quarantined message by override (quarantine.release_by_override) is a separate
 decision. It is given by the "override" group, which holds only those permissions; add a
 steward to it to let them release by override. "override" is not a role (a user's role is
@@ -11,6 +12,7 @@ still steward, viewer or integration).
 """
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -26,6 +28,10 @@ STEWARD_EXCLUDED = ("release_by_override",)
 MANAGED_APPS = ("mdm", "xref", "validation", "quarantine", "imports", "reconcile")
 # Records that only administrators touch, even for stewards.
 ADMIN_ONLY_MODELS = ("apiclient", "idsequence")
+# What stewards may do with those all the same: see the API clients and revoke a key (the
+# admin lets them change nothing else, and only an administrator turns a revoked key back on;
+# keys are created on the command line, users and groups only by an administrator).
+STEWARD_ADMIN_ONLY_PERMISSIONS = ("view_apiclient", "change_apiclient")
 
 
 def user_roles(user):
@@ -45,11 +51,15 @@ def has_role(user, *roles):
 
 
 def sync_role_permissions():
-    perms = Permission.objects.filter(content_type__app_label__in=MANAGED_APPS).exclude(
-        content_type__model__in=ADMIN_ONLY_MODELS
-    )
+    managed = Permission.objects.filter(content_type__app_label__in=MANAGED_APPS)
+    perms = managed.exclude(content_type__model__in=ADMIN_ONLY_MODELS)
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLES}
-    groups[STEWARD].permissions.set(perms.exclude(codename__in=STEWARD_EXCLUDED))
+    groups[STEWARD].permissions.set(
+        managed.filter(
+            ~Q(content_type__model__in=ADMIN_ONLY_MODELS)
+            | Q(codename__in=STEWARD_ADMIN_ONLY_PERMISSIONS)
+        ).exclude(codename__in=STEWARD_EXCLUDED)
+    )
     override, _ = Group.objects.get_or_create(name=OVERRIDE)
     override.permissions.set(perms.filter(codename__in=STEWARD_EXCLUDED))
     groups[VIEWER].permissions.set(perms.filter(codename__startswith="view_"))

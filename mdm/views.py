@@ -7,15 +7,18 @@ parent (an item's revision "B", a supplier's site "HAMBURG").
 """
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from mdm import calendars, filters, serializers, units
-from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from mdm.api import (
+    BearerKeyScheme,  # noqa: F401  (registers the schema extension)
+    not_found_detail,
+)
 from mdm.models import (
     Calendar,
     CalendarException,
@@ -64,9 +67,12 @@ class NestedViewSet(MasterDataViewSet):
 
     def get_parent(self):
         if not hasattr(self, "_parent"):
-            self._parent = get_object_or_404(
-                self.parent_model, **{self.parent_lookup: self.kwargs[self.parent_kwarg]}
-            )
+            value = self.kwargs[self.parent_kwarg]
+            try:
+                self._parent = self.parent_model.objects.get(**{self.parent_lookup: value})
+            except self.parent_model.DoesNotExist:
+                noun = self.parent_model._meta.verbose_name
+                raise NotFound(not_found_detail(noun, self.parent_lookup, value)) from None
         return self._parent
 
     def get_queryset(self):

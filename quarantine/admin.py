@@ -36,6 +36,7 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
         "id",
         "message",
         "status",
+        "resolution",
         "team",
         "rule_list",
         "message_type",
@@ -46,7 +47,7 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
         "assignee",
         "opened_at",
     )
-    list_filter = ("status", "team", "message_type", "system", "rules")
+    list_filter = ("status", "resolution", "team", "message_type", "system", "rules")
     list_select_related = ("message", "system", "assignee")
     search_fields = ("message__public_id", "plant", "supplier", "item")
     search_help_text = "Message id, plant, supplier or item (as the sender wrote them)."
@@ -54,6 +55,7 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
     fields = (
         "message",
         "status",
+        "resolution",
         "team",
         "assignee",
         "message_type",

@@ -23,9 +23,20 @@ class QuarantineCase(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         IN_REVIEW = "in_review", "In review"
-        RESOLVED_BY_REPLAY = "resolved_by_replay", "Resolved by replay"
+        RESOLVED_BY_REPLAY = "resolved_by_replay", "Resolved"
         RELEASED_BY_OVERRIDE = "released_by_override", "Released by override"
         REJECTED = "rejected", "Rejected"
+
+    class Resolution(models.TextChoices):
+        """How a closed case ended: the status says whether the message went out, this says
+        what a person (or the hub) did to get there."""
+
+        FIX = "fix", "Fixed by cross-reference"
+        EDIT = "edit", "Payload edited and revalidated"
+        REPLAY = "replay", "Resolved by replay"
+        AUTO_REPLAY = "auto_replay", "Resolved by auto-replay"
+        OVERRIDE = "override", "Released by override"
+        REJECT = "reject", "Rejected"
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_REVIEW)
 
@@ -49,6 +60,12 @@ class QuarantineCase(models.Model):
         related_name="quarantine_cases",
     )
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(
+        max_length=20,
+        choices=Resolution.choices,
+        blank=True,
+        help_text="How the case ended; empty while it is open.",
+    )
     # Facets the review screens filter and the dashboard groups by. Plant, supplier and item
     # are the sender's codes, as the message gives them (an unresolved code has no other).
     rules = models.ManyToManyField(
@@ -76,6 +93,13 @@ class QuarantineCase(models.Model):
     replay_pending = models.BooleanField(
         default=False,
         help_text="A replay was started and its outcome has not come back yet.",
+    )
+    replay_kind = models.CharField(
+        max_length=20,
+        choices=Resolution.choices,
+        blank=True,
+        help_text="What started the last replay (fix, edit, replay, auto-replay): the "
+        "resolution if it releases the message.",
     )
     overdue_at = models.DateTimeField(
         null=True, blank=True, help_text="When the SLA task found the case past its team's SLA."
@@ -108,11 +132,18 @@ class QuarantineCase(models.Model):
         ]
 
     def __str__(self):
-        return f"Case {self.pk} for {self.message.public_id} ({self.get_status_display()})"
+        return f"Case {self.pk} for {self.message.public_id} ({self.outcome})"
 
     @property
     def is_open(self):
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def outcome(self):
+        """The case's state in words: how it ended once closed, else its status."""
+        if not self.is_open and self.resolution:
+            return self.get_resolution_display()
+        return self.get_status_display()
 
     @property
     def rule_codes(self):
@@ -141,6 +172,12 @@ class CaseTransition(models.Model):
         help_text="Empty for the opening of the case.",
     )
     to_status = models.CharField(max_length=30, choices=QuarantineCase.Status.choices)
+    resolution = models.CharField(
+        max_length=20,
+        choices=QuarantineCase.Resolution.choices,
+        blank=True,
+        help_text="On the transition that closes the case: how it ended.",
+    )
     reason = models.TextField()
 
     class Meta:

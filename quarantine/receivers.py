@@ -95,8 +95,14 @@ def _replay_outcome(case, message, status, diagnostics):
     errors = [d for d in diagnostics if d.get("severity") == "error"]
     if status == InboundMessage.Status.RELEASED:
         now = timezone.now()
+        # What started the replay (a fix, an edit, a steward's or the hub's replay) is how the
+        # case ended.
+        resolution = case.replay_kind or QuarantineCase.Resolution.REPLAY
         QuarantineCase.objects.filter(pk=case.pk).update(
-            status=QuarantineCase.Status.RESOLVED_BY_REPLAY, resolved_at=now, replay_pending=False
+            status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
+            resolution=resolution,
+            resolved_at=now,
+            replay_pending=False,
         )
         CaseKey.objects.filter(case=case).delete()
         CaseTransition.objects.create(
@@ -104,6 +110,7 @@ def _replay_outcome(case, message, status, diagnostics):
             at=now,
             from_status=case.status,
             to_status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
+            resolution=resolution,
             reason="Replayed and released"
             + (f" with {len(diagnostics)} warning(s)." if diagnostics else "."),
         )

@@ -10,7 +10,7 @@ class CaseTransitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseTransition
-        fields = ["at", "by", "from_status", "to_status", "reason"]
+        fields = ["at", "by", "from_status", "to_status", "resolution", "reason"]
 
 
 class CaseSummarySerializer(serializers.ModelSerializer):
@@ -21,6 +21,11 @@ class CaseSummarySerializer(serializers.ModelSerializer):
         source="rule_codes", child=serializers.CharField(), read_only=True
     )
     overdue = serializers.SerializerMethodField()
+    outcome = serializers.CharField(
+        read_only=True,
+        help_text="The case's state in words: how it ended once closed (e.g. \"Payload edited "
+        'and revalidated"), else its status.',
+    )
 
     class Meta:
         model = QuarantineCase
@@ -28,6 +33,8 @@ class CaseSummarySerializer(serializers.ModelSerializer):
             "id",
             "message",
             "status",
+            "resolution",
+            "outcome",
             "team",
             "assignee",
             "rules",

@@ -13,8 +13,10 @@ already rejected by alice at 09:14"). A replay moves the message back to receive
 conditional UPDATE in validation, so two replays never both run.
 
 Replay outcomes come back through validation's outcome signal (quarantine.receivers): released
-resolves the case (resolved_by_replay); quarantined again keeps the one case open with the new
-diagnostics and a transition saying so.
+resolves the case (resolved_by_replay, its resolution saying what started the replay: a fix by
+cross-reference, a payload edit, a steward's replay or an auto-replay); quarantined again keeps
+the one case open with the new diagnostics and a transition saying so. Reject and override
+close the case with their own resolution.
 
 Auto-replay: when a cross-reference is created or changed, or a master record's status
 changes, the cases blocked on that code (CaseKey: (system, kind, code), written when the case
@@ -53,6 +55,7 @@ from xref.services import register_reference, target_by_key
 logger = logging.getLogger(__name__)
 
 Status = QuarantineCase.Status
+Resolution = QuarantineCase.Resolution
 OVERRIDE_PERMISSION = "quarantine.release_by_override"
 UNRESOLVED_RULE = "XREF_UNRESOLVED"
 # How often a bulk run writes its progress (cases between two writes).
@@ -130,7 +133,7 @@ def replay(case, *, by, reason=""):
     why = f"Replayed by {_name(by)}" + (f": {reason.strip()}" if reason.strip() else ".")
     with transaction.atomic():
         locked = _lock(case, "replay")
-        _replay_message(locked, by)
+        _replay_message(locked, by, kind=Resolution.REPLAY)
         _record(locked, locked.status, by, why)
     _refresh(case, locked)
     return case
@@ -143,7 +146,13 @@ def reject(case, *, by, reason):
     with transaction.atomic():
         locked = _lock(case, "reject")
         _busy_check(locked)
-        _move(locked, Status.REJECTED, by, f"Rejected by {_name(by)}: {reason}", close=True)
+        _move(
+            locked,
+            Status.REJECTED,
+            by,
+            f"Rejected by {_name(by)}: {reason}",
+            close=Resolution.REJECT,
+        )
     _refresh(case, locked)
     return case
 
@@ -162,7 +171,7 @@ def release_by_override(case, *, by, reason):
             Status.RELEASED_BY_OVERRIDE,
             by,
             f"Released by override by {_name(by)}: {reason}",
-            close=True,
+            close=Resolution.OVERRIDE,
         )
     _refresh(case, locked)
     return case
@@ -177,7 +186,7 @@ def edit_payload(case, *, by, payload, reason=""):
         raise ValidationError({"payload": "The payload must be a JSON object."})
     with transaction.atomic():
         locked = _lock(case, "edit")
-        _replay_message(locked, by, payload=payload, reason=reason)
+        _replay_message(locked, by, payload=payload, reason=reason, kind=Resolution.EDIT)
         number = locked.message.payload_revisions.order_by("-number").first().number
         why = f"Payload edited by {_name(by)} (revision {number}) and revalidated" + (
             f": {reason.strip()}" if reason.strip() else "."
@@ -219,7 +228,7 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
             origin=origin,
             user=by,
         )
-        _replay_message(locked, by)
+        _replay_message(locked, by, kind=Resolution.FIX)
         what = "added" if created else "already there"
         _record(
             locked,
@@ -263,7 +272,7 @@ def bulk(action, case_ids, *, by, progress=None, **kwargs):
         else:
             try:
                 func(case, by=by, **kwargs)
-                outcomes.append({"case": case.pk, "ok": True, "detail": case.get_status_display()})
+                outcomes.append({"case": case.pk, "ok": True, "detail": case.outcome})
             except (CaseConflict, ValidationError, PermissionDenied, ValueError) as exc:
                 outcomes.append({"case": case.pk, "ok": False, "detail": _text(exc)})
         if progress is not None:
@@ -420,7 +429,10 @@ def suggestions(case):
     candidates to pick from (the matcher's, as validation found them, else asked again):
 
         [{"path", "kind", "system", "code", "scope",
-          "candidates": [{"id", "name", "score"}]}]
+          "candidates": [{"id", "name", "score", "reason", "code"}]}]
+
+    A candidate's reason says why it was suggested ("one character differs: O for 0",
+    "description matches 92"); `code` is the existing code of a near miss.
 
     One entry per distinct (kind, code): a code repeated on many lines is fixed once."""
     entries, seen = [], set()
@@ -435,7 +447,9 @@ def suggestions(case):
         found = diagnostic.get("candidates")
         if found is None:
             try:
-                found = resolve.candidates(kind, code)
+                found = resolve.candidates(
+                    kind, code, system=case.system.code, scope=diagnostic.get("scope", "")
+                )
             except Exception:  # the matcher is optional; a case is shown without it
                 logger.exception("Candidates for %s %r failed", kind, code)
                 found = []
@@ -461,6 +475,8 @@ def _candidate(candidate):
         "id": str(identifier),
         "name": str(name),
         "score": score if isinstance(score, int | float) else None,
+        "reason": str(candidate.get("reason") or ""),
+        "code": str(candidate.get("code") or "") if candidate.get("source") == "near_miss" else "",
     }
 
 
@@ -546,7 +562,7 @@ def _replay_automatically(cases, reason):
         try:
             with transaction.atomic():
                 locked = _lock(QuarantineCase(pk=case_id), "replay")
-                _replay_message(locked, None)
+                _replay_message(locked, None, kind=Resolution.AUTO_REPLAY)
                 _record(locked, locked.status, None, f"Replayed automatically: {reason}")
         except CaseConflict:
             continue  # closed or being replayed meanwhile: nothing to do
@@ -674,40 +690,44 @@ def _busy_check(case):
         raise CaseConflict(_busy_text(case))
 
 
-def _replay_message(case, by, payload=None, reason=""):
+def _replay_message(case, by, *, kind, payload=None, reason=""):
+    """Start validating the case's message again; `kind` (a Resolution) is what the case
+    will say it ended by if this replay releases the message (quarantine.receivers)."""
     try:
         validation.replay_message(case.message, by=by, payload=payload, reason=reason)
     except validation.NotReplayable:
         raise CaseConflict(_busy_text(case)) from None
-    QuarantineCase.objects.filter(pk=case.pk).update(replay_pending=True)
-    case.replay_pending = True
+    QuarantineCase.objects.filter(pk=case.pk).update(replay_pending=True, replay_kind=kind)
+    case.replay_pending, case.replay_kind = True, kind
 
 
-def _move(case, to, by, reason, *, assignee=False, close=False):
+def _move(case, to, by, reason, *, assignee=False, close=None):
     """Change the case's status with a conditional UPDATE on the status it had, and record
-    the transition."""
+    the transition. `close` is the Resolution of a move that closes the case."""
     now = timezone.now()
     changes = {"status": to}
     if assignee is not False:
         changes["assignee"] = assignee
     if close:
         changes["resolved_at"] = now
+        changes["resolution"] = close
     if not QuarantineCase.objects.filter(pk=case.pk, status=case.status).update(**changes):
         raise CaseConflict(_conflict_text(QuarantineCase.objects.get(pk=case.pk)))
-    _record(case, to, by, reason, at=now)
+    _record(case, to, by, reason, at=now, resolution=close or "")
     if close:
         CaseKey.objects.filter(case=case).delete()
     for name, value in changes.items():
         setattr(case, name, value)
 
 
-def _record(case, to, by, reason, at=None):
+def _record(case, to, by, reason, at=None, resolution=""):
     return CaseTransition.objects.create(
         case_id=case.pk,
         by=by if by is not None and by.is_authenticated else None,
         at=at or timezone.now(),
         from_status=case.status,
         to_status=to,
+        resolution=resolution,
         reason=reason,
     )
 
@@ -715,7 +735,7 @@ def _record(case, to, by, reason, at=None):
 def _refresh(case, locked):
     if case is locked:
         return
-    for name in ("status", "assignee_id", "resolved_at", "diagnostics"):
+    for name in ("status", "resolution", "assignee_id", "resolved_at", "diagnostics"):
         setattr(case, name, getattr(locked, name))
     if "assignee" in case._state.fields_cache:
         del case._state.fields_cache["assignee"]
@@ -724,7 +744,7 @@ def _refresh(case, locked):
 
 def _conflict_text(case):
     last = case.transitions.order_by("-at", "-id").select_related("by").first()
-    done = case.get_status_display().lower()
+    done = case.outcome.lower()
     if last is None:
         return f"Case {case.pk} is {done}."
     who = _name(last.by) if last.by_id else "the hub"

@@ -416,10 +416,12 @@ def _fix(request, case):
 
 def _after_replay(case, what):
     """What a replay led to: validation may have answered already (eager mode) or not."""
-    case.refresh_from_db(fields=["status"])
+    case.refresh_from_db(fields=["status", "resolution"])
     case.message.refresh_from_db(fields=["status"])
     if case.status == QuarantineCase.Status.RESOLVED_BY_REPLAY:
-        return f"{what}: the message was released and the case is resolved."
+        return (
+            f"{what}: the message was released and the case is resolved ({case.outcome.lower()})."
+        )
     if case.message.status == case.message.Status.QUARANTINED:
         return f"{what}: the message is still quarantined; see the diagnostics."
     return f"{what}: validation is running; reload in a moment for the outcome."

@@ -411,16 +411,18 @@ class Facts:
             value = self.memo[key] = compute()
             return value
 
-    def fuzzy_candidates(self, kind, code):
-        """Fuzzy candidates for an unknown code, for the first SUGGESTION_LIMIT unknown codes."""
+    def fuzzy_candidates(self, kind, code, near=None):
+        """Candidates for an unknown code: its near misses among the sender's codes (`near`, as
+        the batch resolve found them), then, for the first SUGGESTION_LIMIT unknown codes,
+        fuzzy candidates from the matching service."""
         if self.suggestions_left <= 0:
-            return []
+            return list(near or ())
         self.suggestions_left -= 1
         try:
-            return candidates(kind, code)
+            return candidates(kind, code, near=near or [])
         except Exception:  # the matcher is an aid: a failing one must not fail validation
             logger.exception("Fuzzy candidates for %s %r failed", kind, code)
-            return []
+            return list(near or ())
 
     # --- codes in other systems -------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from decimal import Decimal
 
 from mdm.models import ItemRevision, Location
 from mdm.numbers import NumberError, bounded_decimal
+from xref import near_miss
 from xref.models import Kind
 from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
 from xref.services import REVISION_SEPARATOR
@@ -272,7 +273,7 @@ def _unresolved(facts, field, value, answer):
             f"({options}), and the message does not say which."
         )
         return Finding(field.name, value, message, "Send a code that is unique in the system.")
-    found = facts.fuzzy_candidates(field.kind, value)
+    found = facts.fuzzy_candidates(field.kind, value, answer.get("candidates"))
     message = f"{where} has no {kind} code {value!r} on {facts.as_of.isoformat()}."
     if not found:
         return Finding(
@@ -281,12 +282,19 @@ def _unresolved(facts, field, value, answer):
             message,
             f"Register {value!r} as a {facts.system.code} cross-reference.",
         )
-    described = ", ".join(_candidate_text(candidate) for candidate in found)
+    warning = near_miss.describe_for_registration(value, found)
+    if warning:
+        # The warning names the best candidate and why; the others by id and name.
+        others = ", ".join(_candidate_text({**c, "reason": "", "score": None}) for c in found[1:])
+        suggestion = f"{warning} Other candidates: {others}." if others else warning
+    else:
+        described = ", ".join(_candidate_text(candidate) for candidate in found)
+        suggestion = f"Did you mean {described}?"
     return Finding(
         field.name,
         value,
         message,
-        f"Did you mean {described}?",
+        suggestion,
         {"candidates": [_json_safe(candidate) for candidate in found]},
     )
 
@@ -297,6 +305,8 @@ def _candidate_text(candidate):
     name = record.get("name") or record.get("description") or record.get("label") or ""
     score = candidate.get("score")
     text = f"{identifier} {name}".strip()
+    if candidate.get("reason"):
+        return f"{text} ({candidate['reason']})"
     return f"{text} ({score:.0f})" if isinstance(score, int | float) else text
 
 

@@ -510,9 +510,12 @@ def _add_revision(message, payload, by, reason, now):
     revisions = PayloadRevision.objects.filter(message=message)
     last = revisions.order_by("-number").values_list("number", flat=True).first()
     if last is None:
-        original = InboundMessage.objects.values_list("payload", flat=True).get(pk=message.pk)
+        # Revision 1 is the payload as sent, dated when the hub received it (not the edit).
+        original, received_at = InboundMessage.objects.values_list("payload", "received_at").get(
+            pk=message.pk
+        )
         PayloadRevision.objects.create(
-            message=message, number=1, payload=original, reason="As sent.", created_at=now
+            message=message, number=1, payload=original, reason="As sent.", created_at=received_at
         )
         last = 1
     PayloadRevision.objects.create(

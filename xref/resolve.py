@@ -4,10 +4,12 @@
 as_of=None)` answers many in request order. Every answer is a plain dict with a "status":
 
 - "resolved": the code means one record at `as_of`: {"id", "record", "reference"};
-- "not_found": no reference knows the code: {"candidates"} (fuzzy candidates from
-  `xref.matching` when it is installed, for items, suppliers and locations; batch answers
-  carry an empty list, since a fuzzy search per unknown key would make a large batch as slow
-  as that many single calls: look the few unknown keys up singly or with the match API);
+- "not_found": no reference knows the code: {"candidates"}, for items, suppliers and
+  locations: first the near misses among the same system's codes of the kind (`xref.near_miss`:
+  "100O22" for "100022", each with its reason), then fuzzy candidates from `xref.matching`
+  for the code as text. Batch answers carry the near misses only (one query per kind and
+  system for the whole batch), since a fuzzy search per unknown key would make a large batch
+  as slow as that many single calls;
 - "retired": the code is known but ended before `as_of`: {"id" (the record it meant),
   "valid_to", "reference", "successor" (the reference that took over, by the registry's rules
   in `xref.services.successor_of`, or None)};
@@ -27,8 +29,8 @@ maps is not_found, so each system's unit codes are stated, never guessed.
 `translate(kind, from_system, code, to_system, ...)` and `translate_many(keys, ...)` resolve in
 the first system, then give the target system's code for the record: its preferred reference
 at `as_of`, else its only one. Several and none preferred is "no_preferred" (listing them),
-none at all is "no_code_in_target"; preferred codes in several target scopes with no
-`to_scope` given is "ambiguous".
+none at all is "no_code_in_target"; different preferred codes in several target scopes with
+no `to_scope` given is "ambiguous". Candidates that all give the same code are that code.
 
 Queries do not grow with the number of keys: one statement reads the references of every key
 together with their records' summaries (the keys go in as one JSON parameter, so 50,000 keys
@@ -61,7 +63,7 @@ from mdm.models import (
     SupplierSite,
 )
 from mdm.models import Unit as UnitModel
-from xref import matching
+from xref import matching, near_miss
 from xref.models import TARGETS, CrossReference, Kind
 from xref.services import CODE_VALUE_SEPARATOR, REVISION_SEPARATOR
 
@@ -108,7 +110,8 @@ def resolve(kind, system, code, scope=None, as_of=None):
     today). Raises InvalidKeys for an unknown kind or system or an empty code."""
     result = resolve_many([(kind, system, code, scope)], as_of)[0]
     if result["status"] == NOT_FOUND:
-        result = {"status": NOT_FOUND, "candidates": candidates(kind, code)}
+        found = candidates(kind, code, near=result["candidates"])
+        result = {"status": NOT_FOUND, "candidates": found}
     return result
 
 
@@ -156,11 +159,27 @@ def collector_paused():
         gc.enable()
 
 
-def candidates(kind, code, limit=CANDIDATE_LIMIT):
-    """Fuzzy candidates for an unknown code, from the matching service."""
+def candidates(kind, code, limit=CANDIDATE_LIMIT, system=None, scope="", as_of=None, near=None):
+    """Candidates for an unknown code, at most `limit`: its near misses among `system`'s codes
+    of the kind (given as `near`, or looked up when a system is named), then the matching
+    service's fuzzy candidates for the code as text, each with a "reason" and a "source"
+    ("near_miss" or "match")."""
     if kind not in MATCHABLE_KINDS:
         return []
-    return [candidate.as_dict() for candidate in matching.match(kind, code, limit=limit)]
+    if near is None and system:
+        near = near_miss.candidates(kind, system, [(code, scope)], as_of)[(code, scope)]
+    found = list(near or ())
+    seen = {candidate["id"] for candidate in found}
+    for candidate in matching.match(kind, code, limit=limit):
+        if candidate.id not in seen and len(found) < limit:
+            found.append({**candidate.as_dict(), "source": "match", "reason": _why(candidate)})
+    return found
+
+
+def _why(candidate):
+    """'description matches 92' from a match candidate's evidence."""
+    agreed = sorted(candidate.evidence.items(), key=lambda item: -item[1])
+    return ", ".join(f"{name.replace('_', ' ')} matches {value:.0f}" for name, value in agreed)
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -289,7 +308,20 @@ class _Resolver:
         """parsed: (kind, system code, code, scope) tuples."""
         decisions = self._decide(parsed)
         answers = {key: self._answer(*decision) for key, decision in decisions.items()}
+        self._add_near_misses(answers)
         return [answers[key] for key in parsed]
+
+    def _add_near_misses(self, answers):
+        """Give each not_found answer of an item, supplier or location the near misses among
+        its system's codes: one query per kind and system, for the keys not found only."""
+        missing = defaultdict(list)
+        for (kind, system, code, scope), answer in answers.items():
+            if answer["status"] == NOT_FOUND and kind in MATCHABLE_KINDS:
+                missing[(kind, system)].append((code, scope))
+        for (kind, system), keys in missing.items():
+            found = near_miss.candidates(kind, system, keys, self.as_of)
+            for code, scope in keys:
+                answers[(kind, system, code, scope)]["candidates"] = found[(code, scope)]
 
     def translate(self, parsed):
         """parsed: (kind, from system, code, to system, scope, to scope) tuples."""
@@ -411,14 +443,17 @@ class _Resolver:
             exact = [row for row in rows if row[SCOPE] == to_scope]
             rows = exact or [row for row in rows if not row[SCOPE]]
         preferred = [row for row in rows if row[PREFERRED]]
-        if len(preferred) > 1:
+        candidates = sorted(preferred or rows, key=_scope_rank(""))
+        if len(preferred) > 1 and len({row[CODE] for row in preferred}) > 1:
             # Preferred codes in several target scopes: the caller has to name one.
             matches = [
                 {"scope": row[SCOPE], "code": row[CODE], "reference": self._reference(row)}
-                for row in sorted(preferred, key=_scope_rank(""))
+                for row in candidates
             ]
             return {"status": AMBIGUOUS, "id": record_id, "matches": matches}
-        chosen = preferred[0] if preferred else rows[0] if len(rows) == 1 else None
+        # One candidate, or several that all give the same code (the record's code in each
+        # target scope, say): that code is the answer, by the unscoped reference if any.
+        chosen = candidates[0] if len({row[CODE] for row in candidates}) == 1 else None
         if chosen:
             return {
                 "status": TRANSLATED,

@@ -185,12 +185,37 @@ class ResolvedAnswerSerializer(serializers.Serializer):
     reference = ResolutionReferenceSerializer()
 
 
+class ResolveCandidateSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The record's public id.")
+    name = serializers.CharField(help_text="Its description (items) or name.")
+    score = serializers.FloatField(
+        help_text="0-100. A near miss scores how alike the two codes are once case, "
+        "separators, O/0, I/1, leading zeros and a prefix are set aside (at most 99)."
+    )
+    evidence = serializers.DictField(help_text="What agreed, by field, with its score.")
+    source = serializers.ChoiceField(
+        choices=["near_miss", "match"],
+        help_text="near_miss: an existing code of the same system and kind a typing slip away; "
+        "match: the match index's fuzzy candidate for the code as text.",
+    )
+    reason = serializers.CharField(
+        help_text='Why it was suggested, e.g. "one character differs: O for 0", "same code '
+        'without the prefix \'PL-\'", "description matches 92".'
+    )
+    system = serializers.CharField(required=False, help_text="near_miss: the system.")
+    code = serializers.CharField(required=False, help_text="near_miss: the existing code.")
+    scope = serializers.CharField(
+        required=False, help_text="near_miss: the existing code's scope (empty: unscoped)."
+    )
+
+
 class NotFoundAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="not_found")
-    candidates = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="Fuzzy candidates (items, suppliers, locations) as the match API gives them. "
-        "Always empty in batch answers.",
+    candidates = ResolveCandidateSerializer(
+        many=True,
+        help_text="Items, suppliers and locations: first the near misses among the system's "
+        "codes of the kind, then the match index's candidates for the code, closest first, at "
+        "most 5. Batch answers carry the near misses only.",
     )
 
 
@@ -246,7 +271,9 @@ class ResolveBatchResultSerializer(serializers.Serializer):
     id = serializers.CharField(required=False)
     record = serializers.DictField(required=False)
     reference = ResolutionReferenceSerializer(required=False)
-    candidates = serializers.ListField(child=serializers.DictField(), required=False)
+    candidates = ResolveCandidateSerializer(
+        many=True, required=False, help_text="not_found: the near misses of the code."
+    )
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False, allow_null=True)
     successor = ResolutionReferenceSerializer(required=False, allow_null=True)
@@ -387,8 +414,23 @@ RESOLVE_EXAMPLES = [
         status_codes=["200"],
     ),
     OpenApiExample(
-        "Not found",
-        value={"status": "not_found", "candidates": []},
+        "Not found: a mistyped code",
+        value={
+            "status": "not_found",
+            "candidates": [
+                {
+                    "id": "ITM-000023",
+                    "name": "Deep groove ball bearing 6205",
+                    "score": 99.0,
+                    "evidence": {"code": 99.0},
+                    "source": "near_miss",
+                    "system": "ERP_LEGACY",
+                    "code": "100022",
+                    "scope": "1000",
+                    "reason": "one character differs: O for 0",
+                }
+            ],
+        },
         response_only=True,
         status_codes=["404"],
     ),
@@ -429,7 +471,8 @@ class ResolveView(ResolutionView):
         summary="Resolve one code of a source system",
         description=(
             "The canonical record the code means on `as_of`. 404 when the code is unknown "
-            "(`not_found`, with fuzzy candidates), ended (`retired`, with its successor) or "
+            "(`not_found`, with candidates: near misses of the code first, each with its "
+            "reason), ended (`retired`, with its successor) or "
             "not valid yet (`not_yet_valid`); 409 `ambiguous` when no scope was given and the "
             "code means different records in several scopes. Unit codes resolve only through "
             "cross-references."
@@ -474,8 +517,9 @@ class ResolveBatchView(ResolutionView):
         summary="Resolve many codes in one call",
         description=(
             f"Up to {MAX_KEYS:,} keys, answered in request order with the key echoed; each "
-            "answer is what the single resolve would give, except that `not_found` carries no "
-            "candidates. More keys, or malformed keys (listed by index), are a 400."
+            "answer is what the single resolve would give, except that `not_found` carries the "
+            "near misses only (no match index search per key). More keys, or malformed keys "
+            "(listed by index), are a 400."
         ),
         tags=["resolve"],
         request=ResolveBatchSerializer,

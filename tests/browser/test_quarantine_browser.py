@@ -71,7 +71,7 @@ def test_a_steward_fixes_a_case_from_a_suggested_candidate(
     assert candidate.is_checked()  # the matcher's best candidate, ready to confirm
     page.click("text=Create cross-reference and replay")
 
-    page.wait_for_selector("#case-status:has-text('Resolved by replay')")
+    page.wait_for_selector("#case-status:has-text('Fixed by cross-reference')")
     assert page.inner_text("#message-status") == "Released"
     assert "the message was released and the case is resolved" in page.inner_text(".messages")
     message.refresh_from_db()

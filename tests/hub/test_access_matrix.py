@@ -85,6 +85,11 @@ IN_USE = row(401, 403, 409, 403)
 MATRIX = {
     "": ("/", {"GET": row(302, 302, 302, 302)}),
     "healthz": ("/healthz", {"GET": row(200, 200, 200, 200)}),
+    # Any other path under /api/: the JSON 404, for everyone and whatever the method.
+    "api-not-found": (
+        "/api/v1/no-such-endpoint/",
+        {"GET": row(404, 404, 404, 404), "POST": row(404, 404, 404, 404)},
+    ),
     # Metrics: the metrics token (not set here) or a login with a hub role; another system's
     # API key is not the metrics token.
     "metrics": ("/metrics", {"GET": row(401, 200, 200, 401)}),
@@ -268,10 +273,12 @@ MATRIX = {
 }
 
 # Admin pages per registered model: (world attribute, what stewards may do there). Stewards
-# maintain the managed apps' records; users, groups and API clients are for administrators
-# only. Some records are written by the hub alone: messages, import runs, bulk runs; rules
-# come with the code, units are retired rather than deleted, keys revoked, cases closed.
-ALL, ADMIN_ONLY = {"add", "change", "delete"}, set()
+# maintain the managed apps' records; users and groups are for administrators only (README,
+# Logging in). API clients are an administrator's record that stewards see and revoke (the
+# README's "Revoke a key by unticking *active*"); viewers do not see them. Some records are
+# written by the hub alone: messages, import runs, bulk runs; rules come with the code, units
+# are retired rather than deleted, keys revoked, cases closed.
+ALL, ADMIN_ONLY, REVOKE_ONLY = {"add", "change", "delete"}, set(), frozenset({"change"})
 ADMIN_MODELS = {
     "auth.group": ("group", ADMIN_ONLY),
     "auth.user": ("viewer", ADMIN_ONLY),
@@ -287,7 +294,7 @@ ADMIN_MODELS = {
     "mdm.calendarexception": ("exception", ALL),
     "mdm.codelist": ("code_list", ALL),
     "mdm.codevalue": ("code_value", ALL),
-    "mdm.apiclient": ("api_client", ADMIN_ONLY),
+    "mdm.apiclient": ("api_client", REVOKE_ONLY),
     "xref.crossreference": ("xref", ALL),
     "validation.rule": ("rule", {"change"}),
     "validation.planpolicy": ("plan_policy", ALL),
@@ -327,12 +334,19 @@ def _admin_entries(label, attribute, steward_may, history):
     base = f"/admin/{app}/{model}/"
     obj = f"{base}{{w.{attribute}.pk}}/"
     # Viewers see the managed apps' records and change nothing; nobody but a superuser sees
-    # the administrators' records.
-    see = SCREEN_READ if steward_may is not ADMIN_ONLY else row(LOGIN, 403, 403, LOGIN)
+    # the administrators' records, except the API clients stewards revoke.
+    see = SCREEN_READ
+    if steward_may is ADMIN_ONLY:
+        see = row(LOGIN, 403, 403, LOGIN)
+    elif steward_may is REVOKE_ONLY:
+        see = row(LOGIN, 403, 200, LOGIN)
     add, act, delete = (
         row(LOGIN, 403, 200 if what in steward_may else 403, LOGIN)
         for what in ("add", "change", "delete")
     )
+    if steward_may is REVOKE_ONLY:
+        # "active" is the form's one field: the empty form revokes the key and redirects.
+        act = row(LOGIN, 403, 302, LOGIN)
     entries = {
         f"admin:{app}_{model}_changelist": (base, {"GET": see}),
         f"admin:{app}_{model}_add": (f"{base}add/", {"GET": add, "POST": add}),

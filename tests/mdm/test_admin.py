@@ -306,7 +306,7 @@ def test_it_reverts_to_an_earlier_version_from_the_history_page(client, steward,
     response = client.get(_url(Item, "history", item.pk))
     assert response.status_code == 200
     assert b"Renamed by mistake" in response.content
-    assert b"change_source" in response.content
+    assert b"Source" in response.content
 
     revert_url = _url(Item, "simple_history", item.pk, first.history_id)
     response = client.get(revert_url)
@@ -319,6 +319,63 @@ def test_it_reverts_to_an_earlier_version_from_the_history_page(client, steward,
     assert (item.description, item.status) == ("Hex bolt M8x40", Item.Status.ACTIVE)
     record = item.history.latest()
     assert (record.change_source, record.history_user) == ("admin", steward)
+
+
+def _history_table(response):
+    return _part(response.content.decode(), 'id="change-history"', "</table>")
+
+
+def _part(content, start, end):
+    at = content.index(start)
+    return content[at : content.index(end, at)]
+
+
+def test_it_shows_history_in_labels_not_field_names_codes_or_none(client, steward, world):
+    item = world["item"]
+    item.status = Item.Status.BLOCKED
+    item.item_type = Item.Type.RAW_MATERIAL
+    item.manufacturer = ""
+    item.save()
+    client.force_login(steward)
+
+    table = _history_table(client.get(_url(Item, "history", item.pk)))
+
+    assert "<strong>Status:</strong> Active&nbsp;&rarr;&nbsp;Blocked" in table
+    assert "<strong>Item type:</strong> Purchased component&nbsp;&rarr;&nbsp;Raw material" in table
+    assert "<strong>Manufacturer:</strong> Bossard&nbsp;&rarr;&nbsp;empty" in table
+    assert "None" not in table  # the change's user, an empty reason: words, not None
+    assert "change_source" not in table and "Command" in table  # the source by its label
+
+
+def test_it_shows_what_a_revert_will_change_and_marks_it_as_a_revert(client, steward, world):
+    item = world["item"]
+    first = item.history.latest()
+    item.description = "Renamed by mistake"
+    item.status = Item.Status.BLOCKED
+    item.save()
+    client.force_login(steward)
+    revert_url = _url(Item, "simple_history", item.pk, first.history_id)
+
+    page = client.get(revert_url).content.decode()
+    shown = _part(page, 'id="revert-changes"', "</div>")
+    assert "What reverting to this version will change" in shown
+    assert "<strong>Description:</strong> Renamed by mistake&nbsp;&rarr;&nbsp;Hex bolt M8x40" in (
+        shown
+    )
+    assert "<strong>Status:</strong> Blocked&nbsp;&rarr;&nbsp;Active" in shown
+    assert "GTIN:" not in shown  # unchanged fields are not listed
+
+    assert client.post(revert_url, _submitted(client.get(revert_url))).status_code == 302
+
+    record = item.history.latest()
+    assert record.history_change_reason.startswith("Reverted to the version of ")
+    assert record.history_change_reason.endswith(f"(#{first.history_id})")
+    table = _history_table(client.get(_url(Item, "history", item.pk)))
+    rows = table.split("<tr")
+    newest = next(row for row in rows if "Renamed by mistake&nbsp;&rarr;" in row)
+    assert 'class="revert"' in newest and ">Revert</strong>" in newest
+    edit = next(row for row in rows if "&rarr;&nbsp;Renamed by mistake" in row)
+    assert "Revert" not in edit  # the edit it undid is an edit
 
 
 def _item_form(item, description):
@@ -466,9 +523,54 @@ def test_it_lists_and_revokes_api_clients_without_showing_the_hash(admin_client,
     assert api_client.is_active is False
 
 
-def test_it_keeps_api_clients_from_stewards(client, steward, world):
+def test_a_steward_revokes_an_api_key_as_the_readme_says(client, steward, world):
+    """README, Logging in: "Revoke a key by unticking *active* on the API client in the
+    admin" (the printed login is a steward's) or with the list's action."""
+    api_client = world["api_client"]
     client.force_login(steward)
-    assert client.get(_url(ApiClient, "changelist")).status_code == 403
+    assert client.get(_url(ApiClient, "changelist")).status_code == 200
+
+    response = client.post(_url(ApiClient, "change", api_client.pk), {})
+
+    assert response.status_code == 302
+    api_client.refresh_from_db()
+    assert api_client.is_active is False
+
+
+def test_a_steward_revokes_api_keys_with_the_action(client, steward, world):
+    api_client = world["api_client"]
+    client.force_login(steward)
+    response = client.post(
+        _url(ApiClient, "changelist"),
+        {"action": "revoke", admin.helpers.ACTION_CHECKBOX_NAME: [api_client.pk]},
+    )
+    assert response.status_code == 302
+    api_client.refresh_from_db()
+    assert api_client.is_active is False
+
+
+def test_only_an_administrator_turns_a_revoked_key_back_on(client, admin_client, steward, world):
+    api_client = world["api_client"]
+    ApiClient.objects.filter(pk=api_client.pk).update(is_active=False)
+    client.force_login(steward)
+    response = client.get(_url(ApiClient, "change", api_client.pk))
+    assert list(response.context["adminform"].form.fields) == []
+    client.post(_url(ApiClient, "change", api_client.pk), {"is_active": "on"})
+    api_client.refresh_from_db()
+    assert api_client.is_active is False
+
+    admin_client.post(_url(ApiClient, "change", api_client.pk), {"is_active": "on"})
+    api_client.refresh_from_db()
+    assert api_client.is_active is True
+
+
+@pytest.mark.parametrize("model", ["auth.user", "auth.group"])
+def test_a_steward_does_not_manage_users_or_groups(client, steward, world, model):
+    """README, Logging in: users and groups (who holds which role) are an administrator's."""
+    client.force_login(steward)
+    app_label, model_name = model.split(".")
+    url = reverse(f"admin:{app_label}_{model_name}_changelist")
+    assert client.get(url).status_code == 403
 
 
 def _queries(client, url):
@@ -546,11 +648,22 @@ def _demo_login():
 
     out = StringIO()
     call_command("create_demo_login", stdout=out)
-    match = re.fullmatch(
-        r"Log in at http://127\.0\.0\.1:8000/admin/ as steward / (\S+)\n", out.getvalue()
+    # The login is the last line, so that `make run` shows it just before the server's banner.
+    match = re.search(
+        r"\nLog in at http://127\.0\.0\.1:8000/admin/ as steward / (\S+)\n\Z", out.getvalue()
     )
     assert match, out.getvalue()
     return match.group(1)
+
+
+def test_the_demo_login_says_how_to_make_an_administrator(db):
+    """README, Logging in: users and groups are an administrator's; the printed login says how
+    to get one."""
+    from io import StringIO
+
+    out = StringIO()
+    call_command("create_demo_login", stdout=out)
+    assert "HUB_DEBUG=1 .venv/bin/python manage.py createsuperuser\n" in out.getvalue()
 
 
 def test_it_refuses_two_new_released_revisions_that_overlap_in_one_save(client, steward, world):

@@ -538,10 +538,35 @@ def test_a_steward_creates_the_missing_cross_reference_and_the_message_is_releas
     message.refresh_from_db()
     assert case.status == "resolved_by_replay"
     assert message.status == "released"
-    assert b'id="case-status">Resolved by replay' in page.content
+    assert b'id="case-status">Fixed by cross-reference' in page.content
     assert b'id="message-status">Released' in page.content
     reference = case.message.system.xrefs.get(code="6204-2RS-XX")
     assert reference.item == world.bearing
+
+
+def test_a_mistyped_code_shows_the_code_meant_with_its_reason_and_fixes_by_it(
+    client, steward, world, django_capture_on_commit_callbacks
+):
+    # A letter O for the zero of SUPPLIER_NET's 6204-2RS-C3.
+    message = _blocked_ship_notice(world, "62O4-2RS-C3")
+    case = message.quarantine_case
+    client.force_login(steward)
+
+    page = client.get(f"/quarantine/{case.pk}/")
+
+    best = page.context["suggestions"][0]["candidates"][0]
+    assert (best["id"], best["code"]) == (world.bearing.public_id, "6204-2RS-C3")
+    html = page.content.decode()
+    assert "SUPPLIER_NET code 6204-2RS-C3" in html
+    assert "(one character differs: O for 0)" in html
+    assert "is a near miss of SUPPLIER_NET&#x27;s &#x27;6204-2RS-C3&#x27;" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/quarantine/{case.pk}/fix/", {"entry": 0, "target": best["id"]})
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.status == "released"
+    assert case.message.system.xrefs.get(code="62O4-2RS-C3").origin == "match_confirmed"
 
 
 def test_an_unknown_target_is_refused_on_the_form(client, steward, world):

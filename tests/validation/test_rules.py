@@ -71,6 +71,26 @@ def test_an_unknown_code_is_unresolved(world):
     assert diagnostic["suggestion"]
 
 
+def test_a_mistyped_code_is_shown_as_a_near_miss_of_the_code_meant_not_as_one_to_register(world):
+    # A letter O for the zero of ERP_LEGACY's BRG-6204-2RS.
+    payload = with_line("purchase_order", item="BRG-62O4-2RS")
+
+    diagnostic = only(evaluate(world, "purchase_order", payload), "XREF_UNRESOLVED")
+
+    bearing = world.bearing.public_id
+    assert diagnostic["suggestion"].startswith(
+        f"'BRG-62O4-2RS' is a near miss of ERP_LEGACY's 'BRG-6204-2RS' ({bearing} "
+    )
+    assert diagnostic["suggestion"].count("one character differs: O for 0); check the sender") == 1
+    assert "Register" not in diagnostic["suggestion"]
+    best = diagnostic["candidates"][0]
+    assert (best["id"], best["code"], best["reason"]) == (
+        bearing,
+        "BRG-6204-2RS",
+        "one character differs: O for 0",
+    )
+
+
 def test_a_code_from_another_system_is_unresolved(world):
     # PLN-BRG-6204 is the planning code; the legacy ERP does not know it.
     payload = with_line("inventory_balance", item="PLN-BRG-6204")

@@ -245,7 +245,7 @@ def test_a_code_of_several_scopes_meaning_one_record_resolves(world, erp_system)
 def test_an_unknown_code_is_not_found_with_candidates_when_matching_offers_them(world, monkeypatch):
     from xref import resolve as module
 
-    monkeypatch.setattr(module, "candidates", lambda kind, code: [{"id": "ITM-000001"}])
+    monkeypatch.setattr(module, "candidates", lambda kind, code, **near: [{"id": "ITM-000001"}])
     assert resolve.resolve("item", "ERP_LEGACY", "100235")["candidates"] == [{"id": "ITM-000001"}]
     assert resolve.resolve("item", "ERP_LEGACY", "100235")["status"] == "not_found"
 
@@ -339,7 +339,7 @@ def test_source_systems_are_cached_outside_transactions(erp_system):
         [SourceSystem(code="SUPPLIER_NET", name="Supplier network", kind="supplier_network")]
     )
 
-    assert len(queries) == 1  # the references only
+    assert len(queries) == 2  # the references, the unknown code's near misses: no systems
     assert resolve.resolve("item", "SUPPLIER_NET", "X")["status"] == "not_found"
     resolve._systems.forget()  # the database is emptied after this test
 
@@ -379,7 +379,7 @@ def test_a_batch_answers_in_request_order_with_mixed_statuses(world):
     assert results[1]["id"] == results[5]["id"] == world["bearing"].public_id
     assert results[4]["id"] == world["nut"].public_id
     assert results[6]["id"] == world["supplier"].public_id
-    assert results[2] == {"status": "not_found", "candidates": []}  # none in batches
+    assert results[2] == {"status": "not_found", "candidates": []}  # no near miss among its codes
     assert results[7]["successor"]["code"] == "MAT-100234"
 
 
@@ -447,7 +447,8 @@ def test_the_number_of_queries_does_not_grow_with_the_keys(erp_system, planning_
     assert [r["status"] for r in few_results] == statuses
     assert [r["status"] for r in many_results] == statuses * 100
     assert [r["successor"]["code"] for r in many_results[1::5]] == [f"C-{n}" for n in range(100)]
-    assert few == many == 3  # systems, references with their records, successors
+    # systems, references with their records, successors, near misses of the unknown codes
+    assert few == many == 4
 
 
 def test_translating_a_batch_takes_a_fixed_number_of_queries(erp_system, planning_system):
@@ -515,6 +516,27 @@ def test_preferred_codes_in_several_target_scopes_need_a_target_scope(world, pla
     assert unsure["status"] == "ambiguous"
     assert [m["code"] for m in unsure["matches"]] == ["BOLT-1", "BOLT-2"]
     assert (sure["status"], sure["code"]) == ("translated", "BOLT-2")
+
+
+def test_preferred_codes_that_agree_across_target_scopes_translate(world, planning_system):
+    """The record's code in every target scope is the same: nothing for the caller to choose
+    (this was "ambiguous", a 409)."""
+    ref(planning_system, "BOLT-1", world["bolt"], scope="1000", is_preferred=True)
+    ref(planning_system, "BOLT-1", world["bolt"], scope="2000", is_preferred=True)
+
+    result = resolve.translate("item", "ERP_LEGACY", "500", "PLANNING", scope="1000")
+
+    assert (result["status"], result["code"]) == ("translated", "BOLT-1")
+    assert result["reference"]["scope"] == "1000"
+
+
+def test_codes_without_a_preferred_one_that_agree_translate(world, planning_system):
+    ref(planning_system, "BOLT-1", world["bolt"], scope="1000")
+    ref(planning_system, "BOLT-1", world["bolt"], scope="2000")
+
+    result = resolve.translate("item", "ERP_LEGACY", "500", "PLANNING", scope="1000")
+
+    assert (result["status"], result["code"]) == ("translated", "BOLT-1")
 
 
 def test_a_code_that_does_not_resolve_translates_to_its_resolution(world):

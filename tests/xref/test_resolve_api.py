@@ -154,8 +154,8 @@ def test_a_batch_takes_as_many_queries_for_500_keys_as_for_5(erp_api, erp_system
 
     assert len(results) == 500
     # the key with its role, the systems (read fresh inside a transaction), the references
-    # with their records, the successors
-    assert few == many == 4
+    # with their records, the successors, the near misses of the unknown codes
+    assert few == many == 5
 
 
 def test_a_batch_lists_its_malformed_keys_by_index(world, erp_api):
@@ -226,6 +226,21 @@ def test_translation_without_a_preferred_code_is_409(world, erp_api, planning_sy
     assert response.status_code == 409
     assert response.json()["status"] == "no_preferred"
     assert [r["code"] for r in response.json()["references"]] == ["BOLT-A", "BOLT-B"]
+
+
+def test_translation_to_codes_that_all_agree_is_200(world, erp_api, planning_system):
+    """Every candidate reference in the target gives BOLT-1: the answer, not a 409."""
+    from tests.xref.test_resolve import ref
+
+    ref(planning_system, "BOLT-1", world["bolt"], scope="1000", is_preferred=True)
+    ref(planning_system, "BOLT-1", world["bolt"], scope="2000", is_preferred=True)
+
+    response = _translate(
+        erp_api, from_system="ERP_LEGACY", code="500", scope="1000", to_system="PLANNING"
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["code"]) == ("translated", "BOLT-1")
 
 
 def test_translation_without_a_target_code_is_404(world, erp_api):

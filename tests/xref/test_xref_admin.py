@@ -228,3 +228,19 @@ def test_the_reference_form_refuses_a_record_of_another_kind(client, steward, wo
 
     assert response.status_code == 200
     assert "A location reference names its record." in str(response.context["errors"])
+
+
+def test_a_references_history_speaks_in_labels(client, steward, world, add_reference):
+    reference = add_reference(world.legacy, "100234", world.bolt, scope="1000")
+    reference.status = CrossReference.Status.RETIRED
+    reference.scope = ""
+    reference.save()
+    client.force_login(steward)
+
+    page = client.get(_url(CrossReference, "history", reference.pk)).content.decode()
+    table = page[page.index('id="change-history"') :]
+    table = table[: table.index("</table>")]
+
+    assert "<strong>Status:</strong> Active&nbsp;&rarr;&nbsp;Retired" in table
+    assert "<strong>Scope:</strong> 1000&nbsp;&rarr;&nbsp;empty" in table
+    assert "None" not in table and "change_source" not in table
