@@ -345,6 +345,22 @@ def _manage(url, *arguments, code=None):
     return result.stdout
 
 
+def _migrated_with_a_key(cluster):
+    """Create the test's cluster, migrate it and give the legacy ERP an API key: the key."""
+    cluster.create()
+    _manage(cluster.url, "migrate", "--noinput")
+    return _manage(
+        cluster.url,
+        "shell",
+        code=(
+            "from mdm.models import SourceSystem\n"
+            "from mdm.services import create_api_client\n"
+            "SourceSystem.objects.create(code='ERP_LEGACY', name='Legacy ERP', kind='erp')\n"
+            "print(create_api_client('ERP_LEGACY', 'erp-sync')[1])\n"
+        ),
+    ).split()[-1]
+
+
 def _unavailable(response):
     """The promise while the database is down: 503, Retry-After, a JSON error, no trace."""
     status, headers, body = response
@@ -365,18 +381,7 @@ def test_a_database_outage_answers_503_and_the_hub_recovers_by_itself(tmp_path):
     require(cluster.available, "PostgreSQL's initdb and pg_ctl (a cluster of the test's own)")
     server = None
     try:
-        cluster.create()
-        _manage(cluster.url, "migrate", "--noinput")
-        key = _manage(
-            cluster.url,
-            "shell",
-            code=(
-                "from mdm.models import SourceSystem\n"
-                "from mdm.services import create_api_client\n"
-                "SourceSystem.objects.create(code='ERP_LEGACY', name='Legacy ERP', kind='erp')\n"
-                "print(create_api_client('ERP_LEGACY', 'erp-sync')[1])\n"
-            ),
-        ).split()[-1]
+        key = _migrated_with_a_key(cluster)
         server = processes.start_server(
             tmp_path / "server.log",
             processes.free_port(),
@@ -445,18 +450,7 @@ def test_a_stalled_database_answers_503_within_the_timeouts_and_the_hub_recovers
     require(cluster.available, "PostgreSQL's initdb and pg_ctl (a cluster of the test's own)")
     server = None
     try:
-        cluster.create()
-        _manage(cluster.url, "migrate", "--noinput")
-        key = _manage(
-            cluster.url,
-            "shell",
-            code=(
-                "from mdm.models import SourceSystem\n"
-                "from mdm.services import create_api_client\n"
-                "SourceSystem.objects.create(code='ERP_LEGACY', name='Legacy ERP', kind='erp')\n"
-                "print(create_api_client('ERP_LEGACY', 'erp-sync')[1])\n"
-            ),
-        ).split()[-1]
+        key = _migrated_with_a_key(cluster)
         server = processes.start_server(
             tmp_path / "server.log",
             processes.free_port(),
