@@ -1,4 +1,4 @@
-"""Request body size limit, answered with a 413 and a JSON explanation.
+"""Request body size limit, answered with a 413 and a problem document (mdm.problems).
 
 Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) answers with a bare 400 and only once the
 body is read; this refuses a too-large request on its Content-Length, before anything reads
@@ -8,10 +8,11 @@ parse a body themselves also stop at the limit (validation.views.LimitedJSONPars
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest
 
 from hub.views import MACHINE_PATHS
 from mdm.jsonbody import unstorable
+from mdm.problems import problem_response
 
 IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
 # Room for the multipart envelope and the other form fields around an import file.
@@ -39,7 +40,7 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             size = 0  # Django reads an unreadable length as an empty body too
         if size > limit:
-            return JsonResponse({"detail": too_large_detail(size, limit)}, status=413)
+            return problem_response(413, too_large_detail(size, limit))
         return self.get_response(request)
 
 
@@ -66,7 +67,7 @@ class UnstorableTextMiddleware:
     def __call__(self, request):
         if self._unstorable(request):
             if request.path_info.startswith(MACHINE_PATHS):
-                return JsonResponse({"detail": UNSTORABLE_DETAIL}, status=400)
+                return problem_response(400, UNSTORABLE_DETAIL)
             return HttpResponseBadRequest(
                 UNSTORABLE_DETAIL, content_type="text/plain; charset=utf-8"
             )

@@ -7,6 +7,7 @@ from hub import views
 
 handler500 = "hub.views.server_error"
 handler404 = "hub.views.page_not_found"
+handler400 = "hub.views.bad_request"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

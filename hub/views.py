@@ -9,7 +9,7 @@ from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonRespons
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils import timezone
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -18,6 +18,7 @@ from kombu import Connection
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from hub import metrics as hub_metrics
+from mdm.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def server_error(request):
         status = 500
         detail = "The hub failed to answer this request; the error has been logged."
     if request.path.startswith(MACHINE_PATHS):
-        response = JsonResponse({"detail": detail}, status=status)
+        response = problem_response(status, detail)
     else:
         response = HttpResponse(
             f"<!doctype html><title>{status}</title><h1>{detail}</h1>",
@@ -143,8 +144,24 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return _no_endpoint(request)
     if request.path.startswith(MACHINE_PATHS):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return problem_response(404, "Nothing is found at this address.")
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """handler400: a request Django refuses before any view (a form with too many fields, a
+    host not allowed) is a problem document for programs, Django's page for people."""
+    if request.path.startswith(MACHINE_PATHS):
+        return problem_response(400, "The request is malformed and was not read.")
+    return defaults.bad_request(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a problem document for programs, Django's page for people."""
+    if request.path.startswith(MACHINE_PATHS):
+        detail = "CSRF check failed: a login session must send its CSRF token (X-CSRFToken)."
+        return problem_response(403, detail)
+    return csrf.csrf_failure(request, reason)
 
 
 @csrf_exempt  # it changes nothing: a write to no endpoint is a 404, not a CSRF page
@@ -168,4 +185,4 @@ def _no_endpoint(request):
     detail = f"No API endpoint at {request.path}; the endpoints are listed at /api/docs/."
     if not request.path.endswith("/") and _is_endpoint(f"{request.path_info}/"):
         detail = f"No API endpoint at {request.path}; did you mean {request.path}/ ?"
-    return JsonResponse({"detail": detail}, status=404)
+    return problem_response(404, detail)

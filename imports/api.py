@@ -7,17 +7,19 @@ Stewards only may import; any role may read runs, templates and exports.
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from imports import services, tasks
+from imports import examples, rows, services, tasks
 from imports.kinds import KINDS
-from imports.models import ImportRun
+from imports.models import ImportRow, ImportRun
 from mdm.parsers import JSONParser
+from mdm.problems import ProblemResponse
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -26,6 +28,9 @@ class ImportRunSerializer(serializers.ModelSerializer):
     errors = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField("username", read_only=True, allow_null=True)
     failed_rows_url = serializers.SerializerMethodField()
+    rows_url = serializers.SerializerMethodField(
+        help_text="The plan's rows, each with its changes and errors, a page at a time."
+    )
 
     class Meta:
         model = ImportRun
@@ -44,6 +49,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "errors",
             "errors_truncated",
             "failed_rows_url",
+            "rows_url",
             "created_by",
             "created_at",
             "finished_at",
@@ -55,10 +61,55 @@ class ImportRunSerializer(serializers.ModelSerializer):
     def get_errors(self, run) -> list[str]:
         return run.error_lines()
 
+    def get_rows_url(self, run) -> str:
+        return reverse("import-rows", args=[run.pk])
+
     def get_failed_rows_url(self, run) -> str | None:
         if not run.failed_rows:
             return None
         return reverse("import-failed-rows", args=[run.pk])
+
+
+class RowChangeField(serializers.ListField):
+    """[column, value now (null for a record the row creates), value in the file]"""
+
+    child = serializers.CharField(allow_null=True)
+
+
+class RowErrorField(serializers.ListField):
+    """[column ("" for the row as a whole), message naming the accepted values]"""
+
+    child = serializers.CharField(allow_blank=True)
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    """One row of a run's file as its plan judged it."""
+
+    changes = serializers.ListField(
+        child=RowChangeField(),
+        read_only=True,
+        help_text="The fields the row sets: [column, value now, value in the file]; for a "
+        "create the value now is null.",
+    )
+    errors = serializers.ListField(
+        child=RowErrorField(),
+        read_only=True,
+        help_text="Every error of the row: [column, message].",
+    )
+
+    class Meta:
+        model = ImportRow
+        fields = ("number", "action", "key", "record_id", "changes", "errors")
+        read_only_fields = fields
+
+
+class ImportRowPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Rows of this action (or all).")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True, help_text="The next page's address.")
+    previous = serializers.CharField(allow_null=True)
+    results = ImportRowSerializer(many=True)
 
 
 class ImportRunAcceptedSerializer(ImportRunSerializer):
@@ -84,7 +135,9 @@ class ImportRunAcceptedSerializer(ImportRunSerializer):
 
 
 class RunConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="Why the run cannot do it, and what it is doing.")
+    """The 409's extension member; its `detail` says why the run cannot do it, and what it is
+    doing."""
+
     status_url = serializers.CharField(help_text="Where to follow the run's status.")
 
 
@@ -165,13 +218,14 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         plan). Of two requests at once, one queues the apply (202) and the other is told
         that it is already being applied (409)."""
         run = self.get_object()
+        if not isinstance(request.data, dict):  # a form's QueryDict is one too
+            raise ValidationError('Send the options as an object, e.g. {"skip_errors": true}.')
         try:
             services.request_apply(
                 run, user=request.user, skip_errors=_true(request.data.get("skip_errors"))
             )
         except services.RunError as exc:
-            body = {"detail": str(exc), "status_url": _status_url(run)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return ProblemResponse(409, str(exc), status_url=_status_url(run))
         return self._accepted(run, done=status.HTTP_200_OK)
 
     @extend_schema(
@@ -193,9 +247,45 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         try:
             services.revert_run(run, user=request.user)
         except services.RunError as exc:
-            body = {"detail": str(exc), "status_url": _status_url(run)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return ProblemResponse(409, str(exc), status_url=_status_url(run))
         return Response(self.get_serializer(run).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "action",
+                str,
+                enum=rows.ACTIONS,
+                description="Only the rows the plan would create, update, leave unchanged, or "
+                "refuse with errors.",
+            ),
+            OpenApiParameter("page", int, description=f"{rows.PAGE_SIZE} rows a page, from 1."),
+        ],
+        responses={200: ImportRowPageSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="rows", url_name="rows")
+    def plan_rows(self, request, pk=None):
+        """The plan's rows in file order, a page at a time: what each row creates or
+        updates (each field's value now and in the file), unchanged rows, and every error
+        of a row with the values it accepts."""
+        run = self.get_object()
+        action_filter = request.query_params.get("action", "")
+        paged = rows.planned_rows(run, action_filter, request.query_params.get("page"))
+        base = request.build_absolute_uri(request.path)
+
+        def address(number):
+            query = f"?page={number}" + (f"&action={action_filter}" if action_filter else "")
+            return base + query
+
+        body = {
+            "count": paged.paginator.count,
+            "page": paged.number,
+            "pages": paged.paginator.num_pages,
+            "next": address(paged.next_page_number()) if paged.has_next() else None,
+            "previous": address(paged.previous_page_number()) if paged.has_previous() else None,
+            "results": ImportRowSerializer(paged.object_list, many=True).data,
+        }
+        return Response(body)
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=True, methods=["get"], url_path="failed-rows", url_name="failed-rows")
@@ -239,10 +329,18 @@ def failed_rows_response(run):
 
 
 def template_response(kind):
+    return _kind_file(kind, "template", services.template_csv)
+
+
+def example_response(kind):
+    return _kind_file(kind, "example", examples.example_csv)
+
+
+def _kind_file(kind, name, make):
     if kind not in KINDS:
         raise Http404(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
-    response = HttpResponse(services.template_csv(kind), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    response = HttpResponse(make(kind), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{name}.csv"'
     return response
 
 
@@ -262,6 +360,14 @@ class TemplateView(APIView):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request, kind):
         return template_response(kind)
+
+
+class ExampleView(APIView):
+    """A kind's header line and one example row, valid against the demo data."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, kind):
+        return example_response(kind)
 
 
 class ExportView(APIView):

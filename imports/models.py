@@ -108,3 +108,38 @@ def format_error(error):
     if error.get("column"):
         place += f", {error['column']}"
     return f"{place}: {error['message']}"
+
+
+class ImportRow(models.Model):
+    """What a run's plan found of one row of its file: create, update, unchanged or error,
+    the fields it changes (column, value now, value in the file) and every error of the row.
+    Written once the plan is done, a row of this table per row of the file; an unchanged row
+    keeps only its key, so a 100,000-row file costs a few megabytes."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        UNCHANGED = "unchanged", "Unchanged"
+        ERROR = "error", "Error"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(help_text="Line of the file (the header is line 1).")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    key = models.CharField(max_length=255, blank=True, help_text="The row's natural key.")
+    record_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The stored record the row updates (or leaves as is)."
+    )
+    # [[column, value now or null for a new record, value in the file], ...]
+    changes = models.JSONField(default=list, blank=True)
+    # [[column or "", message], ...]
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="import_row_unique_number")
+        ]
+        indexes = [models.Index(fields=["run", "action", "number"], name="import_row_action")]
+
+    def __str__(self):
+        return f"Import #{self.run_id} row {self.number} ({self.action})"

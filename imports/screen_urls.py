@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/revert/", views.run_revert, name="revert"),
     path("<int:pk>/failed-rows.csv", views.failed_rows, name="failed-rows"),
     path("templates/<str:kind>.csv", views.template, name="template"),
+    path("examples/<str:kind>.csv", views.example, name="example"),
     path("exports/<str:kind>.csv", views.export, name="export"),
 ]

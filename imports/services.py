@@ -64,7 +64,8 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
-from imports import reading
+from imports import explain, reading
+from imports import rows as planned_rows
 from imports.kinds import (
     KINDS,
     XREF_TARGET_FORMATS,
@@ -142,6 +143,10 @@ class RowState:
     stamp: str = ""  # what the fingerprint holds of that record
     unique: list = field(default_factory=list)  # (unique check, digest) the file must not repeat
     prepared: object = None  # a plan's validated values (and changed fields, for an update)
+    # What the plan shows of the row (imports.rows): [[column, value now, value in the file]]
+    # of the fields it sets, and the id of the record it updates.
+    diff: list = field(default_factory=list)
+    record_pk: object = None
 
     def fail(self, column, message):
         self.errors.append((column, message))
@@ -183,7 +188,10 @@ class Pass:
         for spec in self.kind.specs:
             for header in spec.columns if isinstance(spec, Ref) else (spec.name,):
                 self.specs_by_header[header] = spec
-        self.header_of_field = dict.fromkeys(TARGET_FIELDS, "target")
+        # A cross-reference's target fields are its `target` cell; other kinds name their own.
+        self.header_of_field = (
+            dict.fromkeys(TARGET_FIELDS, "target") if self.kind.write == "xref" else {}
+        )
         for spec in self.kind.specs:
             header = spec.columns[0] if isinstance(spec, Ref) else spec.name
             self.header_of_field.setdefault(spec.field, header)
@@ -207,6 +215,10 @@ class Pass:
             else None
         )
         self._layout = CopyLayout.of(self.model) if self.kind.write == "bulk" else None
+        # A plan tells each row's change and errors (imports.rows); an apply does not.
+        self.row_log = planned_rows.RowLog(self.kind.key) if not write else None
+        self._refs_by_field = {ref.field: ref for ref in self.kind.refs}
+        self._missing = {}  # (ref field, key) -> why no record has it (explain)
 
     # -- driving --
 
@@ -271,6 +283,7 @@ class Pass:
         for state in rows:
             self._fingerprint(state)
             if state.errors:
+                self._check_what_parsed(state)
                 self._fail_unresolved(state)
                 continue
             self._build(state)
@@ -282,6 +295,7 @@ class Pass:
                     self._save_one(state)
                 elif not state.errors and state.action == CREATE:
                     self._remember_created(state.instance)
+        self._name_old_targets(rows)
 
     def _finish_chunk(self, rows):
         for state in rows:
@@ -309,7 +323,8 @@ class Pass:
             rows = sent.pop(0)
             for state, verdict in zip(rows, verdicts, strict=True):
                 (state.errors, state.key, state.found, state.stamp) = verdict[:4]
-                (state.unique, state.action, state.prepared) = verdict[4:]
+                (state.unique, state.action, state.prepared, state.diff) = verdict[4:8]
+                state.record_pk = verdict[8]
             yield rows, refs
 
     def _processes(self):
@@ -332,7 +347,8 @@ class Pass:
         rows = [RowState(number, read, errors=errors) for number, read, errors in rows]
         refs = self._judge(rows)
         verdicts = [
-            (s.errors, s.key, s.found, s.stamp, s.unique, s.action, s.prepared) for s in rows
+            (s.errors, s.key, s.found, s.stamp, s.unique, s.action, s.prepared, s.diff, s.record_pk)
+            for s in rows
         ]
         return verdicts, refs
 
@@ -349,6 +365,7 @@ class Pass:
             state.found = not state.errors
             state.stamp = _stamp(state.existing)
             if state.errors:
+                self._check_what_parsed(state)
                 self._fail_unresolved(state)
             else:
                 self._build(state)
@@ -357,6 +374,7 @@ class Pass:
         self._validate_bulk(rows)
         if self.write:
             return {}
+        self._name_old_targets(rows)
         attnames = list(self._attnames.values())
         refs = {ref.field: {} for ref in self.kind.refs}
         for state in rows:
@@ -424,6 +442,8 @@ class Pass:
             if self.write and not self.skip_errors:
                 self.aborted = True
         self.counts[state.action] += 1
+        if self.row_log is not None:
+            self.row_log.add(state, lambda: state.cells or self.reader.cells(state.read))
 
     def _report_progress(self):
         percent = int(100 * self.reader.bytes_read / max(self.reader.size, 1))
@@ -597,7 +617,7 @@ class Pass:
                 continue
             target = self.ref_cache[ref.field].get(parts)
             if target is None:
-                state.fail(ref.columns[0], _no_record(ref, parts))
+                state.fail(ref.columns[0], self._no_record(ref, parts))
                 state.unresolved.add(ref.field)
                 continue
             resolved[ref.field] = target
@@ -607,21 +627,32 @@ class Pass:
             self._build_xref(state, instance, resolved)
             return
         changed = []
+        describe = self.row_log is not None and existing is not None
         for name, value in state.values.items():
             attname = attnames[name]
-            if existing is None or not _same(getattr(instance, attname), value):
+            old = getattr(instance, attname)
+            if existing is None or not _same(old, value):
                 changed.append(name)
+                if describe:
+                    header = self.header_of_field[name]
+                    state.diff.append([header, format_value(old), format_value(value)])
             setattr(instance, attname, value)
         for name, target in resolved.items():
             attname = attnames[name]
             target_pk = target.pk if target is not None else None
-            if existing is None or getattr(instance, attname) != target_pk:
+            old_pk = getattr(instance, attname)
+            if existing is None or old_pk != target_pk:
                 changed.append(name)
+                if describe:  # the old record's key is looked up per chunk
+                    ref = self._refs_by_field[name]
+                    label, new = planned_rows.ref_label(ref), planned_rows.target_text(ref, target)
+                    state.diff.append([label, planned_rows.old_target(old_pk), new])
             _set_related(instance, self.model._meta.get_field(name), target)
         state.instance = instance
         state.changed = changed
         state.action = CREATE if existing is None else (UPDATE if changed else UNCHANGED)
         state.resolved_fields = {n for n, t in resolved.items() if t is not None}
+        self._describe(state)
 
     def _fail_unresolved(self, state):
         """A row that failed before its record was built (a cell that does not parse, say):
@@ -629,7 +660,45 @@ class Pass:
         for ref in self.kind.refs:
             parts = state.ref_keys.get(ref.field)
             if parts and self.ref_cache[ref.field].get(parts) is None:
-                state.fail(ref.columns[0], _no_record(ref, parts))
+                state.fail(ref.columns[0], self._no_record(ref, parts))
+
+    def _no_record(self, ref, parts):
+        key = (ref.field, parts)
+        if key not in self._missing:
+            if len(self._missing) > 10_000:
+                self._missing.clear()
+            self._missing[key] = explain.no_record_message(ref, parts)
+        return self._missing[key]
+
+    def _check_what_parsed(self, state):
+        """A row with a cell that does not parse (or a key the file repeats): the field checks
+        (choices, lengths, digits) of the cells that did, so that every error of the row is
+        told at once."""
+        if state.cells is None or self.kind.write == "xref":
+            return
+        failed = {
+            self.specs_by_header[c].field for c, _ in state.errors if c in self.specs_by_header
+        }
+        instance = self._new_instance()
+        for name, value in state.values.items():
+            setattr(instance, self._attnames[name], value)
+        exclude = {ref.field for ref in self.kind.refs} | self._not_given | failed
+        try:
+            self._clean_fields(instance, exclude)
+        except ValidationError as exc:
+            self._fail_validation(state, exc)
+
+    def _describe(self, state):
+        """The record a row updates, for the plan to link to (the values of a row it
+        creates are its cells: planned_rows.RowLog)."""
+        if self.row_log is not None and state.existing is not None:
+            state.record_pk = state.existing.pk
+
+    def _name_old_targets(self, rows):
+        """The keys of the records an update's references pointed at, in one query per
+        reference and chunk (rows.name_old_targets)."""
+        if self.row_log is not None and self.kind.write != "xref":
+            planned_rows.name_old_targets(rows, self.kind.refs)
 
     def _check_fields_only(self, state):
         """The field checks (lengths, choices, digits) of a row whose reference names no
@@ -737,10 +806,17 @@ class Pass:
 
     def _fail_validation(self, state, exc):
         if hasattr(exc, "error_dict"):
-            for name, messages in exc.message_dict.items():
+            for name, errors in exc.error_dict.items():
                 column = None if name == NON_FIELD_ERRORS else self.header_of_field.get(name, name)
-                for message in messages:
-                    state.fail(column, message)
+                for error in errors:
+                    if error.code == "invalid_choice" and error.params:
+                        model_field = self.model._meta.get_field(name)
+                        state.fail(
+                            column, explain.choice_message(model_field, error.params["value"])
+                        )
+                        continue
+                    for message in error.messages:
+                        state.fail(column, message)
         else:
             for message in exc.messages:
                 state.fail(None, message)
@@ -1072,6 +1148,8 @@ class Pass:
             if reference.target_id != target.pk:
                 changes["target"] = target
             state.changes = changes
+            if self.row_log is not None:
+                state.diff = planned_rows.xref_diff(reference, changes)
             for name, value in changes.items():
                 if name == "target":
                     setattr(reference, field_name, value)
@@ -1081,6 +1159,7 @@ class Pass:
         state.system = system
         state.target = target
         state.instance = reference
+        self._describe(state)
 
     def _save_xref(self, state):
         if self.aborted:
@@ -1161,7 +1240,8 @@ def _next_ids(model, count):
 
 
 def _copy(table, fields, text):
-    """COPY text (lines in COPY's text format) into these columns of a table."""
+    """COPY text (lines in COPY's text format; a string, or an iterable of strings) into
+    these columns of a table."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
@@ -1171,7 +1251,8 @@ def _copy(table, fields, text):
         connection.cursor() as cursor,
         cursor.cursor.copy(statement) as copy,
     ):
-        copy.write(text.encode())
+        for part in (text,) if isinstance(text, str) else text:
+            copy.write(part.encode())
 
 
 # Field types whose values COPY's text format takes as str() gives them (numbers and keys);
@@ -1187,7 +1268,7 @@ PASSED_AS_IS = frozenset(
 
 
 # COPY's text format: a backslash, tab, newline and carriage return inside a value are escaped.
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_ESCAPES = planned_rows.COPY_ESCAPES
 
 
 def _text_encoder(model_field):
@@ -1383,10 +1464,6 @@ def _records_by_key(model, lookups, keys):
         if key in keys:
             found[key] = record
     return found
-
-
-def _no_record(ref, parts):
-    return f"No {ref.model._meta.verbose_name} {', '.join(parts)!r}."
 
 
 def _set_related(instance, model_field, target):
@@ -1637,6 +1714,7 @@ def plan_run(run, fileobj, progress=None):
                 transaction.set_rollback(True)  # the rehearsal's rows: a plan writes nothing
     except reading.FileError as exc:
         return _finish(run, ImportRun.Status.FAILED, message=str(exc))
+    planned_rows.store(run, work.row_log, copy=_copy if connection.vendor == "postgresql" else None)
     run.plan_counts = dict(work.counts)
     run.plan_fingerprint = work.fingerprint.hexdigest()
     if work.prepared_file is not None:

@@ -11,6 +11,7 @@ router.register("imports", api.ImportRunViewSet, basename="import")
 
 urlpatterns = [
     path("imports/templates/<str:kind>.csv", api.TemplateView.as_view(), name="import-template"),
+    path("imports/examples/<str:kind>.csv", api.ExampleView.as_view(), name="import-example"),
     path("exports/<str:kind>.csv", api.ExportView.as_view(), name="export"),
     *router.urls,
 ]

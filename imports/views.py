@@ -1,5 +1,6 @@
-"""The steward screen at /imports/: upload a file, see its plan with every row error, apply
-it, see the result, download failed rows or a template, revert a run. Server-rendered; the
+"""The steward screen at /imports/: upload a file, see its plan row by row (each field's
+change, every error, filtered and paged), apply it, see the records written, download failed
+rows, a template or an example, revert a run after confirming what it undoes. Server-rendered; the
 run page polls a small JSON endpoint for progress while a run is processed in the
 background. Stewards only, checked here on every request."""
 
@@ -12,11 +13,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from imports import api, services, tasks
+from imports import api, rows, services, tasks
 from imports.kinds import KINDS
-from imports.models import ImportRun
+from imports.models import ImportRow, ImportRun
 from mdm.roles import STEWARD, has_role
 
 RECENT_RUNS = 30
@@ -88,10 +89,31 @@ def index(request):
 @require_GET
 def run_detail(request, pk):
     run = get_object_or_404(ImportRun, pk=pk)
+    action = request.GET.get("action", "")
+    action = action if action in rows.ACTIONS else ""
+    planned = rows.planned_rows(run, action, request.GET.get("page"))
+    rows.link_rows(run, planned.object_list)
+    filters = [{"action": "", "label": "All rows", "count": run.plan_counts.get("rows", 0)}]
+    filters += [
+        {"action": value, "label": label, "count": run.plan_counts.get(value, 0)}
+        for value, label in ImportRow.Action.choices
+    ]
+    written = None
+    if run.applied_at:
+        written = rows.written_records(run, request.GET.get("written"))
     return render(
         request,
         "imports/run.html",
-        _context(request, run=run, title=f"Import #{run.pk}: {KINDS[run.kind].label}"),
+        _context(
+            request,
+            run=run,
+            title=f"Import #{run.pk}: {KINDS[run.kind].label}",
+            planned=planned,
+            action=action,
+            filters=filters,
+            written=written,
+            written_counts=rows.written_counts(run) if run.applied_at else None,
+        ),
     )
 
 
@@ -123,9 +145,29 @@ def run_apply(request, pk):
 
 
 @steward_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def run_revert(request, pk):
+    """GET: what the revert will undo, and a button to confirm it; POST: revert."""
     run = get_object_or_404(ImportRun, pk=pk)
+    if request.method == "GET":
+        if not run.can_revert:
+            messages.error(
+                request,
+                f"Import #{run.pk} is {run.get_status_display().lower()}; only an applied "
+                "import can be reverted.",
+            )
+            return redirect("imports:run", run.pk)
+        return render(
+            request,
+            "imports/revert.html",
+            _context(
+                request,
+                run=run,
+                title=f"Revert import #{run.pk}?",
+                preview=rows.revert_preview(run, request.GET.get("page")),
+                written_counts=rows.written_counts(run),
+            ),
+        )
     try:
         services.revert_run(run, user=request.user)
     except services.RunError as exc:
@@ -145,6 +187,12 @@ def failed_rows(request, pk):
 @require_GET
 def template(request, kind):
     return api.template_response(kind)
+
+
+@steward_required
+@require_GET
+def example(request, kind):
+    return api.example_response(kind)
 
 
 @steward_required

@@ -1,13 +1,16 @@
 """Shared API plumbing: pagination, the exception handler, and the schema description of
 the Bearer key authentication.
 
-The exception handler keeps DRF's standard error shapes and adds the database errors DRF
-leaves alone, so a client never sees a 500 with a stack trace for a conflict it caused.
+The exception handler lets DRF convert its exceptions and adds the database errors DRF
+leaves alone, so a client never sees a 500 with a stack trace for a conflict it caused; it
+answers every one as problem details (mdm.problems).
 """
 
 import logging
+import math
 import re
 from collections import defaultdict
+from http import HTTPStatus
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -15,12 +18,13 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from mdm.problems import ProblemResponse, errors_detail, field_errors
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ SHOWN_REFERENCES = 5
 GET_OBJECT_OR_404 = re.compile(r"No \w+ matches the given query\.")
 # URL parameters as a client knows them: records are addressed by public id.
 LOOKUP_LABELS = {"public_id": "id", "pk": "id"}
+# Methods whose field errors are in the body; the others' are in query parameters.
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class Pagination(PageNumberPagination):
@@ -84,23 +90,41 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404) and (not exc.args or GET_OBJECT_OR_404.fullmatch(str(exc))):
         exc = NotFound(_not_found(context.get("view")))
     if isinstance(exc, ProtectedError | RestrictedError):
-        return _conflict(_still_referenced(exc))
+        set_rollback()
+        return ProblemResponse(status.HTTP_409_CONFLICT, _still_referenced(exc))
     if isinstance(exc, IntegrityError):
         logger.warning("API write refused by the database: %s", exc)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
-        return _conflict(
-            "The change conflicts with data already stored "
-            f"({first_line}). Reload the record and try again."
+        set_rollback()
+        return ProblemResponse(
+            status.HTTP_409_CONFLICT,
+            "The change conflicts with data already stored. Reload the record and try again.",
         )
     if isinstance(exc, DjangoValidationError):
-        set_rollback()
-        return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+        exc = ValidationError(validation_error_detail(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API error: Django's handler500 answers (hub.views.server_error)
+    request = context.get("request")
+    return as_problem(exc, response, getattr(request, "method", "GET"))
 
 
-def _conflict(message):
-    set_rollback()
-    return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
+def as_problem(exc, response, method="GET"):
+    """DRF's error response as problem details, with its headers (WWW-Authenticate,
+    Retry-After, Allow). Field errors of a request without a body name query parameters."""
+    data = response.data
+    headers = {name: value for name, value in response.items() if name.lower() != "content-type"}
+    if isinstance(exc, ValidationError):
+        where = "pointer" if method in BODY_METHODS else "parameter"
+        errors = field_errors(data, where=where, root_key=api_settings.NON_FIELD_ERRORS_KEY)
+        detail = errors_detail(errors) if errors else "The request is invalid."
+        return ProblemResponse(response.status_code, detail, errors=errors, headers=headers)
+    extensions = dict(data) if isinstance(data, dict) else {}
+    detail = extensions.pop("detail", None) or HTTPStatus(response.status_code).description
+    for name in ("type", "title", "status", "errors"):
+        extensions.pop(name, None)
+    if isinstance(exc, Throttled) and exc.wait is not None:
+        extensions["retry_after"] = math.ceil(exc.wait)
+    return ProblemResponse(response.status_code, detail, headers=headers, **extensions)
 
 
 def _still_referenced(exc):

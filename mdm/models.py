@@ -7,6 +7,7 @@ Validation lives here and only here: database constraints for what must never be
 
 import hashlib
 import secrets
+from decimal import Decimal
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -836,7 +837,8 @@ class ItemUnitConversion(TimestampedModel):
 
     def __str__(self):
         supplier = f" ({self.supplier.number})" if self.supplier_id else ""
-        units = f"1 {self.from_unit_id} = {self.factor} {self.to_unit_id}"
+        factor = f"{self.factor.normalize():f}" if isinstance(self.factor, Decimal) else self.factor
+        units = f"1 {self.from_unit_id} = {factor} {self.to_unit_id}"
         return f"{self.item.number}: {units}{supplier}"
 
     def clean(self):

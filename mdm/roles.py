@@ -11,6 +11,7 @@ steward to it to let them release by override. "override" is not a role (a user'
 still steward, viewer or integration).
 """
 
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.db.models.signals import post_migrate
@@ -67,8 +68,10 @@ def sync_role_permissions():
 
 
 @receiver(post_migrate)
-def _sync_after_migrate(sender, **kwargs):
-    # Each app's permissions are created by auth's own post_migrate receiver just before this
-    # one runs for that app, so syncing after every managed app covers apps added later.
+def _sync_after_migrate(sender, using="default", **kwargs):
+    # Syncing after every managed app covers apps added later. The app's permissions are made
+    # first (auth's own receiver does the same, idempotently): whether auth's receiver runs
+    # before this one depends on which module first imported this one.
     if sender.name in MANAGED_APPS:
+        create_permissions(sender, verbosity=0, using=using)
         sync_role_permissions()

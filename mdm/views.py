@@ -33,6 +33,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
+from mdm.problems import ProblemResponse
 
 # Codes may contain dots (e.g. "ACK.STATUS"), so lookups match anything up to the next slash.
 CODE_IN_PATH = "[^/]+"
@@ -170,7 +171,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
                 on_date=params.get("date"),
             )
         except units.ConversionError as exc:
-            return Response({"detail": str(exc)}, status=400)
+            return ProblemResponse(400, str(exc))
         result, warnings = detailed.quantity, list(detailed.warnings)
         return Response(
             {
@@ -292,7 +293,7 @@ class CalendarViewSet(MasterDataViewSet):
         try:
             result = calendars.add_working_days(calendar, day, days)
         except ValueError as exc:
-            return Response({"detail": str(exc)}, status=400)
+            return ProblemResponse(400, str(exc))
         return Response(
             {"calendar": calendar.public_id, "date": day, "days": days, "result": result}
         )
@@ -317,7 +318,7 @@ class CalendarViewSet(MasterDataViewSet):
         try:
             count = calendars.working_days_between(calendar, start, end)
         except ValueError as exc:
-            return Response({"detail": str(exc)}, status=400)
+            return ProblemResponse(400, str(exc))
         return Response(
             {"calendar": calendar.public_id, "from": start, "to": end, "working_days": count}
         )

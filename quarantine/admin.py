@@ -39,8 +39,6 @@ class QuarantineCaseAdmin(admin.ModelAdmin):
         "resolution",
         "team",
         "rule_list",
-        "message_type",
-        "system",
         "plant",
         "supplier",
         "item",

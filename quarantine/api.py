@@ -7,16 +7,18 @@ release also needs the override permission.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from mdm.models import ApiClient
+from mdm.problems import ProblemResponse
 from mdm.roles import STEWARD, VIEWER, has_role
-from quarantine import services
+from quarantine import services, supply
 from quarantine.filters import CaseFilter
 from quarantine.models import QuarantineCase
 from quarantine.serializers import (
@@ -25,7 +27,10 @@ from quarantine.serializers import (
     CaseSummarySerializer,
     ReasonSerializer,
     ReplaySerializer,
+    SupplyExceptionStateSerializer,
+    SupplyNoteRequestSerializer,
 )
+from validation.models import SupplyException
 
 ACTION_RESPONSES = {
     200: CaseSerializer,
@@ -101,6 +106,51 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         except services.CaseConflict as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            return ProblemResponse(status.HTTP_409_CONFLICT, str(exc))
         fresh = self.get_queryset().get(pk=case.pk)
         return Response(CaseSerializer(fresh, context={"request": request}).data)
+
+
+SUPPLY_RESPONSES = {
+    200: SupplyExceptionStateSerializer,
+    400: OpenApiResponse(description="A note is needed to close."),
+    403: OpenApiResponse(description="Only data stewards acknowledge or close."),
+    404: OpenApiResponse(description="No such supply exception."),
+    409: OpenApiResponse(description="Already acknowledged or closed (by whom, when)."),
+}
+
+
+class SupplyExceptionStepViewSet(viewsets.GenericViewSet):
+    """Acknowledge or close a supply exception, with a note (its history keeps who, when
+    and the note). Stewards only; the list and its filters are GET /api/v1/supply-exceptions/."""
+
+    queryset = SupplyException.objects.all()
+    serializer_class = SupplyNoteRequestSerializer
+
+    @extend_schema(request=SupplyNoteRequestSerializer, responses=SUPPLY_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        """Say the exception is seen and being handled; the note (optional) says how."""
+        return self._step(request, supply.acknowledge)
+
+    @extend_schema(request=SupplyNoteRequestSerializer, responses=SUPPLY_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close the exception with a note saying how it was settled."""
+        return self._step(request, supply.close)
+
+    def _step(self, request, func):
+        if not supply.can_act(request.user):
+            raise PermissionDenied("Only data stewards can acknowledge or close supply exceptions.")
+        exception = self.get_object()
+        serializer = SupplyNoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            func(exception, by=request.user, note=serializer.validated_data.get("note", ""))
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        except supply.SupplyConflict as exc:
+            return ProblemResponse(status.HTTP_409_CONFLICT, str(exc))
+        fresh = supply.with_state(SupplyException.objects.filter(pk=exception.pk)).get()
+        fresh.state_name = supply.state_of(fresh)
+        return Response(SupplyExceptionStateSerializer(fresh).data)

@@ -1,4 +1,5 @@
-"""API v1 routes of quarantine, mounted at /api/v1/: quarantine/cases/."""
+"""API v1 routes of quarantine, mounted at /api/v1/: quarantine/cases/, and the acknowledge
+and close actions of supply-exceptions/."""
 
 from rest_framework.routers import SimpleRouter
 
@@ -6,5 +7,9 @@ from quarantine import api
 
 router = SimpleRouter()
 router.register("quarantine/cases", api.CaseViewSet, basename="quarantine-case")
+# Only the actions: the list and detail of supply exceptions are validation's.
+router.register(
+    "supply-exceptions", api.SupplyExceptionStepViewSet, basename="supply-exception-step"
+)
 
 urlpatterns = router.urls

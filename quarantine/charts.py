@@ -56,6 +56,67 @@ def stacked_bars(rows, series, title, width=640, label_width=210, bar_height=18,
     return mark_safe("".join(parts))
 
 
+def bar_list(rows, series, title):
+    """Horizontal stacked bars as a list of links, for a breakdown a person clicks through:
+    `rows` is [{"label", "code" (shown small beside it, may be empty), "values" (one per
+    series), "url" (None: the row is no link)}], `series` is [(name, colour)]. Each row is
+    one link (its words, its total and each part's count in its text for screen readers and
+    tooltips); the numbers per series are also in a table under a <details>."""
+    largest = max((sum(row["values"]) for row in rows), default=0) or 1
+    parts = [f'<figure class="bar-list" aria-label="{escape(title)}">']
+    parts.append('<ul class="legend" aria-hidden="true">')
+    for name, colour in series:
+        parts.append(
+            f'<li><span class="swatch" style="background:{colour}"></span>{escape(name)}</li>'
+        )
+    parts.append("</ul><ol>")
+    for row in rows:
+        total = sum(row["values"])
+        spoken = ", ".join(
+            f"{value} {name}" for (name, _), value in zip(series, row["values"], strict=True)
+        )
+        # A row without a URL (cases without a plant, say: no filter finds them) is no link.
+        tag, href = ("a", f' href="{escape(row["url"])}"') if row.get("url") else ("span", "")
+        parts.append(
+            f'<li><{tag} class="bar-row"{href} '
+            f'title="{escape(row["label"])}: {total} ({escape(spoken)})">'
+            f'<span class="bar-label">{escape(row["label"])}'
+        )
+        if row.get("code"):
+            parts.append(f' <small class="code">{escape(row["code"])}</small>')
+        parts.append('</span><span class="bar-track" aria-hidden="true">')
+        for (_name, colour), value in zip(series, row["values"], strict=True):
+            if value:
+                parts.append(
+                    f'<span class="bar" style="width:{100 * value / largest:.2f}%;'
+                    f'background:{colour}"></span>'
+                )
+        parts.append(
+            f'</span><span class="bar-value">{total}'
+            f'<span class="visually-hidden"> ({escape(spoken)})</span></span></{tag}></li>'
+        )
+    parts.append("</ol>")
+    if not rows:
+        parts.append('<p class="muted">Nothing open.</p>')
+    else:
+        head = "".join(f"<th>{escape(name)}</th>" for name, _ in series)
+        parts.append(
+            f'<details><summary class="help">The numbers</summary><table class="cases">'
+            f"<tr><th></th>{head}<th>Total</th></tr>"
+        )
+        for row in rows:
+            cells = "".join(f'<td class="value">{value}</td>' for value in row["values"])
+            label = escape(row["label"])
+            if row.get("url"):
+                label = f'<a href="{escape(row["url"])}">{label}</a>'
+            parts.append(
+                f'<tr><td>{label}</td>{cells}<td class="value">{sum(row["values"])}</td></tr>'
+            )
+        parts.append("</table></details>")
+    parts.append("</figure>")
+    return mark_safe("".join(parts))
+
+
 def column_bars(points, title, width=640, height=180, colour=BAR_COLOUR):
     """Vertical bars over time: `points` is [(label, value)], oldest first. Every label is
     a tooltip; only some are written under the axis so they never overlap."""

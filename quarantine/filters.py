@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from mdm.filters import BoundedTextFilterSet
+from quarantine import masters
 from quarantine.models import QuarantineCase
 from validation.models import MessageType, Rule, Team
 
@@ -65,9 +66,15 @@ class CaseFilter(BoundedTextFilterSet):
     )
     team = django_filters.ChoiceFilter(choices=Team.choices)
     rule = django_filters.CharFilter(method="filter_rule", label="Rule code (e.g. XREF_UNRESOLVED)")
-    plant = django_filters.CharFilter(label="Plant, as the sender wrote it")
-    supplier = django_filters.CharFilter(label="Supplier, as the sender wrote it")
-    item = django_filters.CharFilter(label="Item, as the sender wrote it")
+    plant = django_filters.CharFilter(
+        method="filter_master", label="Plant: its public id (LOC-000003) or a sender's code"
+    )
+    supplier = django_filters.CharFilter(
+        method="filter_master", label="Supplier: its public id (SUP-000001) or a sender's code"
+    )
+    item = django_filters.CharFilter(
+        method="filter_master", label="Item: its public id (ITM-000023) or a sender's code"
+    )
     system = django_filters.CharFilter(field_name="system__code", label="Source system code")
     message_type = django_filters.ChoiceFilter(choices=MessageType.choices)
     age = django_filters.ChoiceFilter(choices=AGE_BUCKETS, method="filter_age")
@@ -112,6 +119,13 @@ class CaseFilter(BoundedTextFilterSet):
             quarantinecase_id=OuterRef("pk"), rule_id__in=rules
         )
         return queryset.filter(Exists(links))
+
+    def filter_master(self, queryset, name, value):
+        """A master record's public id: the cases of every code that names it, in every
+        system; anything else: that code as the sender wrote it."""
+        if masters.is_record_id(name, value):
+            return queryset.filter(masters.record_condition(name, value))
+        return queryset.filter(**{name: value})
 
     def filter_age(self, queryset, name, value):
         after, until = age_bounds(value)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from mdm.jsonbody import JSONRefused, read_json
+from mdm.numbers import NumberError, bounded_decimal
 from mdm.roles import STEWARD
 
 
@@ -140,3 +141,45 @@ class BulkForm(forms.Form):
         if data["action"] == "reject":
             return {"reason": data["reason"]}
         return {"reason": data.get("reason") or ""}
+
+
+class ConversionForm(forms.Form):
+    """Add the unit conversion a UNIT_NOT_CONVERTIBLE case lacks: `entry` is its position
+    among the case's missing conversions (quarantine.conversions), `factor` how many of the
+    item's base unit one unit sent is."""
+
+    entry = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    factor = forms.CharField(
+        max_length=64,
+        label="How many",
+        widget=forms.TextInput(attrs={"size": 10, "inputmode": "decimal"}),
+    )
+    for_supplier = forms.BooleanField(required=False, initial=True)
+
+    def clean_factor(self):
+        text = self.cleaned_data["factor"].strip()
+        try:
+            factor = bounded_decimal(text)
+        except NumberError as exc:
+            raise forms.ValidationError(
+                "%(error)s Give the factor as a number greater than zero, e.g. 12 or 0.5.",
+                code="number",
+                params={"error": str(exc)},
+            ) from None
+        if factor <= 0:
+            raise forms.ValidationError(
+                "The factor must be greater than zero, e.g. 12 or 0.5.", code="positive"
+            )
+        return factor
+
+
+class SupplyNoteForm(forms.Form):
+    """A note on a supply exception: optional to acknowledge, required to close (the service
+    says so)."""
+
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
+        label="Note",
+    )

@@ -20,7 +20,7 @@ lists each name.
 import datetime
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -125,10 +125,15 @@ def kpi(name, title, help, *, labels=(), unit=COUNT, window=None):
     return register
 
 
-def evaluate(now=None):
-    """[(kpi, its result)] for every registered KPI, in registration order."""
+def evaluate(now=None, window=None):
+    """[(kpi, its result)] for every registered KPI, in registration order. With `window`
+    (a timedelta), every KPI that looks back looks back that far (the dashboard's one
+    window), the KPI given with it; /metrics keeps each KPI's own."""
     now = now or timezone.now()
-    return [(figure, figure.evaluate(now)) for figure in KPIS]
+    figures = KPIS
+    if window is not None:
+        figures = [replace(f, window=window) if f.window else f for f in KPIS]
+    return [(figure, figure.evaluate(now)) for figure in figures]
 
 
 # --- messages: what an operator looks at first ----------------------------------------------

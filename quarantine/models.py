@@ -32,6 +32,7 @@ class QuarantineCase(models.Model):
         what a person (or the hub) did to get there."""
 
         FIX = "fix", "Fixed by cross-reference"
+        CONVERSION = "conversion", "Fixed by adding a unit conversion"
         EDIT = "edit", "Payload edited and revalidated"
         REPLAY = "replay", "Resolved by replay"
         AUTO_REPLAY = "auto_replay", "Resolved by auto-replay"
@@ -268,3 +269,33 @@ class BulkRun(models.Model):
 
     def __str__(self):
         return f"{self.action} of {self.total} case(s) ({self.status})"
+
+
+class SupplyExceptionNote(models.Model):
+    """One step a planner or steward took on a supply exception (validation.SupplyException):
+    acknowledged it (seen, being handled) or closed it, with a note; who and when. The
+    exception's history, and where its "acknowledged" state comes from."""
+
+    class Action(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", "Acknowledged"
+        CLOSE = "close", "Closed"
+
+    exception = models.ForeignKey(
+        "validation.SupplyException", on_delete=models.CASCADE, related_name="notes"
+    )
+    action = models.CharField(max_length=12, choices=Action.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # The screen's state filter: whether an exception has been acknowledged.
+            models.Index(fields=["exception", "action"], name="supply_note_by_exception"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

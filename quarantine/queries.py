@@ -15,11 +15,15 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from mdm.models import SourceSystem
+from mdm.models import CodeValue, SourceSystem
+from quarantine import masters
 from quarantine.filters import AGE_BUCKETS, CaseFilter, age_bounds
 from quarantine.models import CaseTransition, QuarantineCase
 from validation.models import MessageType, Rule, Team
 from xref import matching
+from xref.models import Kind
+from xref.records import records_by_id
+from xref.resolve import RESOLVED, InvalidKeys, resolve_many
 from xref.services import target_by_key, target_key, target_name
 
 OPEN = QuarantineCase.OPEN_STATUSES
@@ -38,16 +42,20 @@ class Facet:
 
     param: str
     label: str
-    field: str
+    field: str | tuple
     choices: dict = field(default_factory=dict)
+    # For a sender's code (plant, supplier): the case's field, counted per system and code
+    # (`field`), then summed per master record (quarantine.masters). Items are no facet: a
+    # queue of 100,000 cases names thousands; the item filter takes an ITM- id or a code.
+    master: str = ""
 
 
 FACETS = (
     Facet("status", "Status", "status", dict(QuarantineCase.Status.choices)),
     Facet("team", "Team", "team", dict(Team.choices)),
     Facet("rule", "Rule", "rules__code"),
-    Facet("plant", "Plant", "plant"),
-    Facet("supplier", "Supplier", "supplier"),
+    Facet("plant", "Plant", ("system_id", "plant"), master="plant"),
+    Facet("supplier", "Supplier", ("system_id", "supplier"), master="supplier"),
     Facet("system", "Source system", "system_id"),
     Facet("message_type", "Message type", "message_type", dict(MessageType.choices)),
 )
@@ -130,23 +138,47 @@ def facet_counts(data, now=None, limit=FACET_VALUES):
     systems = _system_codes()
     result = []
     for facet in FACETS:
-        values = {value: total for value, (total, _) in counted[facet.field].items()}
+        labels, codes = facet.choices, {}
+        if facet.master:
+            merged = masters.merge_counts(facet.master, counted[facet.field])
+            values = {value: entry["count"] for value, entry in merged.items()}
+            labels = {value: _record_label(value, entry) for value, entry in merged.items()}
+            codes = {value: _codes_beside(value, entry) for value, entry in merged.items()}
+        else:
+            values = {value: total for value, (total, _) in counted[facet.field].items()}
         if facet.param == "system":
             values = {systems.get(key, key): n for key, n in values.items()}
+        if facet.param == "rule":
+            labels = rule_titles()
+            codes = {value: value for value in values if labels.get(value, value) != value}
         ranked = sorted(values.items(), key=lambda pair: (-pair[1], str(pair[0])))
-        rows = [
-            (value, facet.choices.get(value, value or "(none)"), n) for value, n in ranked[:limit]
-        ]
-        result.append({"facet": facet, "values": rows, "more": len(values) > limit})
+        rows = [(value, labels.get(value, value or "(none)"), n) for value, n in ranked[:limit]]
+        result.append({"facet": facet, "values": rows, "more": len(values) > limit, "codes": codes})
     ages = dict(zip(BUCKET_KEYS, ages[1] if ages else [0] * len(BUCKET_KEYS), strict=True))
     result.append(
         {
             "facet": Facet("age", "Age", "opened_at"),
             "values": [(key, label, ages[key]) for key, label in AGE_BUCKETS],
             "more": False,
+            "codes": {},
         }
     )
     return result, shown
+
+
+def _record_label(value, entry):
+    """A facet value's words: the record's id and name, or the sender's code."""
+    if entry["record"] is not None:
+        return entry["record"].label
+    return value or "(none)"
+
+
+def _codes_beside(value, entry):
+    """What a value shows small beside its words: a master record's sender codes, or that a
+    sender's code is not in master data."""
+    if entry["record"] is None:
+        return "not in master data" if value else ""
+    return ", ".join(entry["codes"])
 
 
 def _summed(values, statuses):
@@ -167,30 +199,43 @@ def _summed(values, statuses):
 def grouped(cases, fields, now):
     """Cases per status and value of each of `fields`, with their age buckets:
     {field: {value: {status: (count, [count per bucket])}}}, and under the key None the
-    same per status for all `cases`: {status: (count, buckets)}. One query on PostgreSQL
-    (GROUPING SETS), one per field and one more elsewhere."""
+    same per status for all `cases`: {status: (count, buckets)}. A field may be a tuple of
+    fields, grouped together, its values tuples. One query on PostgreSQL (GROUPING SETS),
+    one per field and one more elsewhere."""
     if connection.vendor == "postgresql" and fields:
         return _grouping_sets(cases, fields, now)
     found = {}
     for name in fields:
+        names = _names(name)
         rows = (
-            cases.values_list(name, "status")
+            cases.values_list(*names, "status")
             .annotate(n=Count("pk"), **bucket_counts(now))
             .order_by()
         )
         found[name] = {}
-        for value, status, n, *buckets in rows:
-            found[name].setdefault(value, {})[status] = (n, list(buckets))
+        width = len(names)
+        for row in rows:
+            value = row[0] if isinstance(name, str) else tuple(row[:width])
+            status, n, buckets = row[width], row[width + 1], list(row[width + 2 :])
+            found[name].setdefault(value, {})[status] = (n, buckets)
     rows = cases.values_list("status").annotate(n=Count("pk"), **bucket_counts(now)).order_by()
     found[None] = {status: (n, list(buckets)) for status, n, *buckets in rows}
     return found
 
 
+def _names(field):
+    return (field,) if isinstance(field, str) else tuple(field)
+
+
 def _grouping_sets(cases, fields, now):
-    """One scan for many group-bys: GROUP BY GROUPING SETS ((status, a), (status, b), ...,
-    (status)), each row with its age buckets as filtered counts."""
-    names = [cases.model._meta.get_field(field).column for field in fields]
-    inner_sql, inner_params = cases.values(*fields, "status", "opened_at").query.sql_with_params()
+    """One scan for many group-bys: GROUP BY GROUPING SETS ((status, a), (status, b, c), ...,
+    (status)), each row with its age buckets as filtered counts; each row's set is known by
+    which columns it groups (GROUPING of each)."""
+    model_fields = list(dict.fromkeys(name for field in fields for name in _names(field)))
+    column = {name: cases.model._meta.get_field(name).column for name in model_fields}
+    inner_sql, inner_params = cases.values(
+        *model_fields, "status", "opened_at"
+    ).query.sql_with_params()
     buckets, bucket_params = [], []
     for key in BUCKET_KEYS:
         after, until = age_bounds(key, now)
@@ -202,27 +247,35 @@ def _grouping_sets(cases, fields, now):
             conditions.append("opened_at <= %s")
             bucket_params.append(until)
         buckets.append(f"COUNT(*) FILTER (WHERE {' AND '.join(conditions)})")
-    sets = [f'(status, "{name}")' for name in names] + ["(status)"]
-    selected = ["status"] + [f'"{name}"' for name in names]
-    selected += [f'GROUPING("{name}")' for name in names]
+    sets = [
+        "(status, " + ", ".join(f'"{column[name]}"' for name in _names(field)) + ")"
+        for field in fields
+    ] + ["(status)"]
+    selected = ["status"] + [f'"{column[name]}"' for name in model_fields]
+    selected += [f'GROUPING("{column[name]}")' for name in model_fields]
     sql = (
         f"SELECT {', '.join(selected + ['COUNT(*)'] + buckets)} "
         f"FROM ({inner_sql}) AS cases GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
+    by_set = {frozenset(_names(field)): field for field in fields}
     found = {field: {} for field in fields}
     found[None] = {}
-    width = len(names)
+    width = len(model_fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*bucket_params, *inner_params])
         for row in cursor.fetchall():
-            status, values = row[0], row[1 : 1 + width]
+            status, values = row[0], dict(zip(model_fields, row[1 : 1 + width], strict=True))
             grouping = row[1 + width : 1 + 2 * width]
             counts = (row[1 + 2 * width], list(row[2 + 2 * width :]))
-            if all(grouping):  # the (status) set
+            present = frozenset(
+                name for name, flag in zip(model_fields, grouping, strict=True) if not flag
+            )
+            if not present:  # the (status) set
                 found[None][status] = counts
-            else:
-                position = list(grouping).index(0)
-                found[fields[position]].setdefault(values[position], {})[status] = counts
+                continue
+            field = by_set[present]
+            value = values[field] if isinstance(field, str) else tuple(values[n] for n in field)
+            found[field].setdefault(value, {})[status] = counts
     return found
 
 
@@ -266,10 +319,24 @@ def queue_rows(cases):
             "overdue_at",
             "message__public_id",
             "system__code",
+            "system__name",
             "assignee__username",
         )
         .prefetch_related("rules")
     )
+
+
+def describe(cases):
+    """The cases (of a page) as the screens show them: each with `records` (the master
+    record of its plant, supplier and item, quarantine.masters) and `rule_labels` [(title,
+    code)], in a fixed number of queries."""
+    cases = masters.attach(cases)
+    titles = rule_titles()
+    for case in cases:
+        case.rule_labels = [
+            (titles.get(rule.code, rule.code), rule.code) for rule in case.rules.all()
+        ]
+    return cases
 
 
 def _filter_params(data):
@@ -282,26 +349,43 @@ def _filter_params(data):
 # --- the dashboard --------------------------------------------------------------------------
 
 
-def dashboard_figures(now=None):
-    """Everything the dashboard shows, as plain data."""
+# The dashboard's windows for what happened (replays, interventions, the key figures that
+# look back), the default first; open cases are counted as they are now.
+WINDOWS = {
+    "7d": ("last 7 days", datetime.timedelta(days=7)),
+    "1d": ("last 24 hours", datetime.timedelta(days=1)),
+    "30d": ("last 30 days", datetime.timedelta(days=30)),
+}
+DEFAULT_WINDOW = "7d"
+
+
+def dashboard_figures(now=None, window=DEFAULT_WINDOW):
+    """Everything the dashboard shows, as plain data; `window` is a key of WINDOWS."""
     now = now or timezone.now()
+    window_text, span = WINDOWS[window]
     open_cases = QuarantineCase.objects.filter(status__in=OPEN).order_by()
-    by_status = grouped(open_cases, ["team", "plant", "supplier"], now)
-    counted = {field: _summed(by_status[field], OPEN) for field in ("team", "plant", "supplier")}
+    dimensions = {"team": "team", "plant": ("system_id", "plant")}
+    dimensions["supplier"] = ("system_id", "supplier")
+    by_status = grouped(open_cases, list(dimensions.values()), now)
+    counted = {name: _summed(by_status[field], OPEN) for name, field in dimensions.items()}
     total, buckets = _summed({"all": by_status[None]}, OPEN).get("all", (0, [0] * 4))
+    days = max(span.days, 1)
     return {
         "now": now,
+        "window": window,
+        "window_text": window_text,
+        "span": span,
         "totals": {"total": total, **dict(zip(BUCKET_KEYS, buckets, strict=True))},
         "buckets": [
             (key, label, count) for (key, label), count in zip(AGE_BUCKETS, buckets, strict=True)
         ],
         "by_team": _top(counted["team"], labels=dict(Team.choices)),
-        "by_rule": _top(rules_grouped(open_cases, now)),
-        "by_plant": _top(counted["plant"]),
-        "by_supplier": _top(counted["supplier"]),
-        "replays": replay_success(now),
-        "interventions": interventions_per_day(now),
-        "oldest": oldest_cases(),
+        "by_rule": _top(rules_grouped(open_cases, now), labels=rule_titles()),
+        "by_plant": _top_records("plant", counted["plant"]),
+        "by_supplier": _top_records("supplier", counted["supplier"]),
+        "replays": replay_success(now, days=days),
+        "interventions": interventions_per_day(now, days=days),
+        "oldest": describe(oldest_cases()),
     }
 
 
@@ -315,6 +399,65 @@ def _top(values, limit=DASHBOARD_ROWS, labels=None):
         for value, (n, b) in ranked[:limit]
     ]
     return {"rows": rows, "groups": len(values)}
+
+
+def _top_records(field, per_code, limit=DASHBOARD_ROWS):
+    """Like _top, per master record (the sender's codes of each summed), with "codes":
+    {value: the sender's codes, joined}; the label is the record's id and name (or the
+    sender's code, "not in master data"), the value what the queue's filter takes."""
+    merged = masters.merge_counts(field, per_code)
+    values = {value: (entry["count"], entry["buckets"]) for value, entry in merged.items()}
+    labels, codes = {}, {}
+    for value, entry in merged.items():
+        if entry["record"] is not None:
+            labels[value] = entry["record"].label
+            codes[value] = ", ".join(entry["codes"])
+        elif value:
+            labels[value] = value
+            codes[value] = "not in master data"
+    return {**_top(values, limit, labels), "codes": codes}
+
+
+# Label values of key figures that are codes of the hub's own (actions, outcomes, triggers):
+# said in words.
+KPI_WORD_LABELS = ("action", "outcome", "trigger")
+
+
+def kpi_label_words(results):
+    """{(kpi name, label name): {value: words}} for the key figures' label values that are
+    codes: suppliers (public ids) by id and name, acknowledgement statuses by their meaning
+    with the code beside, the hub's own action and outcome codes in words."""
+    found = {}
+    suppliers = set()
+    for figure, result in results:
+        for name in figure.labels:
+            samples = result if isinstance(result, list) else []
+            values = {sample.labels.get(name) for sample in samples}
+            if name == "supplier":
+                suppliers |= {(figure.name, value) for value in values if value}
+            elif name in KPI_WORD_LABELS:
+                found[(figure.name, name)] = {
+                    value: str(value).replace("_", " ").capitalize() for value in values if value
+                }
+            elif name == "status" and figure.name.startswith("hub_supply_exceptions"):
+                meanings = code_meanings(ACK_STATUS_LIST)
+                found[(figure.name, name)] = {
+                    value: f"{meanings[value]} ({value})" for value in values if value in meanings
+                }
+    records = records_by_id({(Kind.SUPPLIER, value) for _, value in suppliers})
+    for kpi_name, value in suppliers:
+        record = records.get((Kind.SUPPLIER, value))
+        if record is not None:
+            found.setdefault((kpi_name, "supplier"), {})[value] = record.label
+    return found
+
+
+ACK_STATUS_LIST = "ACK_LINE_STATUS"
+
+
+def code_meanings(code_list):
+    """{canonical code: meaning} of a code list."""
+    return dict(CodeValue.objects.filter(code_list__code=code_list).values_list("code", "meaning"))
 
 
 def replay_success(now, days=DAYS):
@@ -402,3 +545,53 @@ def payload_revisions(message):
 
 def rule_descriptions(codes):
     return dict(Rule.objects.filter(code__in=codes).values_list("code", "description"))
+
+
+def worded(diagnostics, system):
+    """The diagnostics with their words: `rule_title` (rule_titles), and for a unit's value
+    `value_name`: the unit the sending `system` (its code) means by it, "Box (XBX)", through
+    the cross-references (one batch)."""
+    titles = rule_titles()
+    units = sorted({d["value"] for d in diagnostics if _names_unit(d)})
+    names = {}
+    try:
+        answers = resolve_many([(Kind.UNIT, system, code) for code in units], near_misses=False)
+    except InvalidKeys:
+        answers = []
+    for code, answer in zip(units, answers, strict=False):
+        if answer["status"] == RESOLVED:
+            names[code] = f"{answer['record']['name']} ({answer['id']})"
+    return [
+        {
+            **d,
+            "rule_title": titles.get(d.get("rule"), ""),
+            "value_name": names.get(d.get("value")) if _names_unit(d) else None,
+        }
+        for d in diagnostics
+    ]
+
+
+def _names_unit(diagnostic):
+    path = str(diagnostic.get("path") or "")
+    return path.endswith(("unit", "uom", "unit_of_measure")) and isinstance(
+        diagnostic.get("value"), str
+    )
+
+
+def rule_titles():
+    """{rule code: a short title}: the first sentence of its description, else the code."""
+    return {code: _first_sentence(text) or code for code, text in _rule_texts().items()}
+
+
+def _rule_texts():
+    return dict(Rule.objects.values_list("code", "description"))
+
+
+def _first_sentence(text, length=50):
+    """The description's first sentence, cut at a word to about `length` characters."""
+    text = (text or "").strip()
+    cut = text.find(". ")
+    text = text[:cut] if cut > 0 else text.rstrip(".")
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0] + "…"

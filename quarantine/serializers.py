@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from quarantine.models import CaseTransition, QuarantineCase
+from quarantine.models import CaseTransition, QuarantineCase, SupplyExceptionNote
 
 
 class CaseTransitionSerializer(serializers.ModelSerializer):
@@ -77,3 +77,35 @@ class ReasonSerializer(serializers.Serializer):
 
 class CaseConflictSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What happened to the case meanwhile.")
+
+
+class SupplyNoteSerializer(serializers.ModelSerializer):
+    """One step on a supply exception: acknowledged or closed, by whom, when, with what
+    note."""
+
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SupplyExceptionNote
+        fields = ["action", "note", "by", "at"]
+
+
+class SupplyNoteRequestSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Optional to acknowledge; required to close (how it was settled).",
+    )
+
+
+class SupplyExceptionStateSerializer(serializers.Serializer):
+    """A supply exception after a step: where it stands and its history."""
+
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=["open", "acknowledged", "closed"],
+        source="state_name",
+        help_text="open, acknowledged (someone is on it) or closed.",
+    )
+    notes = SupplyNoteSerializer(many=True)

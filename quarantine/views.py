@@ -22,11 +22,12 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from quarantine import charts, kpis, queries, services
+from quarantine import charts, conversions, kpis, queries, services
 from quarantine.filters import AGE_BUCKETS
 from quarantine.forms import (
     AssignForm,
     BulkForm,
+    ConversionForm,
     EditPayloadForm,
     FixForm,
     ReasonForm,
@@ -86,6 +87,7 @@ def queue(request):
     facets, shown = queries.facet_counts(params)
     paginator = CountedPaginator(queries.queue_rows(cases), PER_PAGE, count=shown)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = queries.describe(page.object_list)
     for group in facets:
         name = group["facet"].param
         chosen = params.getlist(name)
@@ -95,6 +97,7 @@ def queue(request):
             {
                 "value": value,
                 "label": label,
+                "codes": group["codes"].get(value, ""),
                 "count": count,
                 "selected": value in chosen,
                 "url": _query(request.GET, name, None if value in chosen else value),
@@ -231,6 +234,8 @@ def _render_case(request, case, forms=None, error=None, status=200):
         if path and in_this_part:
             anchors.setdefault(path, f"field-{len(anchors) + 1}")
         diagnostics.append({**diagnostic, "anchor": anchors.get(path) if in_this_part else None})
+    diagnostics = queries.worded(diagnostics, case.system.code)
+    queries.describe([case])
     suggestions = services.suggestions(case) if case.is_open else []
     roles = _roles(request.user)
     find = request.GET.get("find", "").strip()
@@ -257,6 +262,9 @@ def _render_case(request, case, forms=None, error=None, status=200):
         "reject_form": forms.get("reject") or ReasonForm(prefix="reject"),
         "release_form": forms.get("release") or ReasonForm(prefix="release"),
         "edit_form": forms.get("edit") or _edit_form(case, roles),
+        "conversions": _conversion_forms(request.user, case, forms.get("conversion")),
+        "conversion_needs_permission": conversions.RULE in case.rule_codes
+        and not conversions.can_add(request.user),
         "open_form": next(iter(forms), None),
         "error": error,
         "unsaved": _unsaved(forms) if error and not case.is_open else [],
@@ -264,6 +272,20 @@ def _render_case(request, case, forms=None, error=None, status=200):
         **roles,
     }
     return render(request, "quarantine/case.html", context, status=status)
+
+
+def _conversion_forms(user, case, bound):
+    """The unit conversions the case lacks, each with its form (`bound` again after a
+    refused one), for a user who may add them."""
+    if not conversions.can_add(user):
+        return []
+    found = []
+    for entry, missing in enumerate(conversions.missing_conversions(case)):
+        form = ConversionForm(initial={"entry": entry, "for_supplier": True})
+        if bound is not None and bound.data.get("entry") == str(entry):
+            form = bound
+        found.append({"entry": entry, "missing": missing, "form": form})
+    return found
 
 
 def _unsaved(forms):
@@ -414,6 +436,25 @@ def _fix(request, case):
     return form, call
 
 
+def _conversion(request, case):
+    form = ConversionForm(request.POST)
+
+    def call(data):
+        _, conversion = conversions.add_conversion(
+            case,
+            by=request.user,
+            entry=data["entry"],
+            factor=data["factor"],
+            for_supplier=data["for_supplier"],
+        )
+        return _after_replay(
+            case,
+            f"Unit conversion {conversions.describe(conversion)} saved and the message replayed",
+        )
+
+    return form, call
+
+
 def _after_replay(case, what):
     """What a replay led to: validation may have answered already (eager mode) or not."""
     case.refresh_from_db(fields=["status", "resolution"])
@@ -434,50 +475,81 @@ ACTIONS = {
     "release": _release,
     "edit": _edit,
     "fix": _fix,
+    "conversion": _conversion,
 }
 
 
 # --- the dashboard --------------------------------------------------------------------------
 
 
+# Key figures the dashboard's own breakdowns show already (they stay on /metrics).
+SHOWN_AS_CHARTS = ("hub_quarantine_open_cases", "hub_quarantine_open_cases_by_rule")
+
+
 @login_required
 def dashboard(request):
     _require_view(request.user)
-    figures = queries.dashboard_figures()
+    window = request.GET.get("window")
+    window = window if window in queries.WINDOWS else queries.DEFAULT_WINDOW
+    figures = queries.dashboard_figures(window=window)
     series = list(zip([label for _, label in AGE_BUCKETS], charts.BUCKET_COLOURS, strict=True))
+    queue_url = reverse("quarantine:queue")
     sections = []
-    for key, title in (
-        ("by_team", "Open cases by team"),
-        ("by_rule", "Open cases by rule"),
-        ("by_plant", "Open cases by plant"),
-        ("by_supplier", "Open cases by supplier"),
+    for key, param, title in (
+        ("by_team", "team", "Open cases by team"),
+        ("by_rule", "rule", "Open cases by rule"),
+        ("by_plant", "plant", "Open cases by plant"),
+        ("by_supplier", "supplier", "Open cases by supplier"),
     ):
         data = figures[key]
-        rows = [(label, buckets) for label, _, buckets, _ in data["rows"]]
+        codes = data.get("codes", {})
+        rows = [
+            {
+                "label": label,
+                "code": codes.get(value, value if param == "rule" else ""),
+                "values": buckets,
+                "url": f"{queue_url}?{param}={_quote(value)}" if value else None,
+            }
+            for label, value, buckets, _ in data["rows"]
+        ]
         sections.append(
             {
                 "key": key,
                 "title": title,
-                "chart": charts.stacked_bars(rows, series, f"{title}, by age"),
+                "chart": charts.bar_list(rows, series, f"{title}, by age"),
                 "shown": len(rows),
                 "groups": data["groups"],
             }
         )
+    ages = [
+        {
+            "label": label,
+            "code": "",
+            "values": [count if other == key else 0 for other, _, _ in figures["buckets"]],
+            "url": f"{queue_url}?age={key}",
+        }
+        for key, label, count in figures["buckets"]
+    ]
     interventions = figures["interventions"]
     context = {
         "figures": figures,
         "sections": sections,
-        "totals_chart": charts.stacked_bars(
-            [("All open cases", [count for _, _, count in figures["buckets"]])],
-            series,
-            "All open cases, by age",
-        ),
+        "windows": [
+            (key, text, f"?window={key}", key == window)
+            for key, (text, _) in queries.WINDOWS.items()
+        ],
+        "totals_chart": charts.bar_list(ages, series, "All open cases, by age"),
         "interventions_chart": charts.column_bars(
             [(day.strftime("%d %b"), count) for day, count in interventions],
-            "Manual interventions per day",
+            f"Manual interventions per day, {figures['window_text']}",
+            height=120,
         ),
         "interventions_total": sum(count for _, count in interventions),
-        "kpis": kpi_panels(kpis.evaluate(figures["now"])),
+        "kpis": kpi_panels(
+            (figure, result)
+            for figure, result in kpis.evaluate(figures["now"], window=figures["span"])
+            if figure.name not in SHOWN_AS_CHARTS
+        ),
     }
     return render(request, "quarantine/dashboard.html", context)
 
@@ -495,6 +567,8 @@ def kpi_panels(results):
     per KPI its rows of (label, formatted value), or for a distribution its summary figures
     and a chart of the buckets."""
     panels = []
+    results = list(results)
+    words = queries.kpi_label_words(results)
     for figure, result in results:
         panel = {"kpi": figure, "rows": [], "figures": [], "chart": None}
         if isinstance(result, kpis.Distribution):
@@ -518,7 +592,10 @@ def kpi_panels(results):
             panel["rows"] = [
                 (
                     " · ".join(
-                        str(LABEL_NAMES.get(name, {}).get(s.labels[name], s.labels[name]))
+                        str(
+                            words.get((figure.name, name), {}).get(s.labels[name])
+                            or LABEL_NAMES.get(name, {}).get(s.labels[name], s.labels[name])
+                        )
                         for name in figure.labels
                     ),
                     format_value(figure.unit, s.value),

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from mdm.problems import problem_response
 from mdm.roles import ROLES, has_role
 from reconcile import services
 
@@ -50,7 +51,8 @@ def _param(request, name):
 
 
 def _error(status, detail):
-    return JsonResponse({"detail": detail}, status=status)
+    # The protocol defines no error body: a problem document, as the API's (mdm.problems).
+    return problem_response(status, detail)
 
 
 def _answer(request, data, status=200):

@@ -6,15 +6,21 @@ message, its outcome and the error of a dead letter)."""
 import json
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
 from validation.models import InboundMessage, PlanPolicy, Rule
+from validation.rules import LAYOUTS
+from xref.records import MODELS as RECORD_KINDS
+from xref.records import resolve_records
 
 
 @admin.register(Rule)
 class RuleAdmin(MasterDataAdmin):
-    list_display = ("code", "severity", "team", "enabled", "tolerance_percent", "description")
+    # What the rule checks, in words, first; its code beside.
+    list_display = ("description", "code", "severity", "team", "enabled", "tolerance_percent")
+    list_display_links = ("description",)
     list_editable = ("severity", "team", "enabled", "tolerance_percent")
     list_filter = ("enabled", "severity", "team")
     search_fields = ("code", "description")
@@ -103,6 +109,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
                     "part_number",
                     "part_count",
                     "payload_sha256",
+                    "master_records",
                     "payload_pretty",
                 )
             },
@@ -145,6 +152,29 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def last_error_short(self, message):
         return message.last_error[:80]
 
+    @admin.display(description="Master records")
+    def master_records(self, message):
+        """The master record each code of the message means (public id and name, linked),
+        the sender's code beside it; a code in no record says so."""
+        codes = _message_codes(message)
+        if not codes:
+            return "–"
+        system = message.system.code
+        found = resolve_records((kind, system, code) for _, kind, code in codes)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><small>{}</small></td></tr>",
+            (
+                (field, _record_link(found.get((kind, system, code))), code)
+                for field, kind, code in codes
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Field</th><th>Master record</th><th>{}'s code</th></tr>{}</table>",
+            system,
+            rows,
+        )
+
     @admin.display(description="Payload")
     def payload_pretty(self, message):
         return _pretty(message.payload)
@@ -156,6 +186,41 @@ class InboundMessageAdmin(admin.ModelAdmin):
     @admin.display(description="Released payload")
     def released_payload_pretty(self, message):
         return _pretty(message.released_payload)
+
+
+# The distinct line codes a message's page resolves (a forecast may have a million lines).
+SHOWN_LINE_CODES = 50
+
+
+def _message_codes(message):
+    """[(field, kind, code)] of the message's header and distinct line codes of items,
+    suppliers and locations, by its layout (validation.rules.LAYOUTS)."""
+    layout = LAYOUTS.get(message.message_type)
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    if layout is None:
+        return []
+    found = [
+        (field.name, field.kind, payload[field.name])
+        for field in layout.header
+        if field.kind in RECORD_KINDS and isinstance(payload.get(field.name), str)
+    ]
+    seen = set()
+    lines = payload.get("lines") if isinstance(payload.get("lines"), list) else []
+    for line in lines:
+        for field in layout.lines:
+            code = line.get(field.name) if isinstance(line, dict) else None
+            if field.kind in RECORD_KINDS and isinstance(code, str) and (field, code) not in seen:
+                seen.add((field, code))
+                found.append((f"lines: {field.name}", field.kind, code))
+        if len(seen) >= SHOWN_LINE_CODES:
+            break
+    return found
+
+
+def _record_link(record):
+    if record is None:
+        return mark_safe('<span class="help">not in master data</span>')
+    return format_html('<a href="{}">{}</a>', record.url, record.label)
 
 
 # Past this, a JSON value is cut in the admin page (a forecast can be many megabytes).

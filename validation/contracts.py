@@ -49,6 +49,8 @@ PUBLISHED = {
     ("receipt", 1): "7ee6246d425104417227ce9e1c1b00f18dd010a3afe034b37cb875c826eb1dd2",
     ("inventory_balance", 1): "fe2453aee477f8b0cf0507b94e146c2e2d4d91dce6b6d56921c9a241987567ca",
     ("ship_notice", 2): "47231ae654c81751048d01fa65ce0defd1e4a14d418b415b70241e4b7b019245",
+    ("purchase_order", 2): "ab34192b20e61e1525fcdfa74a4871c2b122d0c076be77fe43584a935a2786b0",
+    ("po_acknowledgement", 2): "3972bb11fca95a172c918829681475801c530861548e8f85699c3c84d9f68e4d",
 }
 
 

@@ -68,6 +68,7 @@ from mdm.models import (
     Supplier,
     Unit,
 )
+from xref import described
 from xref.models import TARGET_FIELDS, TARGETS, CrossReference, Kind
 from xref.resolve import NOT_FOUND, RESOLVED, candidates, resolve_many
 
@@ -75,8 +76,9 @@ logger = logging.getLogger(__name__)
 
 # The factor between a unit and itself: an int, so the common case skips Fraction arithmetic.
 SAME = 1
-# Unknown codes looked up for fuzzy candidates, and unconvertible pairs worded by mdm.units,
-# per batch: each costs queries of its own, so a message with thousands of them stays fast.
+# Unknown codes looked up for fuzzy candidates (and what lines say of their records besides,
+# matched once per distinct description), and unconvertible pairs worded by mdm.units, per
+# batch: each costs queries of its own, so a message with thousands of them stays fast.
 SUGGESTION_LIMIT = 20
 # Significant digits of a converted quantity, as mdm.units rounds.
 PRECISION = 28
@@ -414,15 +416,59 @@ class Facts:
     def fuzzy_candidates(self, kind, code, near=None):
         """Candidates for an unknown code: its near misses among the sender's codes (`near`, as
         the batch resolve found them), then, for the first SUGGESTION_LIMIT unknown codes,
-        fuzzy candidates from the matching service."""
+        fuzzy candidates from the matching service (once per code: lines that say different
+        things of a code's record ask for it again, see `hints()`)."""
+        key = ("fuzzy", kind, code)
+        if key in self.memo:
+            return self.memo[key]
         if self.suggestions_left <= 0:
             return list(near or ())
         self.suggestions_left -= 1
         try:
-            return candidates(kind, code, near=near or [])
+            found = candidates(kind, code, near=near or [])
         except Exception:  # the matcher is an aid: a failing one must not fail validation
             logger.exception("Fuzzy candidates for %s %r failed", kind, code)
-            return list(near or ())
+            found = list(near or ())
+        self.memo[key] = found
+        return found
+
+    def hints(self, field, obj):
+        """What else `obj` says of the record its `field` code means, when that code is not
+        found: ((object field, matcher parameter, value), ...) of the layout's hints for the
+        field that `obj` fills; () when the code resolved or the object says nothing more."""
+        wanted = self.layout.hints.get(field.name)
+        if not wanted:
+            return ()
+        answer = self.answer(field.kind, obj.get(field.name))
+        if answer is None or answer["status"] != NOT_FOUND:
+            return ()
+        return tuple(
+            (name, parameter, obj[name].strip())
+            for name, parameter in wanted
+            if isinstance(obj.get(name), str) and obj[name].strip()
+        )
+
+    def described_candidates(self, kind, hints):
+        """The records `hints` (as `hints()` gives them) describe, with why
+        (`xref.described`): one match per distinct hints, within the same SUGGESTION_LIMIT
+        as the fuzzy candidates."""
+        if not hints:
+            return []
+        key = ("described", kind, hints)
+        if key in self.memo:
+            return self.memo[key]
+        if self.suggestions_left <= 0:
+            return []
+        self.suggestions_left -= 1
+        text = " ".join(value for _, parameter, value in hints if parameter == "text")
+        identifiers = {parameter: value for _, parameter, value in hints if parameter != "text"}
+        try:
+            found = described.candidates(kind, text, **identifiers)
+        except Exception:  # the matcher is an aid: a failing one must not fail validation
+            logger.exception("Candidates for %s described by %r failed", kind, hints)
+            found = []
+        self.memo[key] = found
+        return found
 
     # --- codes in other systems -------------------------------------------------------------
 

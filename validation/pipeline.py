@@ -12,7 +12,9 @@ A `Check` looks the header up once (one resolve batch and a few queries, validat
 then each chunk of lines with one resolve batch and a fixed number of queries, whatever the
 number of lines (and fewer as the chunks go: codes an earlier chunk resolved are known). The
 field rules (validation.rules) run once per distinct (field, value, plant), and their findings
-and the field's enrichment are reused for every line that repeats them.
+and the field's enrichment are reused for every line that repeats them; a code that is not
+found, once per distinct thing the lines say of its record besides (its hints: an item's
+description, MPN and GTIN, a supplier's name, validation.rules.Layout.hints).
 
 A diagnostic is a dict:
 
@@ -203,10 +205,12 @@ class Check:
             value = obj.get(field.name)
             if value.__class__ is not str:
                 continue
-            key = (field.name, value, plant)
+            # An unknown code's findings depend on what else the object says of its record.
+            hints = facts.hints(field, obj) if facts.layout.hints else ()
+            key = (field.name, value, plant, hints)
             entry = cache.get(key)
             if entry is None:
-                entry = cache[key] = self._field(facts, field, value, plant)
+                entry = cache[key] = self._field(facts, field, value, plant, hints)
             findings, field_hub, answer = entry
             if findings:
                 found.extend(findings)
@@ -225,12 +229,16 @@ class Check:
             return found, hub
         return [self._diagnostic(code, at, finding) for code, finding in found], hub
 
-    def _field(self, facts, field, value, plant):
-        """(findings of the field rules, the field's hub entry, the resolve answer) of a code."""
+    def _field(self, facts, field, value, plant, hints=()):
+        """(findings of the field rules, the field's hub entry, the resolve answer) of a code;
+        `hints` go to the rules that take them (validation.rules.Layout.hints)."""
         answer = facts.answer(field.kind, value)
         findings = []
         for registered in self.by_field:
-            finding = registered.function(facts, field, value, answer, plant)
+            if registered.hints:
+                finding = registered.function(facts, field, value, answer, plant, hints)
+            else:
+                finding = registered.function(facts, field, value, answer, plant)
             if finding is not None:
                 findings.append((registered.code, finding))
         if answer is None or answer["status"] != RESOLVED:

@@ -7,7 +7,10 @@ Two kinds of rule function, both registered in RULES by code with `@rule`:
   (validation.enrich.Facts), the Field, the value, its resolve answer and the plant of the
   object, and returns a Finding or None. The pipeline runs it once per distinct (field, value,
   plant) and reuses the answer for every line that repeats the code, so a forecast of a
-  million lines over a few thousand items pays for it a few thousand times, not a million;
+  million lines over a few thousand items pays for it a few thousand times, not a million.
+  A rule registered with `hints=True` (XREF_UNRESOLVED) also gets what else the object says of
+  the record an unknown code means (Layout.hints: a purchase order or acknowledgement v2
+  line's item description, MPN and GTIN, the supplier's name), matched for candidates;
 - a line rule (`per="object"`) gets the facts and one payload object (the header, or a line)
   and yields its Findings.
 
@@ -48,7 +51,7 @@ from decimal import Decimal
 
 from mdm.models import ItemRevision, Location
 from mdm.numbers import NumberError, bounded_decimal
-from xref import near_miss
+from xref import described, near_miss
 from xref.models import Kind
 from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
 from xref.services import REVISION_SEPARATOR
@@ -107,6 +110,10 @@ class Layout:
     # record none of them has a code for gets NO_TARGET_CODE.
     targets: dict = dataclasses.field(default_factory=dict)
     supplier_quantity: bool = False  # give the quantity in the supplier's pack unit too
+    # What else an object says of the record a code field means, by code field: (the
+    # object's field, what it is to the matcher: "text" or an identifier such as "gtin").
+    # Matched for candidates when the code does not resolve (see XREF_UNRESOLVED).
+    hints: dict = dataclasses.field(default_factory=dict)
 
     @property
     def supplier_field(self):
@@ -114,6 +121,11 @@ class Layout:
 
 
 _ITEM, _UNIT = Field("item", ITEM), Field("unit", UNIT)
+# The optional fields of purchase_order and po_acknowledgement v2.
+DESCRIBED = {
+    "item": (("description", "text"), ("mpn", "mpn"), ("gtin", "gtin")),
+    "supplier": (("supplier_name", "text"),),
+}
 
 LAYOUTS = {
     "forecast": Layout(
@@ -132,12 +144,14 @@ LAYOUTS = {
         line_dates=("need_by",),
         targets={"supplier_network": (SUPPLIER, SITE, LOCATION, UNIT)},
         supplier_quantity=True,
+        hints=DESCRIBED,
     ),
     "po_acknowledgement": Layout(
         header=(Field("supplier", SUPPLIER),),
         lines=(Field("status", CODE_VALUE), _ITEM, _UNIT),
         quantity="committed_quantity",
         targets={"erp": (SUPPLIER, ITEM, UNIT, CODE_VALUE)},
+        hints=DESCRIBED,
     ),
     "ship_notice": Layout(
         header=(Field("supplier", SUPPLIER), Field("ship_to", LOCATION, "ship_to")),
@@ -181,17 +195,18 @@ class Registered:
     function: object
     per: str  # "field" or "object"
     applies: object  # Layout -> bool: whether the rule has anything to check in the type
+    hints: bool = False  # a field rule given the object's hints for the field (Layout.hints)
 
 
 # Rule code -> the function that checks it, in the order they were registered.
 RULES = {}
 
 
-def rule(code, per="object", applies=lambda layout: True):
+def rule(code, per="object", applies=lambda layout: True, hints=False):
     """Register a rule function under its code."""
 
     def register(function):
-        RULES[code] = Registered(code, function, per, applies)
+        RULES[code] = Registered(code, function, per, applies, hints)
         return function
 
     return register
@@ -233,15 +248,18 @@ def _system_label(facts, plant=""):
 # --- the rules -----------------------------------------------------------------------------
 
 
-@rule("XREF_UNRESOLVED", per="field")
-def xref_unresolved(facts, field, value, answer, plant):
-    """Every code resolves in the sender's cross-references at the business date."""
+@rule("XREF_UNRESOLVED", per="field", hints=True)
+def xref_unresolved(facts, field, value, answer, plant, hints=()):
+    """Every code resolves in the sender's cross-references at the business date. An unknown
+    code's candidates: its near misses among the sender's codes, the matcher's for the code,
+    and the records the object's `hints` describe (an item's description, MPN and GTIN, a
+    supplier's name), one entry per record, best first, each with its reason."""
     if answer is not None and answer["status"] != RESOLVED:
-        return _unresolved(facts, field, value, answer)
+        return _unresolved(facts, field, value, answer, hints)
     return None
 
 
-def _unresolved(facts, field, value, answer):
+def _unresolved(facts, field, value, answer, hints=()):
     kind = KIND_NAMES.get(field.kind, field.kind)
     where = _system_label(facts, facts.scope)
     status = answer["status"]
@@ -273,7 +291,10 @@ def _unresolved(facts, field, value, answer):
             f"({options}), and the message does not say which."
         )
         return Finding(field.name, value, message, "Send a code that is unique in the system.")
-    found = facts.fuzzy_candidates(field.kind, value, answer.get("candidates"))
+    found = described.merged(
+        facts.fuzzy_candidates(field.kind, value, answer.get("candidates")),
+        facts.described_candidates(field.kind, hints),
+    )
     message = f"{where} has no {kind} code {value!r} on {facts.as_of.isoformat()}."
     if not found:
         return Finding(
@@ -284,12 +305,20 @@ def _unresolved(facts, field, value, answer):
         )
     warning = near_miss.describe_for_registration(value, found)
     if warning:
-        # The warning names the best candidate and why; the others by id and name.
-        others = ", ".join(_candidate_text({**c, "reason": "", "score": None}) for c in found[1:])
+        # The warning names the best near miss and why; the other near misses by id and
+        # name, the records the message's other fields describe with what agreed.
+        named = next(c["id"] for c in found if c.get("source") == near_miss.SOURCE)
+        others = ", ".join(
+            _candidate_text(
+                {**c, "reason": "", "score": None} if c.get("source") == near_miss.SOURCE else c
+            )
+            for c in found
+            if c["id"] != named
+        )
         suggestion = f"{warning} Other candidates: {others}." if others else warning
     else:
-        described = ", ".join(_candidate_text(candidate) for candidate in found)
-        suggestion = f"Did you mean {described}?"
+        listed = ", ".join(_candidate_text(candidate) for candidate in found)
+        suggestion = f"Did you mean {listed}?"
     return Finding(
         field.name,
         value,

@@ -98,38 +98,42 @@ class AcceptedSerializer(serializers.Serializer):
 
 
 class ContractErrorSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text='JSON path of the offending value, e.g. "$.lines[3]".')
-    message = serializers.CharField()
+    pointer = serializers.CharField(
+        help_text='JSON pointer into the request body, e.g. "#/payload/lines/3/quantity".'
+    )
+    path = serializers.CharField(
+        required=False,
+        help_text="JSON path into the payload, as the message's diagnostics give it, e.g. "
+        '"$.lines[3].quantity". Only for a contract error.',
+    )
+    detail = serializers.CharField()
 
 
 class RejectedSerializer(serializers.Serializer):
-    """A refused submission: the contract errors of a kept payload, or (without id and
-    errors) a missing header or an unknown contract, or the submission's field errors as
-    {field: [messages]}."""
+    """A refused submission's problem members: the contract errors of a kept payload under
+    `errors`, or (without id) a missing header, an unknown contract, or the submission's
+    field errors."""
 
-    detail = serializers.CharField(required=False)
     errors = ContractErrorSerializer(many=True, required=False)
     id = serializers.CharField(required=False, help_text="The message kept as rejected.")
     url = serializers.URLField(required=False)
 
 
 class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
     id = serializers.CharField(help_text="The message already sent with this key or part.")
     url = serializers.URLField()
 
 
 class OverBudgetSerializer(serializers.Serializer):
     """A submission refused because its system has used its budget for this minute (or,
-    with `detail` alone, because too many wrong keys came from the caller's address)."""
+    without `budget`, because too many wrong keys came from the caller's address)."""
 
-    detail = serializers.CharField()
     budget = serializers.ChoiceField(
         choices=["messages_per_minute", "bytes_per_minute"], required=False
     )
     limit = serializers.IntegerField(required=False, help_text="The system's budget per minute.")
     retry_after = serializers.IntegerField(
-        required=False, help_text="Seconds until the next minute's budget."
+        required=False, help_text="Seconds until the request may be sent again."
     )
 
 

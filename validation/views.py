@@ -28,6 +28,7 @@ from mdm.filters import BoundedTextFilterSet, UtcDateTimeFilter
 from mdm.jsonbody import JSONRefused, read_json
 from mdm.models import ApiClient
 from mdm.parsers import parse_error
+from mdm.problems import ProblemResponse, json_path_pointer
 from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
 from validation import budget, contracts, controls, services
 from validation.models import InboundMessage, MessageType, SupplyException
@@ -194,15 +195,13 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         try:  # counted before the body is read: a refused flood costs no parsing
             budget.spend_submission_budget(system, _declared_size(request))
         except budget.OverBudget as exc:
-            return Response(
-                {
-                    "detail": str(exc),
-                    "budget": exc.budget,
-                    "limit": exc.limit,
-                    "retry_after": exc.retry_after,
-                },
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            return ProblemResponse(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                str(exc),
                 headers={"Retry-After": str(exc.retry_after)},
+                budget=exc.budget,
+                limit=exc.limit,
+                retry_after=exc.retry_after,
             )
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
@@ -227,13 +226,11 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         except contracts.UnknownContract as exc:
             return _bad_request(_unknown_contract(exc))
         except (services.IdempotencyConflict, services.PartConflict) as exc:
-            return Response(
-                {
-                    "detail": str(exc),
-                    "id": exc.original.public_id,
-                    "url": _message_url(request, exc.original),
-                },
-                status=status.HTTP_409_CONFLICT,
+            return ProblemResponse(
+                status.HTTP_409_CONFLICT,
+                str(exc),
+                id=exc.original.public_id,
+                url=_message_url(request, exc.original),
             )
         message = submission.message
         if not submission.created:
@@ -241,16 +238,14 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         url = _message_url(request, message)
         if submission.errors:
             count = len(submission.errors)
-            return Response(
-                {
-                    "detail": f"The payload breaks the {message.message_type} "
-                    f"v{message.schema_version} contract ({count} error{'s' * (count != 1)}); "
-                    f"it is kept as {message.public_id}, rejected.",
-                    "errors": submission.errors,
-                    "id": message.public_id,
-                    "url": url,
-                },
-                status=status.HTTP_400_BAD_REQUEST,
+            return ProblemResponse(
+                status.HTTP_400_BAD_REQUEST,
+                f"The payload breaks the {message.message_type} v{message.schema_version} "
+                f"contract ({count} error{'s' * (count != 1)}); it is kept as "
+                f"{message.public_id}, rejected.",
+                errors=[_payload_error(error) for error in submission.errors],
+                id=message.public_id,
+                url=url,
             )
         return Response(
             {"id": message.public_id, "status": message.status, "url": url},
@@ -341,7 +336,17 @@ def _declared_size(request):
 
 
 def _bad_request(detail):
-    return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+    return ProblemResponse(status.HTTP_400_BAD_REQUEST, detail)
+
+
+def _payload_error(error):
+    """A contract error of the payload as a problem's field error: the pointer into the
+    request body, and the JSON path into the payload the message's diagnostics use."""
+    return {
+        "pointer": json_path_pointer(error["path"], "payload"),
+        "path": error["path"],
+        "detail": error["message"],
+    }
 
 
 def _unknown_contract(exc):

@@ -8,10 +8,38 @@ form with the sentence naming the reference it collides with.
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
 from xref import services
-from xref.models import TARGET_FIELDS, TARGET_PATHS, TARGETS, CrossReference
+from xref.models import TARGET_FIELDS, TARGET_PATHS, TARGETS, CrossReference, Kind
+
+# The registry's search box also finds the references of the records whose public id (exact)
+# or name (a part of it) is typed: `ITM-000023` or `Frontier`. Per kind, the record's fields
+# searched; each kind is one indexed `target IN (records matching)` subquery.
+CANONICAL_SEARCH = {
+    Kind.ITEM: ("public_id", "number", "description"),
+    Kind.ITEM_REVISION: ("item__public_id", "item__description"),
+    Kind.SUPPLIER: ("public_id", "number", "name"),
+    Kind.SUPPLIER_SITE: ("public_id", "name", "supplier__public_id", "supplier__name"),
+    Kind.LOCATION: ("public_id", "code", "name"),
+    Kind.UNIT: ("code", "name"),
+    Kind.CODE_VALUE: ("code", "meaning"),
+}
+
+
+def canonical_match(term):
+    """References whose canonical record has public id `term` or `term` in its name."""
+    condition = Q()
+    for kind, (field, model) in TARGETS.items():
+        record = Q()
+        for name in CANONICAL_SEARCH[kind]:
+            exact = name.endswith("public_id") or (kind == Kind.UNIT and name == "code")
+            record |= Q(**{f"{name}__{'iexact' if exact else 'icontains'}": term})
+        condition |= Q(kind=kind, **{f"{field}__in": model.objects.filter(record).values("pk")})
+    return condition
 
 
 @admin.register(CrossReference)
@@ -33,7 +61,10 @@ class CrossReferenceAdmin(MasterDataAdmin):
     list_filter = ("system", "kind", "status", "origin", "is_preferred")
     list_select_related = ("system", *TARGET_PATHS)
     search_fields = ("code", "scope")
-    search_help_text = "External code or scope."
+    search_help_text = (
+        "External code or scope, or the canonical record's public id or name "
+        "(ITM-000023, Frontier)."
+    )
     date_hierarchy = "updated_at"
     autocomplete_fields = TARGET_FIELDS
     readonly_fields = ("origin", "created_by", *RECORD_FIELDS)
@@ -52,9 +83,23 @@ class CrossReferenceAdmin(MasterDataAdmin):
 
     @admin.display(description="Canonical record")
     def canonical_record(self, reference):
+        """The record's public id and name, a link to its page."""
         target = reference.target
-        key = services.target_key(reference.kind, target)
-        return f"{key} {services.target_name(reference.kind, target)}"
+        text = f"{services.target_key(reference.kind, target)} "
+        text += services.target_name(reference.kind, target)
+        opts = target._meta
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[target.pk])
+        except NoReverseMatch:
+            return text
+        return format_html('<a href="{}">{}</a>', url, text)
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found = found | queryset.filter(canonical_match(term))
+        return found, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         if not change:

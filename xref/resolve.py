@@ -115,13 +115,15 @@ def resolve(kind, system, code, scope=None, as_of=None):
     return result
 
 
-def resolve_many(keys, as_of=None):
+def resolve_many(keys, as_of=None, near_misses=True):
     """One answer per key, in the order given. A key is a (kind, system, code[, scope]) tuple
-    or a dict with those names; raises InvalidKeys listing the malformed ones."""
+    or a dict with those names; raises InvalidKeys listing the malformed ones. Without
+    `near_misses`, not_found answers carry no candidates (a screen that only shows what codes
+    mean spares their queries)."""
     as_of = as_of or timezone.localdate()
     with collector_paused():
         parsed, systems = _parse_keys(keys, ("kind", "system", "code", "scope"), ("system",))
-        return _Resolver(as_of, systems).resolve(parsed)
+        return _Resolver(as_of, systems).resolve(parsed, near_misses)
 
 
 def translate(kind, from_system, code, to_system, scope=None, as_of=None, to_scope=None):
@@ -304,11 +306,12 @@ class _Resolver:
         self.system_codes = {pk: code for code, pk in systems.items()}
         self.records = {}
 
-    def resolve(self, parsed):
+    def resolve(self, parsed, near_misses=True):
         """parsed: (kind, system code, code, scope) tuples."""
         decisions = self._decide(parsed)
         answers = {key: self._answer(*decision) for key, decision in decisions.items()}
-        self._add_near_misses(answers)
+        if near_misses:
+            self._add_near_misses(answers)
         return [answers[key] for key in parsed]
 
     def _add_near_misses(self, answers):

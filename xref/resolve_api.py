@@ -6,6 +6,7 @@ for the OpenAPI schema. Integration clients and stewards may call every view her
 included: a batch resolve changes nothing); viewers may not.
 """
 
+from collections import defaultdict
 from datetime import date
 
 import orjson
@@ -16,6 +17,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
@@ -27,6 +29,7 @@ from rest_framework.views import APIView
 
 from mdm.jsonbody import JSONRefused, read_json
 from mdm.parsers import parse_error
+from mdm.problems import ProblemResponse, pointer, problem
 from mdm.roles import INTEGRATION, STEWARD
 from xref import resolve
 from xref.models import Kind
@@ -58,6 +61,20 @@ def _as_of(value):
         raise ValidationError({"as_of": ["Give a date as YYYY-MM-DD."]}) from None
 
 
+# What a single answer that is not a success says, in words; the rest of the answer follows
+# as extension members of the problem document, its status string as `outcome`.
+OUTCOME_DETAILS = {
+    resolve.NOT_FOUND: "{system} has no {kind} code '{code}'{in_scope}.",
+    resolve.RETIRED: "{system}'s {kind} code '{code}'{in_scope} is retired{since}.{successor}",
+    resolve.NOT_YET_VALID: "{system}'s {kind} code '{code}'{in_scope} is valid from "
+    "{valid_from} only.",
+    resolve.AMBIGUOUS: "{system}'s {kind} code '{code}' has answers in several scopes; name "
+    "the one meant with {scope_parameters}.",
+    resolve.NO_CODE_IN_TARGET: "{id} has no code in {to_system}.",
+    resolve.NO_PREFERRED: "{id} has several codes in {to_system} and none is preferred.",
+}
+
+
 def _single(function, params, fields, kind):
     arguments = {name: params.get(name) for name in fields[1:]}
     try:
@@ -66,7 +83,29 @@ def _single(function, params, fields, kind):
         raise ValidationError(
             {error["field"]: [error["message"]] for error in exc.errors}
         ) from None
-    return Response(result, status=HTTP_STATUS[result["status"]])
+    status = HTTP_STATUS[result["status"]]
+    if status < 400:
+        return Response(result, status=status)
+    outcome = result.pop("status")
+    return ProblemResponse(
+        status, _outcome_detail(outcome, kind, arguments, result), outcome=outcome, **result
+    )
+
+
+def _outcome_detail(outcome, kind, arguments, result):
+    system = arguments.get("system") or arguments.get("from_system")
+    scope = arguments.get("scope")
+    words = {
+        **result,
+        **arguments,
+        "kind": kind,
+        "system": system,
+        "in_scope": f" in scope {scope}" if scope else "",
+        "since": f" since {result['valid_to']}" if result.get("valid_to") else "",
+        "successor": " Its successor is named." if result.get("successor") else "",
+        "scope_parameters": "scope" if "to_system" not in arguments else "scope or to_scope",
+    }
+    return OUTCOME_DETAILS[outcome].format_map(defaultdict(str, words))
 
 
 def _batch(function, request, fields):
@@ -88,11 +127,21 @@ def _batch(function, request, fields):
             detail = f"{exc.count:,} key(s) are malformed"
             detail += f"; the first {listed} are listed." if exc.count > listed else "."
             # Not a ValidationError: that would turn the indexes into strings.
-            return Response({"detail": detail, "keys": exc.errors}, status=400)
+            errors = [_key_error(keys, fields, error) for error in exc.errors]
+            return ProblemResponse(400, detail, errors=errors, keys=exc.errors)
         answers = [
             {"key": _echo(key, fields), **result} for key, result in zip(keys, results, strict=True)
         ]
     return Response({"results": answers})
+
+
+def _key_error(keys, fields, error):
+    """A malformed key as a problem's field error: where it is in the body, and why."""
+    index, field = error["index"], error["field"]
+    if field is None:
+        return {"pointer": pointer("keys", index), "detail": error["message"]}
+    at = field if isinstance(keys[index], dict) else fields.index(field)
+    return {"pointer": pointer("keys", index, at), "detail": error["message"]}
 
 
 def _echo(key, fields):
@@ -178,6 +227,18 @@ CANONICAL_ID_HELP = (
 )
 
 
+def _outcome(value):
+    """The `outcome` member of an answer that is not a success: a problem document's extension
+    holding what the batch answers call `status`."""
+
+    # A pattern, not a one-value enum: the schema would name an enum component for each.
+    @extend_schema_field({"type": "string", "pattern": f"^{value}$", "example": value})
+    class Outcome(serializers.CharField):
+        pass
+
+    return Outcome(help_text=value)
+
+
 class ResolvedAnswerSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="resolved")
     id = serializers.CharField(help_text=CANONICAL_ID_HELP)
@@ -210,7 +271,7 @@ class ResolveCandidateSerializer(serializers.Serializer):
 
 
 class NotFoundAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="not_found")
+    outcome = _outcome("not_found")
     candidates = ResolveCandidateSerializer(
         many=True,
         help_text="Items, suppliers and locations: first the near misses among the system's "
@@ -220,7 +281,7 @@ class NotFoundAnswerSerializer(serializers.Serializer):
 
 
 class RetiredAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="retired")
+    outcome = _outcome("retired")
     id = serializers.CharField(help_text="The record the code meant.")
     valid_to = serializers.DateField(allow_null=True)
     reference = ResolutionReferenceSerializer()
@@ -233,7 +294,7 @@ class RetiredAnswerSerializer(serializers.Serializer):
 
 
 class NotYetValidAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="not_yet_valid")
+    outcome = _outcome("not_yet_valid")
     id = serializers.CharField()
     valid_from = serializers.DateField()
     reference = ResolutionReferenceSerializer()
@@ -246,7 +307,7 @@ class ResolveScopeMatchSerializer(serializers.Serializer):
 
 
 class AmbiguousAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="ambiguous")
+    outcome = _outcome("ambiguous")
     matches = ResolveScopeMatchSerializer(many=True)
 
 
@@ -292,12 +353,12 @@ class TranslatedAnswerSerializer(serializers.Serializer):
 
 
 class NoCodeInTargetAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="no_code_in_target")
+    outcome = _outcome("no_code_in_target")
     id = serializers.CharField()
 
 
 class NoPreferredAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="no_preferred")
+    outcome = _outcome("no_preferred")
     id = serializers.CharField()
     references = ResolutionReferenceSerializer(many=True)
 
@@ -309,7 +370,7 @@ class TranslateScopeMatchSerializer(serializers.Serializer):
 
 
 class TranslateAmbiguousAnswerSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="ambiguous")
+    outcome = _outcome("ambiguous")
     id = serializers.CharField(
         required=False, help_text="Set when the target has preferred codes in several scopes."
     )
@@ -357,13 +418,28 @@ class TranslateBatchResultsSerializer(serializers.Serializer):
 
 
 BAD_PARAMETERS = OpenApiResponse(
-    description="A parameter is missing or wrong; the answer names it, e.g. "
-    '{"system": ["No source system SAP (known: ERP_LEGACY, PLANNING)."]}.'
+    description="A parameter is missing or wrong; `errors` names it, e.g. "
+    '[{"parameter": "system", "detail": "No source system SAP (known: ERP_LEGACY, PLANNING)."}].'
 )
+
+
+class MalformedKeySerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The key's place in `keys`, from 0.")
+    field = serializers.CharField(allow_null=True, help_text="Null: the key is no key at all.")
+    message = serializers.CharField()
+
+
+class BadBatchSerializer(serializers.Serializer):
+    keys = MalformedKeySerializer(
+        many=True, required=False, help_text="The malformed keys, as `errors` lists them too."
+    )
+
+
 BAD_BATCH = OpenApiResponse(
-    description="More keys than allowed, a bad as_of, or malformed keys, listed by index (at "
-    'most 20): {"detail": "2 key(s) are malformed.", "keys": [{"index": 3, "field": "kind", '
-    '"message": "Unknown kind ..."}]}.'
+    BadBatchSerializer,
+    description="More keys than allowed, a bad as_of, or malformed keys (at most 20 listed), "
+    'each in `errors` with its place, e.g. {"pointer": "#/keys/3/kind", "detail": "Unknown '
+    'kind ..."}, and in `keys` by index and field.',
 )
 KIND_PARAMETER = OpenApiParameter(
     "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=Kind.values, description="Record kind"
@@ -401,6 +477,8 @@ ITEM_EXAMPLE = {
     "status": "active",
     "base_unit": "H87",
 }
+
+
 RESOLVE_EXAMPLES = [
     OpenApiExample(
         "Resolved",
@@ -416,7 +494,8 @@ RESOLVE_EXAMPLES = [
     OpenApiExample(
         "Not found: a mistyped code",
         value={
-            "status": "not_found",
+            **problem(404, "ERP_LEGACY has no item code '100O22'."),
+            "outcome": "not_found",
             "candidates": [
                 {
                     "id": "ITM-000023",
@@ -437,7 +516,12 @@ RESOLVE_EXAMPLES = [
     OpenApiExample(
         "Retired at a cut-over",
         value={
-            "status": "retired",
+            **problem(
+                404,
+                "ERP_LEGACY's item code '100234' in scope 1000 is retired since 2025-07-01. "
+                "Its successor is named.",
+            ),
+            "outcome": "retired",
             "id": "ITM-000123",
             "valid_to": "2025-07-01",
             "reference": REFERENCE_EXAMPLE,
@@ -449,7 +533,12 @@ RESOLVE_EXAMPLES = [
     OpenApiExample(
         "Ambiguous without scope",
         value={
-            "status": "ambiguous",
+            **problem(
+                409,
+                "ERP_LEGACY's item code '100234' has answers in several scopes; name the one "
+                "meant with scope.",
+            ),
+            "outcome": "ambiguous",
             "matches": [
                 {"scope": "1000", "id": "ITM-000123", "reference": REFERENCE_EXAMPLE},
                 {
@@ -597,7 +686,10 @@ class TranslateView(ResolutionView):
             OpenApiExample(
                 "No preferred code",
                 value={
-                    "status": "no_preferred",
+                    **problem(
+                        409, "ITM-000123 has several codes in ERP_CLOUD and none is preferred."
+                    ),
+                    "outcome": "no_preferred",
                     "id": "ITM-000123",
                     "references": [
                         {**CLOUD_EXAMPLE, "is_preferred": False},

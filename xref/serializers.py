@@ -221,14 +221,16 @@ class ReferenceConflictSerializer(serializers.Serializer):
 
 
 class ReferenceConflictResponseSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="A sentence naming the reference collided with.")
+    """The 409's extension member; its `detail` is a sentence naming the reference collided
+    with."""
+
     conflict = ReferenceConflictSerializer()
 
 
 def conflict_body(exc):
+    """The 409's members besides problem details' own (mdm.problems)."""
     clash = exc.conflict
     return {
-        "detail": exc.message,
         "conflict": {
             "id": clash.pk,
             "system": clash.system.code,

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
+from mdm.problems import ProblemResponse
 from xref import services
 from xref.filters import CrossReferenceFilterSet
 from xref.models import TARGET_PATHS, CrossReference
@@ -56,7 +57,7 @@ class CrossReferenceViewSet(viewsets.ModelViewSet):
                 user=request.user, **serializer.registration()
             )
         except services.ReferenceConflict as exc:
-            return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
+            return ProblemResponse(status.HTTP_409_CONFLICT, exc.message, **conflict_body(exc))
         data = self.get_serializer(self.get_queryset().get(pk=reference.pk)).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -69,7 +70,7 @@ class CrossReferenceViewSet(viewsets.ModelViewSet):
         try:
             services.update_reference(reference, user=request.user, **serializer.changes())
         except services.ReferenceConflict as exc:
-            return Response(conflict_body(exc), status=status.HTTP_409_CONFLICT)
+            return ProblemResponse(status.HTTP_409_CONFLICT, exc.message, **conflict_body(exc))
         return Response(self.get_serializer(self.get_queryset().get(pk=reference.pk)).data)
 
     def perform_destroy(self, instance):

@@ -83,14 +83,27 @@ def test_a_steward_fixes_a_case_from_a_suggested_candidate(
 def test_the_dashboard_draws_its_charts_without_any_cdn(live_server, page, demo_world):
     requested = []
     page.on("request", lambda request: requested.append(request.url))
+    page.set_viewport_size({"width": 1280, "height": 800})
     _log_in(page, live_server, demo_world)
 
     page.goto(f"{live_server.url}/quarantine/dashboard/")
-    page.wait_for_selector("svg.chart")
-    assert page.locator("svg.chart").count() == 7  # with the forecast latency's (key figures)
-    assert page.locator("#kpi-hub_quarantine_open_cases_by_rule tr").count() >= 9
-    assert page.locator("svg.chart rect.bar").count() > 5
-    assert page.locator("#by_rule svg rect.bar").count() >= 9  # a bar per demo rule
+    page.wait_for_selector(".bar-list")
+    assert page.locator("#by_rule a.bar-row").count() >= 9  # a bar per demo rule
+    assert page.locator("#by_rule a.bar-row .bar").count() >= 9
+    assert page.locator("svg.chart").count() == 2  # interventions per day, forecast latency
+    # The breakdowns are not repeated as key-figure tables.
+    assert page.locator("#kpi-hub_quarantine_open_cases_by_rule").count() == 0
     assert int(page.inner_text("#open-total")) >= 9
+    assert "last 7 days" in page.inner_text(".window-choice")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     outside = [url for url in requested if not url.startswith(live_server.url)]
     assert outside == []
+
+    # A bar opens the queue filtered to its cases: the supplier's, by master record.
+    page.click("#by_supplier a.bar-row >> nth=0")
+    page.wait_for_selector("h1:has-text('Quarantine queue')")
+    assert "supplier=SUP-000001" in page.url
+    assert page.locator("[data-facet=supplier] li.selected a[data-value=SUP-000001]").count() == 1
+    suppliers = page.locator("table.cases tbody a.master-record[href*='/admin/mdm/supplier/']")
+    assert suppliers.count() >= 2
+    assert set(suppliers.all_inner_texts()) == {"SUP-000001 Frontier Bearing Supply"}

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mdm.models import Item
+from tests.problems import errors_by_field
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "csv"
@@ -107,7 +108,7 @@ def send(api, capture, kind, name, data, mode="apply"):
             "/api/v1/imports/", {"kind": kind, "mode": mode, "file": upload}, format="multipart"
         )
     if response.status_code >= 400:
-        return response.status_code, response.json()
+        return response.status_code, errors_by_field(response, response.status_code)
     run = api.get(f"/api/v1/imports/{response.json()['id']}/")
     return response.status_code, run.json()
 

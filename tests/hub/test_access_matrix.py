@@ -166,6 +166,15 @@ MATRIX = {
         "/api/v1/supply-exceptions/{w.supply_exception.pk}/",
         {"GET": API_READ},
     ),
+    # Only stewards acknowledge (the note is optional) and close (a note is needed: 400).
+    "supply-exception-step-acknowledge": (
+        "/api/v1/supply-exceptions/{w.supply_exception.pk}/acknowledge/",
+        {"POST": row(401, 403, 200, 403)},
+    ),
+    "supply-exception-step-close": (
+        "/api/v1/supply-exceptions/{w.supply_exception.pk}/close/",
+        {"POST": row(401, 403, 400, 403)},
+    ),
     "message-list": ("/api/v1/messages/", {"GET": API_READ, "POST": row(401, 403, 403, 400)}),
     "message-detail": (
         "/api/v1/messages/{w.erp_message.public_id}/",
@@ -173,6 +182,8 @@ MATRIX = {
     ),
     # Imports: any role reads runs, templates and exports; only stewards import.
     "import-template": ("/api/v1/imports/templates/items.csv", {"GET": API_READ}),
+    "import-example": ("/api/v1/imports/examples/items.csv", {"GET": API_READ}),
+    "import-rows": ("/api/v1/imports/{w.run.pk}/rows/", {"GET": API_READ}),
     "export": ("/api/v1/exports/items.csv", {"GET": API_READ}),
     "import-list": ("/api/v1/imports/", MASTER_LIST),
     "import-detail": ("/api/v1/imports/{w.run.pk}/", {"GET": API_READ}),
@@ -231,6 +242,10 @@ MATRIX = {
     "quarantine:queue": ("/quarantine/", {"GET": SCREEN_READ}),
     "quarantine:dashboard": ("/quarantine/dashboard/", {"GET": SCREEN_READ}),
     "quarantine:supply-exceptions": ("/quarantine/supply-exceptions/", {"GET": SCREEN_READ}),
+    "quarantine:supply-exception-action": (
+        "/quarantine/supply-exceptions/{w.supply_exception.pk}/acknowledge/",
+        {"POST": SCREEN_ACT},
+    ),
     "quarantine:bulk-start": ("/quarantine/bulk/", {"POST": SCREEN_ACT}),
     "quarantine:bulk": ("/quarantine/bulk/{w.bulk.pk}/", {"GET": SCREEN_READ}),
     "quarantine:bulk-progress": (
@@ -244,13 +259,15 @@ MATRIX = {
     "imports:run": ("/imports/{w.run.pk}/", {"GET": STEWARD_SCREEN}),
     "imports:progress": ("/imports/{w.run.pk}/progress/", {"GET": STEWARD_SCREEN}),
     "imports:apply": ("/imports/{w.run.pk}/apply/", {"POST": SCREEN_ACT}),
-    "imports:revert": ("/imports/{w.run.pk}/revert/", {"POST": SCREEN_ACT}),
+    # GET asks first; the run is not applied, so the steward is sent back to it.
+    "imports:revert": ("/imports/{w.run.pk}/revert/", {"GET": SCREEN_ACT, "POST": SCREEN_ACT}),
     # The run has no failed rows: a 404 for the steward.
     "imports:failed-rows": (
         "/imports/{w.run.pk}/failed-rows.csv",
         {"GET": row(LOGIN, 403, 404, LOGIN)},
     ),
     "imports:template": ("/imports/templates/items.csv", {"GET": STEWARD_SCREEN}),
+    "imports:example": ("/imports/examples/items.csv", {"GET": STEWARD_SCREEN}),
     "imports:export": ("/imports/exports/items.csv", {"GET": STEWARD_SCREEN}),
     # The admin site's own pages.
     "admin:index": ("/admin/", {"GET": SCREEN_READ}),

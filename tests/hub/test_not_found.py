@@ -1,5 +1,5 @@
 """A 404 from the API says, in the API's words, what was not found: never a model's class
-name, and JSON in every mode, an unknown /api/ path included."""
+name, and a problem document in every mode, an unknown /api/ path included."""
 
 import re
 
@@ -7,6 +7,8 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
+
+from tests.problems import problem_of
 
 # An id of the wrong form for the lookup, and one of the right form that names nothing.
 UNKNOWN = ("NO-SUCH-1", "999999")
@@ -61,23 +63,21 @@ def test_it_names_no_model_in_a_404(api, name, url):
         response = api.post(url, {}, format="json")
     # Some routes refuse the unknown value or a missing parameter first (400).
     assert response.status_code in (400, 404), (name, url, response.content)
-    detail = str(response.json())
+    detail = str(problem_of(response))
     assert "matches the given query" not in detail
-    assert detail != str({"detail": "Not found."}), f"{url}: says not which record"
+    assert "'detail': 'Not found.'" not in detail, f"{url}: says not which record"
     named = [model for model in MODEL_NAMES if re.search(rf"\b{model}\b", detail)]
     assert named == [], f"{url}: {detail}"
 
 
 def test_it_says_which_message_is_unknown(api):
     response = api.get("/api/v1/messages/MSG-NO-SUCH/")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "No message with id MSG-NO-SUCH."}
+    assert problem_of(response, 404)["detail"] == "No message with id MSG-NO-SUCH."
 
 
 def test_it_says_which_parent_is_unknown(api):
     response = api.get("/api/v1/items/ITM-999999/revisions/A/")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "No item with id ITM-999999."}
+    assert problem_of(response, 404)["detail"] == "No item with id ITM-999999."
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -86,12 +86,9 @@ def test_an_unknown_api_path_is_a_json_404_in_every_mode(api, settings, debug):
     settings.DEBUG = debug
     for method in ("get", "post"):
         response = getattr(api, method)("/api/v1/no-such-endpoint/")
-        assert response.status_code == 404
-        assert response["Content-Type"] == "application/json"
-        assert response.json() == {
-            "detail": "No API endpoint at /api/v1/no-such-endpoint/; "
-            "the endpoints are listed at /api/docs/."
-        }
+        assert problem_of(response, 404)["detail"] == (
+            "No API endpoint at /api/v1/no-such-endpoint/; the endpoints are listed at /api/docs/."
+        )
 
 
 def test_a_write_to_no_endpoint_is_a_json_404_not_a_csrf_page(admin_user):
@@ -99,8 +96,7 @@ def test_a_write_to_no_endpoint_is_a_json_404_not_a_csrf_page(admin_user):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(admin_user)
     response = client.put("/api/v1/calendars/CAL-1/exceptions/0.08/", {}, format="json")
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
+    problem_of(response, 404)
 
 
 def test_a_path_without_its_trailing_slash_is_redirected_or_named(api, settings):
@@ -109,7 +105,6 @@ def test_a_path_without_its_trailing_slash_is_redirected_or_named(api, settings)
     assert response.status_code == 301
     assert response["Location"] == "/api/v1/items/?q=bolt"
     response = api.post("/api/v1/items", {}, format="json")
-    assert response.status_code == 404
-    assert response.json()["detail"] == (
+    assert problem_of(response, 404)["detail"] == (
         "No API endpoint at /api/v1/items; did you mean /api/v1/items/ ?"
     )

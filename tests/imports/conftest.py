@@ -31,6 +31,13 @@ def units(db):
 
 
 @pytest.fixture
+def steward_browser(client, steward):
+    """The steward screen, logged in as a steward."""
+    client.force_login(steward)
+    return client
+
+
+@pytest.fixture
 def calendar(db):
     return Calendar.objects.create(code="DE-BY", name="Bavaria", holiday_country="DE")
 

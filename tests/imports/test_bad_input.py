@@ -126,6 +126,14 @@ def test_it_refuses_files_over_the_limit(stored, settings):
     )
 
 
+ITEM_TYPES = (
+    "Accepted codes: raw_material (Raw material); component (Purchased component); "
+    "semi_finished (Semi-finished); finished_good (Finished good); packaging (Packaging); "
+    "mro (Maintenance, repair, operations); service (Service)."
+)
+NO_SUCH_UNIT = "give a UN/ECE Rec 20 unit code such as H87 (piece) or KGM (kilogram)."
+
+
 def test_it_reports_every_row_error_at_once(stored):
     data = (
         HEADER.replace("\n", ",gtin\n")
@@ -141,8 +149,8 @@ def test_it_reports_every_row_error_at_once(stored):
     assert run.error_lines() == [
         "Row 2, gtin: GTIN check digit is wrong (expected 1).",
         "Row 3, description: This field cannot be blank.",
-        "Row 4, base_unit: No unit 'QQQ'.",
-        "Row 5, item_type: Value 'gizmo' is not a valid choice.",
+        f"Row 4, base_unit: No unit with code 'QQQ' (column base_unit); {NO_SUCH_UNIT}",
+        f"Row 5, item_type: 'gizmo' is not a valid choice. {ITEM_TYPES}",
         "Row 7: 2 cells, but the header has 5 columns (a missing or extra delimiter, or an "
         "unclosed quote?)",
     ]
@@ -167,12 +175,14 @@ def test_a_row_naming_no_record_reports_its_other_errors_too(units):
     assert run.status == ImportRun.Status.PLANNED
     lines = run.error_lines()
     assert lines[:3] == [
-        "Row 2, base_unit: No unit 'ZZZ'.",
+        f"Row 2, base_unit: No unit with code 'ZZZ' (column base_unit); {NO_SUCH_UNIT}",
         "Row 2, description: Ensure this value has at most 250 characters (it has 251).",
-        "Row 2, item_type: Value 'gizmo' is not a valid choice.",
+        f"Row 2, item_type: 'gizmo' is not a valid choice. {ITEM_TYPES}",
     ]
     assert lines[3].startswith("Row 3, net_weight: ")
-    assert lines[4:] == ["Row 3, weight_unit: No unit 'QQQ'."]
+    assert lines[4:] == [
+        f"Row 3, weight_unit: No unit with code 'QQQ' (column weight_unit); {NO_SUCH_UNIT}"
+    ]
     assert run.plan_counts["error"] == 2
     assert not Item.objects.exists()
 
@@ -187,9 +197,10 @@ def test_a_row_by_row_kind_reports_every_error_of_a_row_naming_no_record(units):
     )
     assert run.status == ImportRun.Status.PLANNED
     assert run.error_lines() == [
-        "Row 2, item.number: No item '999'.",
+        "Row 2, item.number: No item with number '999' (column item.number).",
         "Row 2, revision: Ensure this value has at most 20 characters (it has 21).",
-        "Row 2, status: Value 'shelved' is not a valid choice.",
+        "Row 2, status: 'shelved' is not a valid choice. Accepted codes: released (Released); "
+        "obsolete (Obsolete).",
     ]
 
 

@@ -84,16 +84,25 @@ def test_workers_find_what_one_process_finds(world, settings, monkeypatch):
     assert shared.plan_counts == alone.plan_counts == counts
     assert shared.error_lines() == alone.error_lines()
     assert shared.error_lines() == [
-        "Row 4, base_unit: No unit 'XXX'.",
+        "Row 4, base_unit: No unit with code 'XXX' (column base_unit); give a UN/ECE Rec 20 "
+        "unit code such as H87 (piece) or KGM (kilogram).",
         "Row 5, description: This field cannot be blank.",
         "Row 8, gtin: Another item already has this GTIN. (row 2 of this file)",
         "Row 9, number: Duplicate key (number='201'): already in row 3.",
         "Row 10, gtin: Another item already has this GTIN.",
-        "Row 11, item_type: Value 'gadget' is not a valid choice.",
+        "Row 11, item_type: 'gadget' is not a valid choice. Accepted codes: raw_material (Raw "
+        "material); component (Purchased component); semi_finished (Semi-finished); "
+        "finished_good (Finished good); packaging (Packaging); mro (Maintenance, repair, "
+        "operations); service (Service).",
         "Row 12, net_weight: Ensure this value is greater than or equal to 0.",
     ]
     assert _failed_rows(shared) == _failed_rows(alone)
     assert shared.plan_fingerprint == alone.plan_fingerprint
+    # The rows the plan shows (each field's change, every error) are the same too.
+    fields = ("number", "action", "key", "record_id", "changes", "errors")
+    assert list(shared.rows.values_list(*fields)) == list(alone.rows.values_list(*fields))
+    update = shared.rows.get(action="update")
+    assert update.changes and all(len(change) == 3 for change in update.changes)
 
 
 def test_the_apply_of_a_shared_plan_writes_its_rows(world, settings):

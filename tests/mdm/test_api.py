@@ -28,6 +28,7 @@ from mdm.models import (
     Unit,
 )
 from mdm.services import create_api_client
+from tests.problems import errors_by_field, problem_of
 
 pytestmark = pytest.mark.django_db
 
@@ -222,13 +223,13 @@ def test_it_keeps_the_public_id_and_timestamps_read_only(steward_api, bolt):
 def test_it_explains_a_wrong_gtin_check_digit(steward_api, units):
     response = steward_api.post("/api/v1/items/", item_payload(gtin="4006381333932"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"gtin": ["GTIN check digit is wrong (expected 1)."]}
+    assert errors_by_field(response) == {"gtin": ["GTIN check digit is wrong (expected 1)."]}
 
 
 def test_it_names_an_unknown_base_unit_code(steward_api, units):
     response = steward_api.post("/api/v1/items/", item_payload(base_unit="ZZZ"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"base_unit": ["No unit with code 'ZZZ'."]}
+    assert errors_by_field(response) == {"base_unit": ["No unit with code 'ZZZ'."]}
 
 
 def test_it_accepts_a_unit_code_in_lower_case(steward_api, units):
@@ -240,7 +241,7 @@ def test_it_accepts_a_unit_code_in_lower_case(steward_api, units):
 def test_it_gives_the_models_message_for_a_deleted_unit(steward_api, units):
     response = steward_api.post("/api/v1/items/", item_payload(base_unit="05"), format="json")
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_by_field(response) == {
         "base_unit": ["Unit 05 (lift) was deleted from UN/ECE Rec 20 and may not be used."]
     }
 
@@ -248,17 +249,17 @@ def test_it_gives_the_models_message_for_a_deleted_unit(steward_api, units):
 def test_it_refuses_a_weight_without_its_unit(steward_api, units):
     response = steward_api.post("/api/v1/items/", item_payload(net_weight="1.5"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"weight_unit": ["Net weight and weight unit go together."]}
+    assert errors_by_field(response) == {"weight_unit": ["Net weight and weight unit go together."]}
 
 
 def test_it_refuses_duplicates_with_the_models_message(steward_api, bolt):
     response = steward_api.post("/api/v1/items/", item_payload(number="BOLT-M8"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"number": ["Item with this Number already exists."]}
+    assert errors_by_field(response) == {"number": ["Item with this Number already exists."]}
 
     response = steward_api.post("/api/v1/items/", item_payload(gtin=VALID_GTIN), format="json")
     assert response.status_code == 400
-    assert response.json() == {"gtin": ["Another item already has this GTIN."]}
+    assert errors_by_field(response) == {"gtin": ["Another item already has this GTIN."]}
 
 
 def test_it_lets_an_item_keep_its_own_number_and_gtin(steward_api, bolt):
@@ -276,8 +277,10 @@ def test_it_reports_a_database_conflict_as_409(steward_api, units, monkeypatch):
 
     monkeypatch.setattr(Item, "save", refuse)
     response = steward_api.post("/api/v1/items/", item_payload(), format="json")
-    assert response.status_code == 409
-    assert "UNIQUE constraint failed: mdm_item.number" in response.json()["detail"]
+    # The database's words name its tables: the answer says what to do instead.
+    detail = problem_of(response, 409)["detail"]
+    assert detail.startswith("The change conflicts with data already stored.")
+    assert "mdm_item" not in detail
 
 
 # --- Revisions and conversions -----------------------------------------------------------------
@@ -316,16 +319,14 @@ def test_it_refuses_an_overlapping_or_duplicate_revision(steward_api, bolt):
         base, {"revision": "B", "effective_from": "2025-03-01"}, format="json"
     )
     assert response.status_code == 400
-    [message] = response.json()["non_field_errors"]
+    [message] = errors_by_field(response)[""]
     assert message.startswith("Released revision A is effective over the same dates")
 
     response = steward_api.post(
         base, {"revision": "A", "effective_from": "2026-01-01", "status": "obsolete"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {
-        "non_field_errors": ["This item already has a revision with this code."]
-    }
+    assert errors_by_field(response) == {"": ["This item already has a revision with this code."]}
 
 
 def test_it_gives_404_for_revisions_of_an_unknown_item(steward_api, bolt):
@@ -361,7 +362,7 @@ def test_it_refuses_a_bad_conversion_with_the_models_messages(steward_api, bolt,
         base, {"from_unit": "XBX", "to_unit": "H87", "factor": "0"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["The factor must be greater than zero."]}
+    assert errors_by_field(response) == {"": ["The factor must be greater than zero."]}
 
     response = steward_api.post(
         base,
@@ -369,7 +370,9 @@ def test_it_refuses_a_bad_conversion_with_the_models_messages(steward_api, bolt,
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {"supplier": ["No supplier with public id or number 'S-999'."]}
+    assert errors_by_field(response) == {
+        "supplier": ["No supplier with public id or number 'S-999'."]
+    }
 
 
 # --- Suppliers and sites -----------------------------------------------------------------------
@@ -398,7 +401,7 @@ def test_it_explains_bad_supplier_identifiers(steward_api, globex):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_by_field(response) == {
         "country": ["'XX' is not an ISO 3166-1 alpha-2 country code."],
     }
 
@@ -407,7 +410,7 @@ def test_it_explains_bad_supplier_identifiers(steward_api, globex):
         {"number": "S-301", "name": "Bad ids", "country": "DE", "lei": "5493001KJTIIGC8Y1R13"},
         format="json",
     )
-    assert response.json() == {"lei": ["LEI check digits are wrong."]}
+    assert errors_by_field(response) == {"lei": ["LEI check digits are wrong."]}
 
     response = steward_api.post(
         "/api/v1/suppliers/",
@@ -415,7 +418,7 @@ def test_it_explains_bad_supplier_identifiers(steward_api, globex):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {"duns": ["Another supplier already has this DUNS number."]}
+    assert errors_by_field(response) == {"duns": ["Another supplier already has this DUNS number."]}
 
 
 def test_it_manages_a_suppliers_sites_by_code(steward_api, acme, workdays):
@@ -437,14 +440,12 @@ def test_it_manages_a_suppliers_sites_by_code(steward_api, acme, workdays):
 
     response = steward_api.post(base, {"code": "HAMBURG", "country": "DE"}, format="json")
     assert response.status_code == 400
-    assert response.json() == {
-        "non_field_errors": ["This supplier already has a site with this code."]
-    }
+    assert errors_by_field(response) == {"": ["This supplier already has a site with this code."]}
 
     response = steward_api.post(
         base, {"code": "BREMEN", "country": "DE", "calendar": "CAL-999999"}, format="json"
     )
-    assert response.json() == {"calendar": ["No calendar with public id 'CAL-999999'."]}
+    assert errors_by_field(response) == {"calendar": ["No calendar with public id 'CAL-999999'."]}
 
 
 def test_it_keeps_sites_under_their_own_supplier(steward_api, acme, globex):
@@ -481,7 +482,7 @@ def test_it_links_locations_by_public_id(steward_api, plant, acme):
         {"code": "ACME-MAIN", "name": "Acme main", "kind": "supplier_site", "country": "DE"},
         format="json",
     )
-    assert response.json() == {
+    assert errors_by_field(response) == {
         "supplier_site": ["A supplier-site location names its supplier site."]
     }
     response = steward_api.post(
@@ -506,7 +507,7 @@ def test_it_refuses_a_location_cycle(steward_api, plant):
         f"/api/v1/locations/{plant.public_id}/", {"parent": hall.public_id}, format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {"parent": ["This parent would make a cycle of locations."]}
+    assert errors_by_field(response) == {"parent": ["This parent would make a cycle of locations."]}
 
 
 def test_it_refuses_to_delete_a_calendar_still_in_use_with_409(steward_api, plant, workdays):
@@ -553,7 +554,7 @@ def test_it_shows_a_calendars_exceptions_and_adds_new_ones(steward_api, workdays
         base, {"start": "2025-12-30", "end": "2026-01-02", "reason": "Overlap"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json()["non_field_errors"][0].startswith("Overlaps the exception 2025-12-24")
+    assert errors_by_field(response)[""][0].startswith("Overlaps the exception 2025-12-24")
 
 
 def test_it_refuses_a_calendar_without_working_days(steward_api):
@@ -563,7 +564,7 @@ def test_it_refuses_a_calendar_without_working_days(steward_api):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_by_field(response) == {
         "working_weekdays": ["A calendar needs at least one working weekday."]
     }
 
@@ -577,7 +578,7 @@ def test_it_manages_code_lists_and_their_values_by_code(steward_api):
     response = steward_api.post(base, {"code": "ACCEPTED", "meaning": "Accepted"}, format="json")
     assert response.status_code == 201, response.json()
     response = steward_api.post(base, {"code": "ACCEPTED", "meaning": "Again"}, format="json")
-    assert response.json() == {"non_field_errors": ["This code already exists in the list."]}
+    assert errors_by_field(response) == {"": ["This code already exists in the list."]}
 
     code_list = steward_api.get("/api/v1/code-lists/ACK.LINE/").json()
     assert [v["code"] for v in code_list["values"]] == ["ACCEPTED"]
@@ -598,13 +599,13 @@ def test_it_manages_source_systems_by_code(steward_api):
     response = steward_api.patch(
         "/api/v1/systems/PLANNING/", {"authoritative_for": ["item", "item"]}, format="json"
     )
-    assert response.json() == {"authoritative_for": ["A domain is listed twice."]}
+    assert errors_by_field(response) == {"authoritative_for": ["A domain is listed twice."]}
 
     response = steward_api.post(
         "/api/v1/systems/", {"code": "erp", "name": "x", "kind": "erp"}, format="json"
     )
     assert response.status_code == 400
-    assert list(response.json()) == ["code"]
+    assert list(errors_by_field(response)) == ["code"]
 
 
 def test_it_serves_units_read_only(steward_api, units):
@@ -687,12 +688,12 @@ def test_it_filters_lists_over_http(erp_api, bolt, steel, acme, globex, plant):
 def test_it_explains_bad_filter_values(erp_api, bolt):
     response = erp_api.get("/api/v1/items/", {"updated_since": "last week"})
     assert response.status_code == 400
-    assert response.json() == {
+    assert errors_by_field(response) == {
         "updated_since": ["Give an ISO 8601 date-time, e.g. 2025-01-31T08:00:00Z or 2025-01-31."]
     }
     response = erp_api.get("/api/v1/items/", {"status": "gone"})
     assert response.status_code == 400
-    assert list(response.json()) == ["status"]
+    assert list(errors_by_field(response)) == ["status"]
 
 
 def test_it_pages_lists(erp_api, units):
@@ -797,19 +798,19 @@ def test_it_explains_an_impossible_conversion(erp_api, units):
 def test_it_names_the_bad_conversion_parameter(erp_api, units):
     response = erp_api.get("/api/v1/units/convert/", {"from": "KGM", "to": "GRM"})
     assert response.status_code == 400
-    assert response.json() == {"quantity": ["This field is required."]}
+    assert errors_by_field(response) == {"quantity": ["This field is required."]}
 
     response = erp_api.get(
         "/api/v1/units/convert/", {"quantity": "lots", "from": "KGM", "to": "ZZZ", "date": "soon"}
     )
     assert response.status_code == 400
-    assert set(response.json()) == {"quantity", "to", "date"}
-    assert response.json()["to"] == ["No unit with code 'ZZZ'."]
+    assert set(errors_by_field(response)) == {"quantity", "to", "date"}
+    assert errors_by_field(response)["to"] == ["No unit with code 'ZZZ'."]
 
     response = erp_api.get(
         "/api/v1/units/convert/", {"quantity": "1", "from": "XBX", "to": "H87", "item": "NOPE"}
     )
-    assert response.json() == {"item": ["No item with public id or number 'NOPE'."]}
+    assert errors_by_field(response) == {"item": ["No item with public id or number 'NOPE'."]}
 
 
 @pytest.mark.parametrize("quantity", ["1e999999999", "1e-999999999", "1e1000000", "1e100000"])
@@ -822,7 +823,7 @@ def test_it_refuses_a_quantity_beyond_the_bound_at_once(erp_api, units, quantity
     )
     assert time.monotonic() - started < 1
     assert response.status_code == 400
-    [message] = response.json()["quantity"]
+    [message] = errors_by_field(response)["quantity"]
     assert message.endswith(
         "give at most 18 digits before the decimal point and 12 after it "
         "(an exponent from -12 to +17)."
@@ -848,10 +849,10 @@ def test_it_names_the_bad_working_day_parameter(erp_api, workdays):
     url = f"/api/v1/calendars/{workdays.public_id}/"
     response = erp_api.get(f"{url}add-working-days/", {"date": "03.01.2025"})
     assert response.status_code == 400
-    assert set(response.json()) == {"date", "days"}
+    assert set(errors_by_field(response)) == {"date", "days"}
 
     response = erp_api.get(f"{url}working-days/", {"to": "2025-01-13"})
-    assert response.json() == {"from": ["This field is required."]}
+    assert errors_by_field(response) == {"from": ["This field is required."]}
 
     response = erp_api.get(
         "/api/v1/calendars/CAL-999999/working-days/", {"from": "2025-01-06", "to": "2025-01-13"}

@@ -597,9 +597,36 @@ def test_the_dashboard_shows_aging_charts_and_figures(client, viewer, steward, t
     assert figures["by_plant"]["rows"][0][1:] == ("DE-B-02", [1, 0, 1, 0], 2)
     assert figures["interventions"][-1][1] == 1  # the rejection, today
     html = response.content.decode()
-    assert html.count("<svg") == 7  # six of cases, one of the forecast latency (key figures)
-    assert 'class="bar"' in html
+    # Each bar opens the queue filtered to its cases; a breakdown is drawn once, not also
+    # repeated as a key-figure table.
+    assert 'class="bar-row" href="/quarantine/?team=erp"' in html
+    assert 'class="bar-row" href="/quarantine/?plant=DE-B-02"' in html
+    assert 'class="bar-row" href="/quarantine/?rule=SHIP_TO_INVALID"' in html
+    assert 'class="bar-row" href="/quarantine/?age=lt3d"' in html
+    assert 'id="kpi-hub_quarantine_open_cases"' not in html
+    assert 'id="kpi-hub_quarantine_open_cases_by_rule"' not in html
     assert [case.pk for case in figures["oldest"]] == [three_cases[1].pk, three_cases[2].pk]
+
+
+def test_the_dashboard_counts_what_happened_over_one_window_it_states(client, viewer):
+    client.force_login(viewer)
+
+    default = client.get("/quarantine/dashboard/")
+    html = default.content.decode()
+    assert default.context["figures"]["window_text"] == "last 7 days"
+    assert "replay success, last 7 days" in html
+    assert "manual interventions, last 7 days" in html
+    assert len(default.context["figures"]["interventions"]) == 7
+    # Every key figure that looks back looks back over the same window.
+    windows = {p["kpi"].window_text for p in default.context["kpis"]} - {"now"}
+    assert windows == {"last 7 days"}
+
+    month = client.get("/quarantine/dashboard/?window=30d")
+    assert len(month.context["figures"]["interventions"]) == 30
+    assert {p["kpi"].window_text for p in month.context["kpis"]} - {"now"} == {"last 30 days"}
+    assert 'aria-current="true" class="chosen">last 30 days' in month.content.decode()
+    unknown = client.get("/quarantine/dashboard/?window=forever")
+    assert unknown.context["figures"]["window_text"] == "last 7 days"
 
 
 def test_the_admin_index_links_to_the_quarantine_screens(client, steward):

@@ -1,12 +1,14 @@
 """The planners' supply exceptions: the screen and GET /api/v1/supply-exceptions/ show what a
 late or short acknowledgement put at risk, with its item, plant, order line and quantity."""
 
+import html
 from unittest import mock
 
 import pytest
 from django.test import Client
 
 from mdm.models import CodeList, CodeValue
+from quarantine.models import SupplyExceptionNote
 from tests.validation.world import OPEN_PO, build_world, example
 from validation import services
 from validation.models import InboundMessage, SupplyException
@@ -70,7 +72,7 @@ def test_planners_see_the_quantity_at_risk_on_the_screen(request, who, world, la
     exception = SupplyException.objects.get()
     assert f'data-exception="{exception.pk}"' in page
     assert f"{OPEN_PO}/10" in page
-    assert "<strong>150 H87</strong>" in page  # the quantity at risk
+    assert "<strong>150 piece</strong> (H87)" in page  # the quantity at risk
     assert world.bearing.public_id in page and "HH01" in page
     assert late_ack.public_id in page
     assert 'href="/quarantine/supply-exceptions/"' in page  # in the navigation
@@ -80,7 +82,8 @@ def test_closed_exceptions_are_shown_only_when_asked_for(steward, world, late_ac
     SupplyException.objects.update(state="closed")
     client = _logged_in(steward)
 
-    assert "No supply exceptions." in client.get("/quarantine/supply-exceptions/").content.decode()
+    page = client.get("/quarantine/supply-exceptions/").content.decode()
+    assert "No open supply exceptions." in page
     every = client.get("/quarantine/supply-exceptions/?state=all").content.decode()
     assert f"{OPEN_PO}/10" in every
 
@@ -125,3 +128,117 @@ def test_no_exception_without_an_acknowledgement_at_risk(erp_api, world):
 
     assert InboundMessage.objects.get(pk=message.pk).status == "released"
     assert erp_api.get("/api/v1/supply-exceptions/").json()["results"] == []
+
+
+# --- links, acknowledge and close -----------------------------------------------------------
+
+
+def test_each_exception_links_to_its_order_item_supplier_plant_and_message(
+    steward, world, late_ack
+):
+    page = _logged_in(steward).get("/quarantine/supply-exceptions/").content.decode()
+
+    exception = SupplyException.objects.get()
+    assert f'href="/admin/mdm/item/{world.bearing.pk}/change/"' in page
+    assert f"{world.bearing.public_id} {world.bearing.description}" in page
+    assert f'href="/admin/mdm/supplier/{world.supplier.pk}/change/"' in page
+    assert f"{world.supplier.public_id} {world.supplier.name}" in page
+    assert f'href="/admin/mdm/location/{exception.plant.pk}/change/"' in page
+    assert f"{exception.plant.public_id} {exception.plant.name}" in page
+    assert f'href="/admin/validation/inboundmessage/{late_ack.pk}/change/"' in page
+    # The open order was loaded at go-live: no message of its own to link to.
+    assert f"PO {OPEN_PO}/10" in page and "loaded at go-live" in page
+
+
+def _act(client, exception, action, note="", state="open"):
+    return client.post(
+        f"/quarantine/supply-exceptions/{exception.pk}/{action}/",
+        {"note": note, "state": state, "page": 1},
+    )
+
+
+def _shown(client, state):
+    return client.get(f"/quarantine/supply-exceptions/?state={state}").content.decode()
+
+
+def test_a_steward_acknowledges_then_closes_with_notes_kept_as_history(steward, world, late_ack):
+    client = _logged_in(steward)
+    exception = SupplyException.objects.get()
+
+    response = _act(client, exception, "acknowledge", "Asked Frontier for the 150.")
+    assert response.status_code == 302
+    assert f'data-exception="{exception.pk}"' not in _shown(client, "open")
+    acknowledged = _shown(client, "acknowledged")
+    assert f'data-exception="{exception.pk}"' in acknowledged
+    assert "Asked Frontier for the 150." in acknowledged
+
+    assert _act(client, exception, "close", "Shifted 150 to the second source.").status_code == 302
+    exception.refresh_from_db()
+    assert exception.state == SupplyException.State.CLOSED
+    assert f'data-exception="{exception.pk}"' not in _shown(client, "acknowledged")
+    closed = _shown(client, "closed")
+    assert "Shifted 150 to the second source." in closed
+    history = [(n.action, n.by, n.note) for n in SupplyExceptionNote.objects.all()]
+    assert history == [
+        ("acknowledge", steward, "Asked Frontier for the 150."),
+        ("close", steward, "Shifted 150 to the second source."),
+    ]
+    assert all(n.at is not None for n in SupplyExceptionNote.objects.all())
+
+
+def test_closing_needs_a_note_and_a_second_close_is_a_conflict(steward, world, late_ack):
+    client = _logged_in(steward)
+    exception = SupplyException.objects.get()
+
+    refused = _act(client, exception, "close", "   ")
+    assert refused.status_code == 400
+    assert "Say how the exception was settled to close it." in refused.content.decode()
+    assert SupplyException.objects.get().state == "open"
+
+    _act(client, exception, "close", "Re-planned.")
+    again = _act(client, exception, "close", "Typed by a second steward.", state="all")
+    assert again.status_code == 409
+    page = html.unescape(again.content.decode())
+    assert f"Supply exception {exception.pk} was already closed by {steward.username}" in page
+    assert "Typed by a second steward." in page  # kept on the page, not lost
+    assert SupplyExceptionNote.objects.count() == 1
+
+
+def test_a_viewer_can_look_but_not_acknowledge_or_close(viewer, world, late_ack):
+    client = _logged_in(viewer)
+    exception = SupplyException.objects.get()
+
+    assert "Acknowledge or close" not in _shown(client, "open")
+    assert _act(client, exception, "acknowledge", "x").status_code == 403
+    assert _act(client, exception, "close", "x").status_code == 403
+    assert not SupplyExceptionNote.objects.exists()
+    assert SupplyException.objects.get().state == "open"
+
+
+def test_the_api_acknowledges_and_closes_with_a_note(steward_api, world, late_ack):
+    exception = SupplyException.objects.get()
+    url = f"/api/v1/supply-exceptions/{exception.pk}"
+
+    acknowledged = steward_api.post(f"{url}/acknowledge/", {"note": "On it."}, format="json")
+    assert acknowledged.status_code == 200
+    assert acknowledged.json()["state"] == "acknowledged"
+    assert steward_api.post(f"{url}/acknowledge/", {}, format="json").status_code == 409
+
+    assert steward_api.post(f"{url}/close/", {}, format="json").status_code == 400
+    closed = steward_api.post(f"{url}/close/", {"note": "Settled."}, format="json").json()
+    assert closed["state"] == "closed"
+    assert [(n["action"], n["note"]) for n in closed["notes"]] == [
+        ("acknowledge", "On it."),
+        ("close", "Settled."),
+    ]
+    assert steward_api.get("/api/v1/supply-exceptions/?state=closed").json()["count"] == 1
+
+
+def test_the_api_refuses_an_integration_client_and_a_viewer(erp_api, viewer_api, world, late_ack):
+    exception = SupplyException.objects.get()
+    for api in (erp_api, viewer_api):
+        response = api.post(
+            f"/api/v1/supply-exceptions/{exception.pk}/close/", {"note": "x"}, format="json"
+        )
+        assert response.status_code == 403
+    assert SupplyException.objects.get().state == "open"

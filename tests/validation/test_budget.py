@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from tests.problems import problem_of
 from validation.models import InboundMessage
 
 from .world import submission
@@ -31,9 +32,8 @@ def post(api, key, body=None):
 
 
 def assert_over_budget(response, budget, limit):
-    assert response.status_code == 429, response.content
     assert response["Retry-After"] == "40"
-    body = response.json()
+    body = problem_of(response, 429)
     assert body["budget"] == budget
     assert body["limit"] == limit
     assert body["retry_after"] == 40

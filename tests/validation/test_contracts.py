@@ -112,6 +112,26 @@ def test_anything_else_is_not_a_quantity(quantity):
     assert [error["path"] for error in errors] == ["$.lines[0].quantity"]
 
 
+@pytest.mark.parametrize("message_type", ["purchase_order", "po_acknowledgement"])
+def test_v2_adds_what_the_sender_says_of_its_records_and_v1_stays_as_it_was(message_type):
+    v1 = example(message_type)
+    described = example(message_type, supplier_name="Kugelmann GmbH")
+    described["lines"][0].update(
+        description="Deep groove ball bearing 6204", mpn="6204-2RSH", gtin="4006381333931"
+    )
+
+    assert contracts.contract_errors(message_type, 1, v1) == []
+    assert contracts.contract_errors(message_type, 2, v1) == []  # every field new is optional
+    assert contracts.contract_errors(message_type, 2, described) == []
+    assert [error["path"] for error in contracts.contract_errors(message_type, 1, described)] == [
+        "$",
+        "$.lines[0]",
+    ]
+    assert contracts.business_date(message_type, 2, described) == contracts.business_date(
+        message_type, 1, v1
+    )
+
+
 def test_a_payload_that_is_not_an_object_is_one_error():
     assert contracts.contract_errors("receipt", 1, ["not", "an", "object"]) == [
         {"path": "$", "message": '["not","an","object"] is not of type "object"'}

@@ -126,4 +126,4 @@ def test_the_seed_scenario_shows_its_supply_exception_to_planners(seeded, client
     client.force_login(steward)
     page = client.get("/quarantine/supply-exceptions/").content.decode()
     assert f'data-exception="{exception.pk}"' in page
-    assert "4500020003/10" in page and "<strong>450 H87</strong>" in page
+    assert "PO 4500020003/10" in page and "<strong>450 piece</strong> (H87)" in page

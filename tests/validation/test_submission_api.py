@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from mdm.models import IdSequence
 from quarantine.models import QuarantineCase
+from tests.problems import errors_by_field, problem_of
 from tests.services import require
 from validation import pipeline, services
 from validation.models import InboundMessage
@@ -122,19 +123,32 @@ def test_a_contract_violation_is_refused_with_every_error_and_kept_as_rejected(e
 
     response = post(erp_api, submission("ship_notice", payload))
 
-    assert response.status_code == 400
-    body = response.json()
+    body = problem_of(response, 400)
     assert body["errors"] == [
-        {"path": "$.lines[1].item", "message": "Missing: this property is required."},
-        {"path": "$.lines[1].po_line", "message": "0 is less than the minimum of 1"},
         {
-            "path": "$.lines[1].quantity",
-            "message": '"x" is not a decimal number; write it like 12.5 or "12.5".',
+            "pointer": "#/payload/lines/1/item",
+            "path": "$.lines[1].item",
+            "detail": "Missing: this property is required.",
         },
-        {"path": "$.lines[1].unit", "message": "Missing: this property is required."},
         {
+            "pointer": "#/payload/lines/1/po_line",
+            "path": "$.lines[1].po_line",
+            "detail": "0 is less than the minimum of 1",
+        },
+        {
+            "pointer": "#/payload/lines/1/quantity",
+            "path": "$.lines[1].quantity",
+            "detail": '"x" is not a decimal number; write it like 12.5 or "12.5".',
+        },
+        {
+            "pointer": "#/payload/lines/1/unit",
+            "path": "$.lines[1].unit",
+            "detail": "Missing: this property is required.",
+        },
+        {
+            "pointer": "#/payload/ship_date",
             "path": "$.ship_date",
-            "message": '"16.03.2026" is not a valid date; write it as YYYY-MM-DD.',
+            "detail": '"16.03.2026" is not a valid date; write it as YYYY-MM-DD.',
         },
     ]
     assert "5 errors" in body["detail"]
@@ -160,8 +174,7 @@ def test_a_contract_violation_is_refused_with_every_error_and_kept_as_rejected(e
 )
 def test_a_malformed_submission_is_a_400_naming_the_field(erp_api, body, field):
     response = post(erp_api, body)
-    assert response.status_code == 400
-    assert field in response.json()
+    assert field in errors_by_field(response)
     assert not InboundMessage.objects.exists()
 
 
@@ -211,12 +224,10 @@ def test_a_body_over_the_limit_is_a_413_with_a_clear_message(erp_api):
 
     response = erp_api.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="big")
 
-    assert response.status_code == 413
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == {
-        "detail": f"Request body is {len(body)} bytes; the limit is 2048 bytes. "
+    assert problem_of(response, 413)["detail"] == (
+        f"Request body is {len(body)} bytes; the limit is 2048 bytes. "
         "Submit large forecasts in parts (part n of m)."
-    }
+    )
     assert not InboundMessage.objects.exists()
 
 
@@ -249,11 +260,10 @@ def test_a_payload_nested_too_deeply_is_a_400_naming_the_limit(erp_api, url, dep
     response = erp_api.post(
         url, nested(depth), content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"deep-{depth}"
     )
-    assert response.status_code == 400, response.content[:300]
-    assert response.json() == {
-        "detail": "JSON parse error - The document is nested too deeply: at most 64 levels of "
+    assert problem_of(response, 400)["detail"] == (
+        "JSON parse error - The document is nested too deeply: at most 64 levels of "
         "objects and arrays are accepted."
-    }
+    )
     assert not InboundMessage.objects.exists()
 
 
@@ -262,11 +272,10 @@ def test_a_payload_quantity_with_a_huge_exponent_is_refused_naming_the_limit(erp
     text = json.dumps(submission("purchase_order", example("purchase_order")))
     body = text.replace('"quantity": ', '"quantity": 1e999999999, "was": ', 1)
     response = erp_api.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="e")
-    assert response.status_code == 400
-    assert response.json() == {
-        "detail": "JSON parse error - The number 1e999999999 is too large: numbers up to about "
+    assert problem_of(response, 400)["detail"] == (
+        "JSON parse error - The number 1e999999999 is too large: numbers up to about "
         "1.8e308 (a double) are accepted."
-    }
+    )
     assert not InboundMessage.objects.exists()
 
 

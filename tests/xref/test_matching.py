@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from mdm.models import Item, Location, Supplier
 from mdm.services import create_api_client
 from tests.conftest import _bearer
+from tests.problems import errors_by_field
 from xref import matching
 from xref.models import MatchKey
 
@@ -414,7 +415,7 @@ def test_the_api_refuses_bad_parameters(integration_api, path, params, field):
     response = integration_api.get(path, params)
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in errors_by_field(response)
 
 
 def test_the_api_says_what_is_wrong(integration_api):
@@ -422,11 +423,11 @@ def test_the_api_says_what_is_wrong(integration_api):
     empty = integration_api.get("/api/v1/match/supplier/")
     too_many = integration_api.get("/api/v1/match/supplier/", {"q": "Acme", "limit": "51"})
 
-    assert unknown.json() == {
+    assert errors_by_field(unknown) == {
         "kind": ["Unknown kind 'unit'; choose one of item, supplier, location."]
     }
-    assert empty.json() == {"q": ["Give the text to match, an identifier, or both."]}
-    assert "50" in too_many.json()["limit"][0]
+    assert errors_by_field(empty) == {"q": ["Give the text to match, an identifier, or both."]}
+    assert "50" in errors_by_field(too_many)["limit"][0]
 
 
 def test_the_api_needs_credentials(anonymous_api, erp_system):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from mdm.models import ApiClient
+from tests.problems import errors_by_field, problem_of
 from tests.xref.conftest import CUTOVER
 from xref.filters import CrossReferenceFilterSet
 from xref.models import CrossReference
@@ -86,8 +87,7 @@ def test_it_refuses_a_conflicting_registration_naming_the_reference(
         URL, payload(target=world.nut.public_id, valid_from="2026-06-01"), format="json"
     )
 
-    assert response.status_code == 409
-    body = response.json()
+    body = problem_of(response, 409)
     assert f"reference #{stored['id']}" in body["detail"]
     assert world.bolt.public_id in body["detail"]
     assert body["conflict"] == {
@@ -150,7 +150,7 @@ def test_it_refuses_bad_input_with_a_400_saying_why(steward_api, world, changes,
     response = steward_api.post(URL, payload(target=world.bolt.public_id) | changes, format="json")
 
     assert response.status_code == 400
-    assert message in str(response.json()[field])
+    assert message in str(errors_by_field(response)[field])
 
 
 def test_it_keeps_a_confirmed_match_as_such(steward_api, world):
@@ -266,8 +266,7 @@ def test_it_ends_a_reference_with_a_patch(steward_api, references):
 def test_it_refuses_a_change_into_a_conflict_with_a_409(steward_api, world, references):
     response = steward_api.patch(f"{URL}{references['nut'].pk}/", {"scope": "1000"}, format="json")
 
-    assert response.status_code == 409
-    assert response.json()["conflict"]["id"] == references["legacy"].pk
+    assert problem_of(response, 409)["conflict"]["id"] == references["legacy"].pk
     references["nut"].refresh_from_db()
     assert references["nut"].scope == "2000"
 
@@ -281,7 +280,7 @@ def test_it_points_a_reference_at_another_record(steward_api, world, references)
 
     response = steward_api.patch(url, {"kind": "supplier"}, format="json")
     assert response.status_code == 400
-    assert "new kind" in str(response.json()["target"])
+    assert "new kind" in str(errors_by_field(response)["target"])
 
     response = steward_api.put(
         url,

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from mdm.models import ApiClient, SourceSystem, Unit
 from mdm.services import create_api_client
+from tests.problems import errors_by_field, problem_of
 from tests.xref.test_resolve import AFTER, BEFORE, CUT_OVER, build_world, bulk_world
 
 pytestmark = pytest.mark.django_db
@@ -44,9 +45,12 @@ def test_it_resolves_a_code(world, erp_api):
 def test_a_retired_code_is_404_with_its_successor(world, erp_api):
     response = _resolve(erp_api, system="ERP_LEGACY", code="100234", as_of=AFTER.isoformat())
 
-    assert response.status_code == 404
-    body = response.json()
-    assert body["status"] == "retired"
+    body = problem_of(response, 404)
+    assert body["outcome"] == "retired"
+    assert body["detail"] == (
+        f"ERP_LEGACY's item code '100234' is retired since {CUT_OVER.isoformat()}. "
+        "Its successor is named."
+    )
     assert body["valid_to"] == CUT_OVER.isoformat()
     assert body["successor"]["system"] == "ERP_CLOUD"
     assert body["successor"]["code"] == "MAT-100234"
@@ -55,17 +59,17 @@ def test_a_retired_code_is_404_with_its_successor(world, erp_api):
 def test_an_unknown_code_is_404_not_found_with_candidates(world, erp_api):
     response = _resolve(erp_api, system="ERP_LEGACY", code="NOPE")
 
-    assert response.status_code == 404
-    assert response.json()["status"] == "not_found"
-    assert isinstance(response.json()["candidates"], list)
+    body = problem_of(response, 404)
+    assert body["outcome"] == "not_found"
+    assert body["detail"] == "ERP_LEGACY has no item code 'NOPE'."
+    assert isinstance(body["candidates"], list)
 
 
 def test_a_code_of_several_scopes_is_409_without_a_scope_and_200_with_one(world, erp_api):
     unsure = _resolve(erp_api, system="ERP_LEGACY", code="500")
     sure = _resolve(erp_api, system="ERP_LEGACY", code="500", scope="2000")
 
-    assert unsure.status_code == 409
-    assert [m["scope"] for m in unsure.json()["matches"]] == ["1000", "2000"]
+    assert [m["scope"] for m in problem_of(unsure, 409)["matches"]] == ["1000", "2000"]
     assert sure.status_code == 200
     assert sure.json()["id"] == world["nut"].public_id
 
@@ -73,9 +77,9 @@ def test_a_code_of_several_scopes_is_409_without_a_scope_and_200_with_one(world,
 def test_a_code_valid_only_later_is_404(world, erp_api):
     response = _resolve(erp_api, system="ERP_CLOUD", code="MAT-100234", as_of=BEFORE.isoformat())
 
-    assert response.status_code == 404
-    assert response.json()["status"] == "not_yet_valid"
-    assert response.json()["valid_from"] == CUT_OVER.isoformat()
+    body = problem_of(response, 404)
+    assert body["outcome"] == "not_yet_valid"
+    assert body["valid_from"] == CUT_OVER.isoformat()
 
 
 @pytest.mark.parametrize(
@@ -91,8 +95,7 @@ def test_a_code_valid_only_later_is_404(world, erp_api):
 def test_bad_parameters_are_400_naming_the_parameter(world, erp_api, kind, params, named):
     response = _resolve(erp_api, kind, **params)
 
-    assert response.status_code == 400
-    assert list(response.json()) == [named]
+    assert list(errors_by_field(response)) == [named]
 
 
 # --- batch resolve ---------------------------------------------------------------------------
@@ -167,9 +170,9 @@ def test_a_batch_lists_its_malformed_keys_by_index(world, erp_api):
 
     response = erp_api.post("/api/v1/resolve/batch/", {"keys": keys}, format="json")
 
-    assert response.status_code == 400
-    body = response.json()
+    body = problem_of(response, 400)
     assert [(e["index"], e["field"]) for e in body["keys"]] == [(1, "system"), (2, "kind")]
+    assert [e["pointer"] for e in body["errors"]] == ["#/keys/1/system", "#/keys/2/kind"]
     assert body["detail"] == "2 key(s) are malformed."
 
 
@@ -179,7 +182,7 @@ def test_a_batch_of_more_than_50000_keys_is_refused(world, erp_api):
     response = erp_api.post("/api/v1/resolve/batch/", {"keys": [key] * 50_001}, format="json")
 
     assert response.status_code == 400
-    assert "At most 50,000 keys" in response.json()["keys"][0]
+    assert "At most 50,000 keys" in errors_by_field(response)["keys"][0]
 
 
 def test_a_batch_that_is_not_json_is_400(world, erp_api):
@@ -195,8 +198,8 @@ def test_a_batch_needs_a_list_of_keys_and_a_good_date(world, erp_api):
         "/api/v1/resolve/batch/", {"keys": [], "as_of": "tomorrow"}, format="json"
     )
 
-    assert (no_keys.status_code, list(no_keys.json())) == (400, ["keys"])
-    assert (bad_date.status_code, list(bad_date.json())) == (400, ["as_of"])
+    assert list(errors_by_field(no_keys)) == ["keys"]
+    assert list(errors_by_field(bad_date)) == ["as_of"]
 
 
 # --- translate -------------------------------------------------------------------------------
@@ -223,9 +226,9 @@ def test_translation_without_a_preferred_code_is_409(world, erp_api, planning_sy
         erp_api, from_system="ERP_LEGACY", code="500", scope="1000", to_system="PLANNING"
     )
 
-    assert response.status_code == 409
-    assert response.json()["status"] == "no_preferred"
-    assert [r["code"] for r in response.json()["references"]] == ["BOLT-A", "BOLT-B"]
+    body = problem_of(response, 409)
+    assert body["outcome"] == "no_preferred"
+    assert [r["code"] for r in body["references"]] == ["BOLT-A", "BOLT-B"]
 
 
 def test_translation_to_codes_that_all_agree_is_200(world, erp_api, planning_system):
@@ -248,15 +251,15 @@ def test_translation_without_a_target_code_is_404(world, erp_api):
         erp_api, "supplier", from_system="ERP_LEGACY", code="V-77", to_system="PLANNING"
     )
 
-    assert response.status_code == 404
-    assert response.json() == {"status": "no_code_in_target", "id": world["supplier"].public_id}
+    body = problem_of(response, 404)
+    assert (body["outcome"], body["id"]) == ("no_code_in_target", world["supplier"].public_id)
+    assert body["detail"] == f"{world['supplier'].public_id} has no code in PLANNING."
 
 
 def test_translation_names_a_missing_target_system(world, erp_api):
     response = _translate(erp_api, from_system="ERP_LEGACY", code="100234")
 
-    assert response.status_code == 400
-    assert list(response.json()) == ["to_system"]
+    assert list(errors_by_field(response)) == ["to_system"]
 
 
 def test_a_translation_batch_answers_in_request_order(world, erp_api):

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from mdm import demo
 from mdm.models import Item, Supplier, Unit
 from mdm.services import create_api_client
+from tests.problems import problem_of
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,8 @@ def test_a_mistyped_code_answers_the_code_meant_first_with_its_reason(erp, kind,
         f"/api/v1/resolve/{kind}/", {"system": "ERP_LEGACY", "code": asked, "as_of": AS_OF}
     )
 
-    assert response.status_code == 404
-    body = response.json()
-    assert body["status"] == "not_found"
+    body = problem_of(response, 404)
+    assert body["outcome"] == "not_found"
     code, reason = MEANT[(kind, asked)]
     best = body["candidates"][0]
     assert (best["code"], best["reason"], best["source"]) == (code, reason, "near_miss")
