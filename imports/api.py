@@ -104,7 +104,11 @@ class ImportRowSerializer(serializers.ModelSerializer):
 
 
 class ImportRowPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="Rows of this action (or all).")
+    count = serializers.IntegerField(help_text="Rows of this action (or all) listed.")
+    unlisted = serializers.IntegerField(
+        help_text="Rows of this action the plan counted but does not list: past the first "
+        "10,000 rows that create a record and the first 10,000 that change nothing."
+    )
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     next = serializers.CharField(allow_null=True, help_text="The next page's address.")
@@ -279,6 +283,9 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
         body = {
             "count": paged.paginator.count,
+            # Rows the plan counted but did not keep: past the first rows.KEPT_ROWS that
+            # create a record or change nothing.
+            "unlisted": paged.unlisted,
             "page": paged.number,
             "pages": paged.paginator.num_pages,
             "next": address(paged.next_page_number()) if paged.has_next() else None,

@@ -93,6 +93,11 @@ COPY_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
 ESCAPED = re.compile(r"\\[\\tnr]")
 NULL = r"\N"
 COLUMNS = ("number", "action", "key", "record_id", "changes", "errors")
+# Rows that create a record or change nothing are kept for the first this many of each: every
+# row of a file a steward reads on the screen, while a load of a million new records is
+# counted, not listed (keeping every row doubled the plan's time). Updates and errors are
+# always kept.
+KEPT_ROWS = 10_000
 
 
 class RowLog:
@@ -103,9 +108,14 @@ class RowLog:
     def __init__(self, key_headers):
         self.key_headers = key_headers
         self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        self.counted = {"create": 0, "unchanged": 0}
 
     def add(self, state, read_cells):
         """Log a judged row; read_cells() gives its cells as read ({header: text})."""
+        if state.action in self.counted:
+            self.counted[state.action] += 1
+            if self.counted[state.action] > KEPT_ROWS:
+                return
         key = ", ".join(part for part in state.key if part)
         with_cells = not state.diff and state.action in ("create", "error")
         cells = read_cells() if with_cells or not key else None
@@ -203,7 +213,13 @@ def planned_rows(run, action="", page=1):
     queryset = ImportRow.objects.filter(run=run).order_by("number")
     if action in ACTIONS:
         queryset = queryset.filter(action=action)
-    return Paginator(queryset, PAGE_SIZE).get_page(page)
+    paged = Paginator(queryset, PAGE_SIZE).get_page(page)
+    # Rows counted by the plan but not kept (past KEPT_ROWS of their action).
+    counts = run.plan_counts or {}
+    paged.unlisted = max(
+        counts.get(action if action in ACTIONS else "rows", 0) - paged.paginator.count, 0
+    )
+    return paged
 
 
 def admin_url(model, pk):

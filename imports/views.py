@@ -108,6 +108,7 @@ def run_detail(request, pk):
             request,
             run=run,
             title=f"Import #{run.pk}: {KINDS[run.kind].label}",
+            kept_rows=rows.KEPT_ROWS,
             planned=planned,
             action=action,
             filters=filters,

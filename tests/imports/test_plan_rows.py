@@ -78,6 +78,22 @@ def test_the_plan_shows_the_new_values_of_a_create_and_counts_unchanged_rows(
     assert "description : Washer" in words
 
 
+def test_past_its_first_new_rows_a_plan_counts_them_without_listing_them(
+    units, steward_browser, django_capture_on_commit_callbacks, monkeypatch
+):
+    # A load of a million new records is counted, not listed row by row (rows.KEPT_ROWS).
+    monkeypatch.setattr(rows, "KEPT_ROWS", 1)
+    run = upload(steward_browser, TWO, django_capture_on_commit_callbacks)
+    assert run.plan_counts["create"] == 2
+    kept = ImportRow.objects.get(run=run)
+    assert (kept.key, kept.action) == ("100", "create")
+    words = text_of(steward_browser.get(f"/imports/{run.pk}/?action=create").content.decode())
+    assert "description : Bolt" in words and "Nut" not in words
+    assert "1 more rows that create a record or change nothing are counted" in words
+    answer = steward_browser.get(f"/api/v1/imports/{run.pk}/rows/").json()
+    assert (answer["count"], answer["unlisted"]) == (1, 1)
+
+
 def test_the_rows_can_be_filtered_by_what_they_do(
     units, steward_browser, django_capture_on_commit_callbacks
 ):
