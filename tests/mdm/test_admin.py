@@ -296,11 +296,7 @@ def test_it_shows_model_validation_errors(client, steward, world):
 
 
 def test_it_reverts_to_an_earlier_version_from_the_history_page(client, steward, world):
-    item = world["item"]
-    first = item.history.latest()
-    item.description = "Renamed by mistake"
-    item.status = Item.Status.BLOCKED
-    item.save()
+    item, first = _renamed_by_mistake(world["item"])
     client.force_login(steward)
 
     response = client.get(_url(Item, "history", item.pk))
@@ -319,6 +315,15 @@ def test_it_reverts_to_an_earlier_version_from_the_history_page(client, steward,
     assert (item.description, item.status) == ("Hex bolt M8x40", Item.Status.ACTIVE)
     record = item.history.latest()
     assert (record.change_source, record.history_user) == ("admin", steward)
+
+
+def _renamed_by_mistake(item):
+    """The item renamed and blocked by mistake: (item, the history record before that)."""
+    first = item.history.latest()
+    item.description = "Renamed by mistake"
+    item.status = Item.Status.BLOCKED
+    item.save()
+    return item, first
 
 
 def _history_table(response):
@@ -348,11 +353,7 @@ def test_it_shows_history_in_labels_not_field_names_codes_or_none(client, stewar
 
 
 def test_it_shows_what_a_revert_will_change_and_marks_it_as_a_revert(client, steward, world):
-    item = world["item"]
-    first = item.history.latest()
-    item.description = "Renamed by mistake"
-    item.status = Item.Status.BLOCKED
-    item.save()
+    item, first = _renamed_by_mistake(world["item"])
     client.force_login(steward)
     revert_url = _url(Item, "simple_history", item.pk, first.history_id)
 

@@ -10,16 +10,11 @@ from django.test import Client
 
 from mdm.models import ItemUnitConversion
 from quarantine.models import QuarantineCase
-from tests.validation.world import build_world, example
+from tests.validation.world import example
 from validation import services
 from validation.models import InboundMessage
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture

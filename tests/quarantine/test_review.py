@@ -17,7 +17,7 @@ from quarantine.filters import CaseFilter
 from quarantine.models import BulkRun, CaseKey, QuarantineCase, TeamSettings
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
 from tests.services import require
-from tests.validation.world import build_world, example
+from tests.validation.world import example
 from validation import pipeline
 from validation import services as validation
 from validation.models import InboundMessage, PayloadRevision, PurchaseOrder
@@ -285,11 +285,6 @@ def test_an_edit_breaking_the_contract_is_refused(case, steward):
 
 
 # --- the real pipeline: suggestions, fix by reference, auto-replay --------------------------
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def _blocked_ship_notice(world, item="6204-2RS-XX"):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from quarantine import services, tasks, views
 from quarantine.models import BulkRun, QuarantineCase
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
-from tests.validation.world import build_world, example
+from tests.validation.world import example
 from validation import pipeline
 from validation import services as validation
 from validation.models import InboundMessage
@@ -487,11 +487,6 @@ def test_a_second_action_on_a_case_gets_a_clear_conflict_not_an_error(
 
 
 # --- fix by cross-reference (the real pipeline) ---------------------------------------------
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def _blocked_ship_notice(world, item):

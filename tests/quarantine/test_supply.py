@@ -9,17 +9,12 @@ from django.test import Client
 
 from mdm.models import CodeList, CodeValue
 from quarantine.models import SupplyExceptionNote
-from tests.validation.world import OPEN_PO, build_world, example
+from tests.validation.world import OPEN_PO, example
 from validation import services
 from validation.models import InboundMessage, SupplyException
 from xref.services import register_reference
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture
