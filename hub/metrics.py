@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.utils import floatToGoString
 
-from mdm.roles import STEWARD, VIEWER, has_role
+from core.roles import STEWARD, VIEWER, has_role
 from quarantine import kpis
 
 logger = logging.getLogger(__name__)

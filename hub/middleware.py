@@ -1,4 +1,4 @@
-"""Request body size limit, answered with a 413 and a problem document (mdm.problems).
+"""Request body size limit, answered with a 413 and a problem document (core.problems).
 
 Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) answers with a bare 400 and only once the
 body is read; this refuses a too-large request on its Content-Length, before anything reads
@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBadRequest
 
+from core.jsonbody import unstorable
+from core.problems import problem_response
 from hub.views import MACHINE_PATHS
-from mdm.jsonbody import unstorable
-from mdm.problems import problem_response
 
 IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
 # Room for the multipart envelope and the other form fields around an import file.

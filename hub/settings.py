@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "axes",
+    "core",
     "mdm",
     "xref",
     "validation",
@@ -112,7 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "mdm.history.ChangeSourceMiddleware",
+    "core.history.ChangeSourceMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,21 +160,21 @@ else:
     # A stalled database server must not hold requests: opening a connection gives up after
     # HUB_DB_CONNECT_TIMEOUT seconds (libpq's connect_timeout, the whole start-up; at least
     # 2), and the check of a kept connection before a request uses it after
-    # HUB_DB_CHECK_TIMEOUT (mdm.postgresql). Then the request is a 503 with Retry-After.
+    # HUB_DB_CHECK_TIMEOUT (core.postgresql). Then the request is a 503 with Retry-After.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint(
         "HUB_DB_CONNECT_TIMEOUT", 5, minimum=1
     )
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "mdm.postgresql"
+        DATABASES["default"]["ENGINE"] = "core.postgresql"
 HUB_DB_CHECK_TIMEOUT = envint("HUB_DB_CHECK_TIMEOUT", 2, minimum=1)
 # The longest a statement of a web request may run, in seconds (PostgreSQL's
 # statement_timeout, set by hub.wsgi for the web server only: workers, imports, migrations
 # and benchmarks run long statements by design); 0: no limit. Past it, the request is a 503.
 HUB_DB_STATEMENT_TIMEOUT = envint("HUB_DB_STATEMENT_TIMEOUT", 30, minimum=0)
-# Prepared statements for the hot path (mdm.db); off for poolers that cannot keep them.
+# Prepared statements for the hot path (core.db); off for poolers that cannot keep them.
 # Django's own queries bind on the client and are never prepared, whatever this says.
 HUB_DB_PREPARE = envbool("HUB_DB_PREPARE", True)
-if DATABASES["default"]["ENGINE"] == "mdm.postgresql" and HUB_DB_PREPARE:
+if DATABASES["default"]["ENGINE"] == "core.postgresql" and HUB_DB_PREPARE:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 1
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -213,7 +214,7 @@ LOGIN_REDIRECT_URL = "admin:index"
 # Addresses of the reverse proxies in front of the hub (addresses or networks, comma-separated).
 # A request from one of them is counted against the last address in X-Forwarded-For that is not
 # a trusted proxy; otherwise REMOTE_ADDR counts and X-Forwarded-For is ignored, since a client
-# can write whatever it likes there (mdm.lockout.client_address).
+# can write whatever it likes there (core.lockout.client_address).
 HUB_TRUSTED_PROXIES = envlist("HUB_TRUSTED_PROXIES", [])
 for _proxy in HUB_TRUSTED_PROXIES:
     try:
@@ -238,12 +239,14 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # A successful login does not clear the failures: it would clear its address's, those against other
 # accounts too, and anyone with a login could then guess another's password without end.
 AXES_RESET_ON_SUCCESS = False
-AXES_CLIENT_IP_CALLABLE = "mdm.lockout.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_address"
 AXES_LOCKOUT_CALLABLE = "hub.views.login_locked_out"
 # Successful logins are not logged by axes: the records would grow without end.
 AXES_DISABLE_ACCESS_LOG = True
-# Throttling of wrong API keys (mdm.lockout): this many from one address within
+# Throttling of wrong API keys (core.lockout): this many from one address within
 # HUB_API_KEY_COOLOFF_SECONDS refuse every key from that address, valid ones too, for that long.
+# The model of API clients, as AUTH_USER_MODEL names the user model (core.auth).
+HUB_API_CLIENT_MODEL = "mdm.ApiClient"
 HUB_API_KEY_FAILURE_LIMIT = envint("HUB_API_KEY_FAILURE_LIMIT", 20, minimum=1)
 HUB_API_KEY_COOLOFF_SECONDS = envint("HUB_API_KEY_COOLOFF_SECONDS", 900, minimum=1)
 
@@ -281,7 +284,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
-# Django's cache holds the wrong-key counts of mdm.lockout, which every web process must share:
+# Django's cache holds the wrong-key counts of core.lockout, which every web process must share:
 # HUB_CACHE_URL (redis://...), else the broker's Redis, else this process's memory (the
 # embedded default: one process). Short socket timeouts: a stalled Redis must not hold requests.
 _cache_url = os.getenv("HUB_CACHE_URL") or (
@@ -416,23 +419,23 @@ HUB_IMPORT_PREPARED_HOURS = envint("HUB_IMPORT_PREPARED_HOURS", 24, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "mdm.auth.BearerKeyAuthentication",
+        "core.auth.BearerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["mdm.auth.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.auth.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "mdm.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.rest.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        "mdm.parsers.JSONParser",  # a too deeply nested document is a 400, not a 500
+        "core.parsers.JSONParser",  # a too deeply nested document is a 400, not a 500
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "mdm.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "mdm.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.rest.exception_handler",
     "PAGE_SIZE": 100,
 }
 
@@ -452,7 +455,7 @@ SPECTACULAR_SETTINGS = {
     # Tags and operation ids by resource ("items", "suppliers"), not by the version prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # The schema and the docs need the same credentials as the API itself.
-    "SERVE_PERMISSIONS": ["mdm.auth.RolePermission"],
+    "SERVE_PERMISSIONS": ["core.auth.RolePermission"],
     # Several records have a "status" with different choices; name each enum after its record.
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "mdm.models.Item.Status",

@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("imports/", include("imports.screen_urls")),
     path("quarantine/", include("quarantine.urls")),
-    path("api/v1/", include("mdm.urls")),
+    path("api/v1/", include("mdm.api_urls")),
     path("api/v1/", include("validation.urls")),
     path("api/v1/", include("imports.urls")),
     path("api/v1/", include("quarantine.api_urls")),

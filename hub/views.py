@@ -17,15 +17,15 @@ from drf_spectacular.views import SpectacularSwaggerView
 from kombu import Connection
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
+from core.problems import problem_response
 from hub import metrics as hub_metrics
-from mdm.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
 
 def _check_database():
     if connection.vendor == "postgresql":
-        # Bounded (mdm.postgresql): a stalled server is reported down, not waited for.
+        # Bounded (core.postgresql): a stalled server is reported down, not waited for.
         connection.ensure_connection()
         if not connection.is_usable():
             connection.close()

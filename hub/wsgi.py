@@ -11,7 +11,7 @@ def bound_statements(database, seconds):
     (statement_timeout, sent once when a connection starts): a slow query answers 503 with
     Retry-After instead of holding a server thread. For the web server only, so it is set
     here: workers, imports, migrations and benchmarks run long statements by design."""
-    if not seconds or database["ENGINE"] != "mdm.postgresql":
+    if not seconds or database["ENGINE"] != "core.postgresql":
         return
     options = database.setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c statement_timeout={seconds}s".strip()

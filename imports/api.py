@@ -15,11 +15,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.parsers import JSONParser
+from core.problems import ProblemResponse
 from imports import examples, rows, services, tasks
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
-from mdm.parsers import JSONParser
-from mdm.problems import ProblemResponse
 
 
 class ImportRunSerializer(serializers.ModelSerializer):

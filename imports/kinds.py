@@ -16,6 +16,7 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from core.numbers import NumberError, bounded_decimal
 from mdm.models import (
     Calendar,
     CalendarException,
@@ -30,7 +31,6 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
-from mdm.numbers import NumberError, bounded_decimal
 from xref.models import TARGET_PATHS, CrossReference
 
 

@@ -18,9 +18,9 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
+from core.history import Source
 from imports.kinds import KINDS, format_value, xref_target_key
 from imports.models import ImportRow
-from mdm.history import Source
 
 PAGE_SIZE = 100
 STORE_BATCH = 2000

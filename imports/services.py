@@ -64,6 +64,8 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
+from core.db import take_unsent
+from core.history import Source, change_source
 from imports import explain, reading
 from imports import rows as planned_rows
 from imports.kinds import (
@@ -77,8 +79,6 @@ from imports.kinds import (
 from imports.models import ImportRun, format_error
 from mdm import forked
 from mdm.collector import collecting_less
-from mdm.db import take_unsent
-from mdm.history import Source, change_source
 from mdm.models import (
     CodeValue,
     Item,

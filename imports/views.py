@@ -15,10 +15,10 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.roles import STEWARD, has_role
 from imports import api, rows, services, tasks
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
-from mdm.roles import STEWARD, has_role
 
 RECENT_RUNS = 30
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.history import LabelledHistoryHelper, is_revert, revert_changes, revert_reason
 from mdm.admin_display import (
     CountryFilter,
     WordsFormMixin,
@@ -19,7 +20,6 @@ from mdm.admin_display import (
     factor_column,
     unit_column,
 )
-from mdm.history import LabelledHistoryHelper, is_revert, revert_changes, revert_reason
 from mdm.models import (
     ApiClient,
     Calendar,

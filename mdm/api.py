@@ -1,151 +1,367 @@
-"""Shared API plumbing: pagination, the exception handler, and the schema description of
-the Bearer key authentication.
+"""API v1 views for master data. Thin: serializers validate through the models, services do
+the arithmetic (`mdm.units`, `mdm.calendars`), core.auth decides who may read and write.
 
-The exception handler lets DRF convert its exceptions and adds the database errors DRF
-leaves alone, so a client never sees a 500 with a stack trace for a conflict it caused; it
-answers every one as problem details (mdm.problems).
+Records are addressed by public id (items, suppliers, locations, calendars), by Rec 20 code
+(units) or by code (source systems, code lists); nested records by their code within the
+parent (an item's revision "B", a supplier's site "HAMBURG").
 """
 
-import logging
-import math
-import re
-from collections import defaultdict
-from http import HTTPStatus
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
-from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import status
-from rest_framework.exceptions import NotFound, Throttled, ValidationError
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
+from core.problems import ProblemResponse
+from core.rest import (
+    BearerKeyScheme,  # noqa: F401  (registers the schema extension)
+    not_found_detail,
+)
+from mdm import calendars, filters, serializers, units
+from mdm.models import (
+    Calendar,
+    CalendarException,
+    CodeList,
+    CodeValue,
+    Item,
+    ItemRevision,
+    ItemUnitConversion,
+    Location,
+    SourceSystem,
+    Supplier,
+    SupplierSite,
+    Unit,
+)
 
-from mdm.problems import ProblemResponse, errors_detail, field_errors
-
-logger = logging.getLogger(__name__)
-
-# How many referencing records a 409 names before it says "and N more".
-SHOWN_REFERENCES = 5
-# Django's get_object_or_404 names the model's class ("No InboundMessage matches the given
-# query."): an internal name, and not a word on which record was asked for.
-GET_OBJECT_OR_404 = re.compile(r"No \w+ matches the given query\.")
-# URL parameters as a client knows them: records are addressed by public id.
-LOOKUP_LABELS = {"public_id": "id", "pk": "id"}
-# Methods whose field errors are in the body; the others' are in query parameters.
-BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-class Pagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 1000
+# Codes may contain dots (e.g. "ACK.STATUS"), so lookups match anything up to the next slash.
+CODE_IN_PATH = "[^/]+"
 
 
-class BearerKeyScheme(OpenApiAuthenticationExtension):
-    """Describes mdm.auth.BearerKeyAuthentication in the OpenAPI schema."""
+class MasterDataViewSet(viewsets.ModelViewSet):
+    """CRUD for one kind of record. Each write runs in its own transaction so a refused
+    write (a database constraint, a record still referenced) leaves nothing half done."""
 
-    target_class = "mdm.auth.BearerKeyAuthentication"
-    name = "bearerAuth"
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            serializer.save()
 
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An API client key: `Authorization: Bearer mdh_...`.",
-        }
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            serializer.save()
 
-
-def validation_error_detail(exc):
-    """A Django ValidationError as DRF error detail with the same keys: field names stay,
-    the model's non-field errors go under DRF's non-field key."""
-    if hasattr(exc, "error_dict"):
-        return {
-            api_settings.NON_FIELD_ERRORS_KEY if field == "__all__" else field: messages
-            for field, messages in exc.message_dict.items()
-        }
-    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            instance.delete()
 
 
-def not_found_detail(noun, field, value):
-    """ "No message with id MSG-000001.": the API's noun for the record and the value sent."""
-    return f"No {noun} with {LOOKUP_LABELS.get(field, field.replace('_', ' '))} {value}."
+class NestedViewSet(MasterDataViewSet):
+    """Records that belong to a parent named in the URL (an item's revisions). The parent is
+    looked up first, so an unknown parent is a 404, and is handed to the serializer so the
+    model validates the record together with its parent."""
+
+    parent_model = None
+    parent_lookup = None  # field of the parent model matched against the URL
+    parent_kwarg = None  # name of the URL parameter
+    parent_field = None  # foreign key from the record to its parent
+
+    def get_parent(self):
+        if not hasattr(self, "_parent"):
+            value = self.kwargs[self.parent_kwarg]
+            try:
+                self._parent = self.parent_model.objects.get(**{self.parent_lookup: value})
+            except self.parent_model.DoesNotExist:
+                noun = self.parent_model._meta.verbose_name
+                raise NotFound(not_found_detail(noun, self.parent_lookup, value)) from None
+        return self._parent
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL values
+            return queryset.none()
+        return queryset.filter(**{self.parent_field: self.get_parent()})
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and self.parent_kwarg in self.kwargs:
+            context["parent"] = {self.parent_field: self.get_parent()}
+        return context
 
 
-def _not_found(view):
-    # The noun is the route's (the router's basename: "message", "item-revision"), the one
-    # the client used, never the model's class name.
-    kwargs = getattr(view, "kwargs", None) or {}
-    field = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
-    basename = getattr(view, "basename", None)
-    if basename and field in kwargs:
-        return not_found_detail(basename.replace("-", " "), field, kwargs[field])
-    return "Nothing is found at this address."
+def path_parameter(name, description):
+    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.PATH, description=description)
 
 
-def exception_handler(exc, context):
-    # DRF's get_object_or_404 raises a bare Http404 for a value the lookup cannot take.
-    if isinstance(exc, Http404) and (not exc.args or GET_OBJECT_OR_404.fullmatch(str(exc))):
-        exc = NotFound(_not_found(context.get("view")))
-    if isinstance(exc, ProtectedError | RestrictedError):
-        set_rollback()
-        return ProblemResponse(status.HTTP_409_CONFLICT, _still_referenced(exc))
-    if isinstance(exc, IntegrityError):
-        logger.warning("API write refused by the database: %s", exc)
-        set_rollback()
-        return ProblemResponse(
-            status.HTTP_409_CONFLICT,
-            "The change conflicts with data already stored. Reload the record and try again.",
-        )
-    if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(validation_error_detail(exc))
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None  # not an API error: Django's handler500 answers (hub.views.server_error)
-    request = context.get("request")
-    return as_problem(exc, response, getattr(request, "method", "GET"))
+def nested_under(parameter):
+    """Documents the parent's URL parameter on every action of a nested view set."""
+    actions = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+    return extend_schema_view(**{name: extend_schema(parameters=[parameter]) for name in actions})
 
 
-def as_problem(exc, response, method="GET"):
-    """DRF's error response as problem details, with its headers (WWW-Authenticate,
-    Retry-After, Allow). Field errors of a request without a body name query parameters."""
-    data = response.data
-    headers = {name: value for name, value in response.items() if name.lower() != "content-type"}
-    if isinstance(exc, ValidationError):
-        where = "pointer" if method in BODY_METHODS else "parameter"
-        errors = field_errors(data, where=where, root_key=api_settings.NON_FIELD_ERRORS_KEY)
-        detail = errors_detail(errors) if errors else "The request is invalid."
-        return ProblemResponse(response.status_code, detail, errors=errors, headers=headers)
-    extensions = dict(data) if isinstance(data, dict) else {}
-    detail = extensions.pop("detail", None) or HTTPStatus(response.status_code).description
-    for name in ("type", "title", "status", "errors"):
-        extensions.pop(name, None)
-    if isinstance(exc, Throttled) and exc.wait is not None:
-        extensions["retry_after"] = math.ceil(exc.wait)
-    return ProblemResponse(response.status_code, detail, headers=headers, **extensions)
+class SourceSystemViewSet(MasterDataViewSet):
+    """Systems that exchange data through the hub, and what each is the source of record
+    for."""
+
+    queryset = SourceSystem.objects.all()
+    serializer_class = serializers.SourceSystemSerializer
+    filterset_class = filters.SourceSystemFilterSet
+    lookup_field = "code"
 
 
-def _still_referenced(exc):
-    """ "... still referenced by 2 locations (LOC-000001 PLANT-1 Plant 1, ...)"."""
-    objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
-    by_model = defaultdict(list)
-    for obj in objects:
-        public_id = getattr(obj, "public_id", None)
-        label = str(obj)
-        if public_id and not label.startswith(str(public_id)):
-            label = f"{public_id} {label}"
-        by_model[obj._meta].append(label)
-    parts = []
-    for meta, labels in by_model.items():
-        name = meta.verbose_name if len(labels) == 1 else meta.verbose_name_plural
-        shown = ", ".join(labels[:SHOWN_REFERENCES])
-        if len(labels) > SHOWN_REFERENCES:
-            shown += f" and {len(labels) - SHOWN_REFERENCES} more"
-        parts.append(f"{len(labels)} {name} ({shown})")
-    return (
-        "This record cannot be deleted: it is still referenced by "
-        + "; ".join(parts)
-        + ". Remove or change those references first."
+class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    """Units of measure by UN/ECE Rec 20 code. Reference data loaded from Rec 20: read-only
+    for everyone."""
+
+    queryset = Unit.objects.all()
+    serializer_class = serializers.UnitSerializer
+    filterset_class = filters.UnitFilterSet
+    lookup_field = "code"
+
+    @extend_schema(
+        summary="Convert a quantity between units",
+        description=(
+            "Global conversions (e.g. KGM to GRM) and, with `item` (and `supplier`), the "
+            "item's pack conversions (1 XBX = 12 H87). Quantities are decimal strings so no "
+            "precision is lost. An impossible conversion is a 400 with the reason."
+        ),
+        filters=False,
+        parameters=[
+            OpenApiParameter(
+                "quantity",
+                OpenApiTypes.STR,
+                required=True,
+                description="Decimal number, e.g. 2.5 (text, so no precision is lost)",
+            ),
+            OpenApiParameter(
+                "from", OpenApiTypes.STR, required=True, description="Rec 20 code, e.g. XBX"
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.STR, required=True, description="Rec 20 code, e.g. H87"
+            ),
+            OpenApiParameter(
+                "item", OpenApiTypes.STR, description="Item public id or number, for pack units"
+            ),
+            OpenApiParameter(
+                "supplier",
+                OpenApiTypes.STR,
+                description="Supplier public id or number, for supplier-specific packs",
+            ),
+            OpenApiParameter(
+                "date",
+                OpenApiTypes.DATE,
+                description="Date the conversion must be valid on (default: today)",
+            ),
+        ],
+        responses={200: serializers.ConversionResultSerializer},
     )
+    @action(detail=False, pagination_class=None, filter_backends=[])
+    def convert(self, request):
+        query = serializers.ConvertQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+
+        try:
+            detailed = units.convert_detailed(
+                params["quantity"],
+                params["from"],
+                params["to"],
+                item=params.get("item"),
+                supplier=params.get("supplier"),
+                on_date=params.get("date"),
+            )
+        except units.ConversionError as exc:
+            return ProblemResponse(400, str(exc))
+        result, warnings = detailed.quantity, list(detailed.warnings)
+        return Response(
+            {
+                "quantity": serializers.decimal_text(params["quantity"]),
+                "from": params["from"].code,
+                "to": params["to"].code,
+                "result": serializers.decimal_text(result),
+                "warnings": warnings,
+            }
+        )
+
+
+class ItemViewSet(MasterDataViewSet):
+    """Items: materials, components and products, by public id (ITM-...)."""
+
+    queryset = Item.objects.select_related("base_unit", "weight_unit")
+    serializer_class = serializers.ItemSerializer
+    filterset_class = filters.ItemFilterSet
+    lookup_field = "public_id"
+
+
+ITEM_PATH = path_parameter("item_public_id", "Public id of the item, e.g. ITM-000123")
+
+
+@nested_under(ITEM_PATH)
+class ItemRevisionViewSet(NestedViewSet):
+    """An item's engineering revisions, by revision code."""
+
+    queryset = ItemRevision.objects.select_related("item")
+    serializer_class = serializers.ItemRevisionSerializer
+    filterset_class = filters.ItemRevisionFilterSet
+    lookup_field = "revision"
+    parent_model = Item
+    parent_lookup = "public_id"
+    parent_kwarg = "item_public_id"
+    parent_field = "item"
+
+
+@nested_under(ITEM_PATH)
+class ItemUnitConversionViewSet(NestedViewSet):
+    """An item's pack conversions (1 from-unit = factor to-units), optionally per supplier."""
+
+    queryset = ItemUnitConversion.objects.select_related("item", "supplier", "from_unit", "to_unit")
+    serializer_class = serializers.ItemUnitConversionSerializer
+    filterset_class = filters.ItemUnitConversionFilterSet
+    parent_model = Item
+    parent_lookup = "public_id"
+    parent_kwarg = "item_public_id"
+    parent_field = "item"
+
+
+class SupplierViewSet(MasterDataViewSet):
+    """Suppliers, by public id (SUP-...)."""
+
+    queryset = Supplier.objects.all()
+    serializer_class = serializers.SupplierSerializer
+    filterset_class = filters.SupplierFilterSet
+    lookup_field = "public_id"
+
+
+SUPPLIER_PATH = path_parameter("supplier_public_id", "Public id of the supplier, e.g. SUP-000045")
+
+
+@nested_under(SUPPLIER_PATH)
+class SupplierSiteViewSet(NestedViewSet):
+    """A supplier's ordering and shipping sites, by site code."""
+
+    queryset = SupplierSite.objects.select_related("supplier", "calendar")
+    serializer_class = serializers.SupplierSiteSerializer
+    filterset_class = filters.SupplierSiteFilterSet
+    lookup_field = "code"
+    parent_model = Supplier
+    parent_lookup = "public_id"
+    parent_kwarg = "supplier_public_id"
+    parent_field = "supplier"
+
+
+class LocationViewSet(MasterDataViewSet):
+    """Plants, warehouses, distribution centres, ship-tos and supplier sites, by public id
+    (LOC-...)."""
+
+    queryset = Location.objects.select_related("calendar", "parent", "supplier_site")
+    serializer_class = serializers.LocationSerializer
+    filterset_class = filters.LocationFilterSet
+    lookup_field = "public_id"
+
+
+class CalendarViewSet(MasterDataViewSet):
+    """Working calendars, by public id (CAL-...), with their exceptions, and working-day
+    arithmetic on them."""
+
+    queryset = Calendar.objects.prefetch_related("exceptions")
+    serializer_class = serializers.CalendarSerializer
+    filterset_class = filters.CalendarFilterSet
+    lookup_field = "public_id"
+
+    @extend_schema(
+        summary="Add working days to a date",
+        description=(
+            "The date `days` working days after `date` (before it when negative; with 0, "
+            "`date` itself when worked, else the next working day)."
+        ),
+        filters=False,
+        parameters=[
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True),
+            OpenApiParameter(
+                "days", OpenApiTypes.INT, required=True, description="May be negative"
+            ),
+        ],
+        responses={200: serializers.AddWorkingDaysResultSerializer},
+    )
+    @action(detail=True, url_path="add-working-days", pagination_class=None, filter_backends=[])
+    def add_working_days(self, request, public_id=None):
+        query = serializers.AddWorkingDaysQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day, days = query.validated_data["date"], query.validated_data["days"]
+        calendar = self.get_object()
+
+        try:
+            result = calendars.add_working_days(calendar, day, days)
+        except ValueError as exc:
+            return ProblemResponse(400, str(exc))
+        return Response(
+            {"calendar": calendar.public_id, "date": day, "days": days, "result": result}
+        )
+
+    @extend_schema(
+        summary="Count working days between two dates",
+        description="Working days in [from, to): `from` counts, `to` does not.",
+        filters=False,
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
+        ],
+        responses={200: serializers.WorkingDaysResultSerializer},
+    )
+    @action(detail=True, url_path="working-days", pagination_class=None, filter_backends=[])
+    def working_days(self, request, public_id=None):
+        query = serializers.WorkingDaysQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data["from"], query.validated_data["to"]
+        calendar = self.get_object()
+
+        try:
+            count = calendars.working_days_between(calendar, start, end)
+        except ValueError as exc:
+            return ProblemResponse(400, str(exc))
+        return Response(
+            {"calendar": calendar.public_id, "from": start, "to": end, "working_days": count}
+        )
+
+
+CALENDAR_PATH = path_parameter("calendar_public_id", "Public id of the calendar, e.g. CAL-000002")
+
+
+@nested_under(CALENDAR_PATH)
+class CalendarExceptionViewSet(NestedViewSet):
+    """A calendar's dated exceptions: shutdowns, bridge days, working Saturdays."""
+
+    queryset = CalendarException.objects.select_related("calendar")
+    serializer_class = serializers.CalendarExceptionSerializer
+    filterset_class = filters.CalendarExceptionFilterSet
+    parent_model = Calendar
+    parent_lookup = "public_id"
+    parent_kwarg = "calendar_public_id"
+    parent_field = "calendar"
+
+
+class CodeListViewSet(MasterDataViewSet):
+    """Lists of canonical codes (e.g. acknowledgement line statuses), with their values."""
+
+    queryset = CodeList.objects.prefetch_related("values")
+    serializer_class = serializers.CodeListSerializer
+    filterset_class = filters.CodeListFilterSet
+    lookup_field = "code"
+    lookup_value_regex = CODE_IN_PATH
+
+
+CODE_LIST_PATH = path_parameter("code_list_code", "Code of the code list")
+
+
+@nested_under(CODE_LIST_PATH)
+class CodeValueViewSet(NestedViewSet):
+    """The canonical codes of one code list, by code."""
+
+    queryset = CodeValue.objects.select_related("code_list")
+    serializer_class = serializers.CodeValueSerializer
+    filterset_class = filters.CodeValueFilterSet
+    lookup_field = "code"
+    parent_model = CodeList
+    parent_lookup = "code"
+    parent_kwarg = "code_list_code"
+    parent_field = "code_list"

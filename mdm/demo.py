@@ -25,8 +25,8 @@ from simple_history.utils import bulk_create_with_history
 from stdnum import ean
 from stdnum.iso7064 import mod_97_10
 
+from core.history import change_source, current_change_source
 from mdm import identifiers, units
-from mdm.history import change_source, current_change_source
 from mdm.models import (
     Calendar,
     CalendarException,

@@ -18,8 +18,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoricalChangeSource
 from mdm import identifiers
-from mdm.history import HistoricalChangeSource
 
 CODE_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",

@@ -14,7 +14,8 @@ from django.db.models import Q
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from mdm.api import validation_error_detail
+from core.numbers import NumberError, bounded_decimal
+from core.rest import validation_error_detail
 from mdm.models import (
     Calendar,
     CalendarException,
@@ -29,7 +30,6 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
-from mdm.numbers import NumberError, bounded_decimal
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -87,7 +87,7 @@ def calendar_field(**kwargs):
 
 
 class BoundedDecimalField(serializers.DecimalField):
-    """DRF's decimal field, its value then held to mdm.numbers' bound (named when refused):
+    """DRF's decimal field, its value then held to core.numbers' bound (named when refused):
     without max_digits, DRF takes 1e999999999 as it comes."""
 
     def to_internal_value(self, data):

@@ -7,8 +7,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.roles import INTEGRATION, ROLES, STEWARD
 from mdm.models import ApiClient, SourceSystem
-from mdm.roles import INTEGRATION, ROLES, STEWARD
 
 
 @transaction.atomic

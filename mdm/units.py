@@ -24,9 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from mdm.history import current_change_source
+from core.history import current_change_source
+from core.numbers import NumberError, bounded_decimal
 from mdm.models import ItemUnitConversion, Unit
-from mdm.numbers import NumberError, bounded_decimal
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REC20_FILE = DATA_DIR / "datahub_units-of-measure_active.csv"

@@ -14,10 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from core.problems import ProblemResponse
+from core.rest import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from core.roles import STEWARD, VIEWER, has_role
 from mdm.models import ApiClient
-from mdm.problems import ProblemResponse
-from mdm.roles import STEWARD, VIEWER, has_role
 from quarantine import services, supply
 from quarantine.filters import CaseFilter
 from quarantine.models import QuarantineCase

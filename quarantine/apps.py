@@ -7,7 +7,7 @@ class QuarantineConfig(AppConfig):
     verbose_name = "Quarantine"
 
     def ready(self):
-        from mdm.roles import sync_role_permissions
+        from core.roles import sync_role_permissions
         from mdm.signals import demo_seeded, record_status_changed
         from quarantine import demo
         from quarantine.receivers import (

@@ -16,8 +16,8 @@ import re
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from core.numbers import NumberError, bounded_decimal
 from mdm.models import Item, ItemUnitConversion, Supplier, Unit
-from mdm.numbers import NumberError, bounded_decimal
 from quarantine.models import QuarantineCase
 from quarantine.services import (
     CaseConflict,

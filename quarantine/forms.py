@@ -5,9 +5,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from mdm.jsonbody import JSONRefused, read_json
-from mdm.numbers import NumberError, bounded_decimal
-from mdm.roles import STEWARD
+from core.jsonbody import JSONRefused, read_json
+from core.numbers import NumberError, bounded_decimal
+from core.roles import STEWARD
 
 
 def stewards():
@@ -78,7 +78,7 @@ class EditPayloadForm(forms.Form):
         try:
             value = read_json(text)
         except JSONRefused as exc:
-            if exc.line is None:  # within the hub's limits on JSON (mdm.jsonbody)
+            if exc.line is None:  # within the hub's limits on JSON (core.jsonbody)
                 raise forms.ValidationError(
                     "%(error)s Nothing was saved; correct the text below and send it again.",
                     code="json_limit",

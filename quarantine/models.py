@@ -111,7 +111,7 @@ class QuarantineCase(models.Model):
 
     class Meta:
         ordering = ["opened_at", "id"]
-        # Not given to stewards by default: the "override" group holds it (mdm.roles).
+        # Not given to stewards by default: the "override" group holds it (core.roles).
         permissions = [("release_by_override", "Can release a message by override")]
         indexes = [
             # A team's queue: its open cases, oldest first (and the aging dashboard).

@@ -3,7 +3,7 @@
 Actions (`assign`, `replay`, `reject`, `release_by_override`, `edit_payload`,
 `fix_by_reference`) each take the acting user as `by`, check the role server-side (a viewer
 cannot act; release by override needs the `quarantine.release_by_override` permission, which
-stewards do not get by default: see mdm.roles), and record a CaseTransition (who, when, from,
+stewards do not get by default: see core.roles), and record a CaseTransition (who, when, from,
 to, why). `by=None` is the hub itself (auto-replay) and is not checked.
 
 Concurrency: an action locks the case row (SELECT ... FOR UPDATE on PostgreSQL) and then
@@ -40,9 +40,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mdm.db import take_unsent
+from core.db import take_unsent
+from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
-from mdm.roles import STEWARD, has_role
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
 from validation import controls
 from validation import services as validation

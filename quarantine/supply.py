@@ -27,8 +27,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.roles import STEWARD, has_role
 from mdm.models import CodeValue
-from mdm.roles import STEWARD, has_role
 from quarantine.forms import SupplyNoteForm
 from quarantine.models import SupplyExceptionNote
 from validation import controls

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from mdm.history import change_source
+from core.history import change_source
 from quarantine import services
 
 

@@ -25,9 +25,9 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from core.jsonbody import JSONRefused, read_json
 from mdm import forked, identifiers
 from mdm.collector import collecting_less
-from mdm.jsonbody import JSONRefused, read_json
 from mdm.models import Item, Location, SourceSystem, Supplier
 from reconcile.models import ReconciliationKey
 from xref import matching
@@ -202,7 +202,7 @@ def manifest(service_url, view_url, identifier_space, schema_space):
 
 def parse_json_param(text, name):
     """The JSON value of a request parameter, read within the hub's limits on JSON
-    (mdm.jsonbody), or BadRequest saying what is wrong."""
+    (core.jsonbody), or BadRequest saying what is wrong."""
     if not isinstance(text, str):
         raise BadRequest(f"{name} is not valid JSON: give it as JSON text.")
     try:

@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
-from mdm.problems import problem_response
-from mdm.roles import ROLES, has_role
+from core.problems import problem_response
+from core.roles import ROLES, has_role
 from reconcile import services
 
 # A JavaScript name such as "cb" or "jQuery123.handle": nothing that could smuggle code in.
@@ -51,7 +51,7 @@ def _param(request, name):
 
 
 def _error(status, detail):
-    # The protocol defines no error body: a problem document, as the API's (mdm.problems).
+    # The protocol defines no error body: a problem document, as the API's (core.problems).
     return problem_response(status, detail)
 
 

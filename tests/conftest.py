@@ -80,7 +80,7 @@ def anonymous_api():
 
 @pytest.fixture(autouse=True)
 def _no_lockout_from_earlier_tests(settings):
-    # Wrong API keys are counted in Django's cache (mdm.lockout): one test's wrong keys must not
+    # Wrong API keys are counted in Django's cache (core.lockout): one test's wrong keys must not
     # lock the next out. The test process gets a cache of its own in memory, emptied for each
     # test: clearing a Redis cache would flush the database it shares with the broker. (Failed
     # logins are rows, rolled back with the test.)

@@ -27,7 +27,7 @@ class ValidationConfig(AppConfig):
     verbose_name = "Transaction validation"
 
     def ready(self):
-        from mdm.roles import sync_role_permissions
+        from core.roles import sync_role_permissions
         from mdm.signals import demo_seeded
         from validation import demo
 

@@ -34,9 +34,9 @@ import time
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
+from core.history import change_source
 from hub.celery import app as celery_app
 from mdm.calendars import WorkingCalendar
-from mdm.history import change_source
 from mdm.models import (
     Item,
     ItemRevision,

@@ -49,8 +49,8 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
+from core.numbers import NumberError, bounded_decimal
 from mdm.models import ItemRevision, Location
-from mdm.numbers import NumberError, bounded_decimal
 from xref import described, near_miss
 from xref.models import Kind
 from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
@@ -609,7 +609,7 @@ def quantity_problem(value, zero_allowed):
         return f"{value!r} is not a quantity.", None
     else:
         try:
-            number = bounded_decimal(value)  # mdm.numbers: no arithmetic on 1e999999999
+            number = bounded_decimal(value)  # core.numbers: no arithmetic on 1e999999999
         except NumberError as exc:
             return str(exc), None
     if number < 0 or (number == 0 and not zero_allowed):

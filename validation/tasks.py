@@ -14,7 +14,7 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from mdm.history import change_source
+from core.history import change_source
 from validation import budget, retention, services
 
 logger = logging.getLogger(__name__)

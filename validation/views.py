@@ -1,6 +1,6 @@
 """API v1 of transaction validation: contracts, message submission and outcomes, dry runs.
 Thin: validation.services stores and validates, validation.contracts answers for contracts,
-mdm.auth decides who may.
+core.auth decides who may.
 
 Reads: any role; an integration client sees only its own system's messages. Submitting and
 dry runs: integration and steward API clients, as the system of their key.
@@ -22,14 +22,14 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.jsonbody import JSONRefused, read_json
+from core.parsers import parse_error
+from core.problems import ProblemResponse, json_path_pointer
+from core.rest import BearerKeyScheme  # noqa: F401  (registers the schema extension)
+from core.roles import INTEGRATION, STEWARD, VIEWER, has_role
 from hub.middleware import too_large_detail
-from mdm.api import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from mdm.filters import BoundedTextFilterSet, UtcDateTimeFilter
-from mdm.jsonbody import JSONRefused, read_json
 from mdm.models import ApiClient
-from mdm.parsers import parse_error
-from mdm.problems import ProblemResponse, json_path_pointer
-from mdm.roles import INTEGRATION, STEWARD, VIEWER, has_role
 from validation import budget, contracts, controls, services
 from validation.models import InboundMessage, MessageType, SupplyException
 from validation.serializers import (
@@ -58,7 +58,7 @@ class RequestTooLarge(APIException):
 class LimitedJSONParser(BaseParser):
     """JSON bodies up to HUB_MAX_REQUEST_BYTES, counted as read (hub.middleware checks the
     declared length first). Reads the bytes itself: faster than DRF's text decoding for
-    large forecasts. mdm.jsonbody reads them, with the hub's limits: NaN, Infinity and
+    large forecasts. core.jsonbody reads them, with the hub's limits: NaN, Infinity and
     numbers too large for a double refused, and nesting kept well below the depth at which
     jsonschema-rs fails."""
 

@@ -29,8 +29,8 @@ from datetime import date
 
 from simple_history.utils import bulk_create_with_history
 
+from core.history import current_change_source
 from mdm import demo as mdm_demo
-from mdm.history import current_change_source
 from mdm.models import (
     CodeValue,
     Item,

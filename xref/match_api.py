@@ -8,8 +8,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.roles import INTEGRATION, STEWARD
 from mdm import identifiers
-from mdm.roles import INTEGRATION, STEWARD
 from xref import matching
 
 IDENTIFIER_PARAMS = {

@@ -53,7 +53,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 from stdnum import ean
 from stdnum import lei as stdnum_lei
 
-from mdm.db import fetch_prepared
+from core.db import fetch_prepared
 from mdm.models import Item, Location, Supplier
 from xref import shortlist
 from xref.models import MatchKey
@@ -574,7 +574,7 @@ def index_after_demo(sender, **kwargs):
 #
 # A match makes half a dozen statements with lists of keys or ids in them. On PostgreSQL a
 # list goes as one array parameter, so each statement's text is fixed and prepared once per
-# connection (mdm.db.fetch_prepared): a list of a few hundred placeholders costs more to
+# connection (core.db.fetch_prepared): a list of a few hundred placeholders costs more to
 # convert on the client and to plan than to run. Other databases get the same statements
 # with the list written out.
 

@@ -51,7 +51,7 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from mdm.db import fetch_prepared
+from core.db import fetch_prepared
 from mdm.models import (
     CodeList,
     CodeValue,

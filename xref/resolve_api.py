@@ -27,10 +27,10 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mdm.jsonbody import JSONRefused, read_json
-from mdm.parsers import parse_error
-from mdm.problems import ProblemResponse, pointer, problem
-from mdm.roles import INTEGRATION, STEWARD
+from core.jsonbody import JSONRefused, read_json
+from core.parsers import parse_error
+from core.problems import ProblemResponse, pointer, problem
+from core.roles import INTEGRATION, STEWARD
 from xref import resolve
 from xref.models import Kind
 
@@ -153,7 +153,7 @@ def _echo(key, fields):
 class BatchJSONParser(BaseParser):
     """JSON bodies up to MAX_BATCH_BYTES. Reads the request stream itself: DRF's JSONParser
     goes through request.body, which is held to DATA_UPLOAD_MAX_MEMORY_SIZE. Read by
-    mdm.jsonbody's fast path (orjson), with the hub's limits on JSON."""
+    core.jsonbody's fast path (orjson), with the hub's limits on JSON."""
 
     media_type = "application/json"
 

@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mdm.api import validation_error_detail
+from core.rest import validation_error_detail
 from mdm.models import SourceSystem
 from mdm.serializers import NaturalKeyField, ValidatedModelSerializer
 from xref import services
@@ -228,7 +228,7 @@ class ReferenceConflictResponseSerializer(serializers.Serializer):
 
 
 def conflict_body(exc):
-    """The 409's members besides problem details' own (mdm.problems)."""
+    """The 409's members besides problem details' own (core.problems)."""
     clash = exc.conflict
     return {
         "conflict": {

@@ -1,5 +1,5 @@
 """API v1 of the cross-reference registry: /api/v1/xrefs/. Thin: the serializer parses and
-validates, xref.services registers and changes, mdm.auth decides who may (reads: any role;
+validates, xref.services registers and changes, core.auth decides who may (reads: any role;
 writes: stewards)."""
 
 from django.db import transaction
@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from mdm.problems import ProblemResponse
+from core.problems import ProblemResponse
 from xref import services
 from xref.filters import CrossReferenceFilterSet
 from xref.models import TARGET_PATHS, CrossReference

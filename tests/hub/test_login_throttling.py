@@ -1,5 +1,5 @@
 """Guessing is throttled: failed logins per account and per address (django-axes), wrong API
-keys per address (mdm.lockout); and a login lands on a page that exists."""
+keys per address (core.lockout); and a login lands on a page that exists."""
 
 import time
 from datetime import timedelta
@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
 
-from mdm import lockout
+from core import lockout
 from mdm.models import ApiClient
 from mdm.services import create_api_client
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, connections
 
-from mdm.db import fetch_prepared
+from core.db import fetch_prepared
 from tests.services import require
 
 SUM = "SELECT CAST(%s AS INTEGER) + 1, %s"

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mdm.roles import INTEGRATION, ROLES
+from core.roles import INTEGRATION, ROLES
 from mdm.services import create_api_client
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mdm.history import change_source
+from core.history import change_source
 from mdm.models import SourceSystem
 from validation.controls import SCHEMES, load_status_codes
 

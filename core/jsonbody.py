@@ -24,7 +24,7 @@ import re
 import orjson
 
 MAX_DEPTH = 64
-# A number as the hub's decimals allow it (mdm.numbers), or a double written out in full.
+# A number as the hub's decimals allow it (core.numbers), or a double written out in full.
 MAX_NUMBER_CHARS = 64
 
 # What no text column can hold, as JSON escapes it: a NUL (\u0000), or half of a surrogate

@@ -3,18 +3,19 @@
 import functools
 import hmac
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework import authentication, exceptions, permissions
 
-from mdm.db import fetch_prepared
-from mdm.lockout import client_address, key_lockout_wait, record_wrong_key
-from mdm.models import ApiClient, SourceSystem
-from mdm.roles import INTEGRATION, ROLES, STEWARD, VIEWER, has_role
+from core.db import fetch_prepared
+from core.lockout import client_address, key_lockout_wait, record_wrong_key
+from core.roles import INTEGRATION, ROLES, STEWARD, VIEWER, has_role
 
 
 class WrongKey(exceptions.AuthenticationFailed):
-    """A key that is no key of ours: it counts towards the address's lockout (mdm.lockout)."""
+    """A key that is no key of ours: it counts towards the address's lockout (core.lockout)."""
 
 
 class KeysLockedOut(exceptions.Throttled):
@@ -31,7 +32,7 @@ class KeysLockedOut(exceptions.Throttled):
 class BearerKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer mdh_<prefix>_<secret>`; the key is looked up by prefix and its
     hash compared, so the key itself is never stored. Wrong keys lock out the address that
-    sends them (mdm.lockout)."""
+    sends them (core.lockout)."""
 
     keyword = "Bearer"
 
@@ -60,10 +61,11 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
             raise WrongKey("The API key is not valid.") from None
         # The secret is token_urlsafe and may itself contain "_": split off the two head parts.
         parts = key.split("_", 2)
-        if len(parts) != 3 or parts[0] != ApiClient.KEY_PREFIX:
+        client_model = api_client_model()
+        if len(parts) != 3 or parts[0] != client_model.KEY_PREFIX:
             raise WrongKey("The API key is not valid.")
         client = find_client(parts[1])
-        if client is None or not _same(client.key_hash, ApiClient.hash_key(key)):
+        if client is None or not _same(client.key_hash, client_model.hash_key(key)):
             raise WrongKey("The API key is not valid.")
         if not client.is_active or not client.user.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
@@ -78,7 +80,15 @@ def _same(a, b):
     return hmac.compare_digest(a, b)
 
 
-_MODELS = (ApiClient, get_user_model(), SourceSystem)
+def api_client_model():
+    """The model of API clients (HUB_API_CLIENT_MODEL, as Django's AUTH_USER_MODEL names the
+    user model): each has a hashed key, a user and the source system it speaks for."""
+    return apps.get_model(settings.HUB_API_CLIENT_MODEL)
+
+
+def _models():
+    client = api_client_model()
+    return client, get_user_model(), client._meta.get_field("system").related_model
 
 
 @functools.cache
@@ -86,7 +96,7 @@ def _client_query():
     """One statement for the key's client, its user, its system and its role. Written out
     once: the ORM spends longer compiling this query than the database spends running it, and
     every call of the hot path (resolution) authenticates."""
-    client, user, system = (model._meta for model in _MODELS)
+    client, user, system = (model._meta for model in _models())
     columns = ", ".join(
         f'{alias}."{field.column}"'
         for alias, meta in (("c", client), ("u", user), ("s", system))
@@ -135,7 +145,7 @@ def find_client(key_prefix):
         return None
     row = rows[0]
     instances, start = [], 0
-    for model in _MODELS:
+    for model in _models():
         fields = model._meta.concrete_fields
         values = _from_db(model, row[start : start + len(fields)])
         names = [field.attname for field in fields]

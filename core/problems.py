@@ -13,7 +13,7 @@ documents (`keys`, `retry_after`, `conflict`, ...). The media type is
 application/problem+json.
 
 `problem` builds the document; `problem_response` answers it from a plain Django view,
-`ProblemResponse` from a DRF view (mdm.api's exception handler formats DRF's errors with it).
+`ProblemResponse` from a DRF view (core.rest's exception handler formats DRF's errors with it).
 """
 
 import json

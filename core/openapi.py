@@ -1,12 +1,12 @@
 """The OpenAPI schema's description of the hub's error answers.
 
-Kept out of mdm.api, which DRF imports while drf-spectacular itself imports DRF's views.
+Kept out of core.rest, which DRF imports while drf-spectacular itself imports DRF's views.
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
-# Every error answer is a problem document (RFC 9457, mdm.problems), described once as the
+# Every error answer is a problem document (RFC 9457, core.problems), described once as the
 # "Problem" component; an operation's own error members (`keys`, `conflict`, ...) are
 # extension members, added to it with allOf.
 PROBLEM_SCHEMA = {

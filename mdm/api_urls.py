@@ -4,7 +4,7 @@ sites) live under their parent's URL."""
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from mdm import views
+from mdm import api as views
 
 router = DefaultRouter()
 # Codes may contain dots, which format suffixes (".json") would swallow; JSON is the default.

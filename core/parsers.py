@@ -1,4 +1,4 @@
-"""The API's JSON parser: DRF's, reading through mdm.jsonbody, so that the hub's limits on
+"""The API's JSON parser: DRF's, reading through core.jsonbody, so that the hub's limits on
 JSON (depth, NUL and lone surrogates, numbers) hold for every API body, each refusal a bad
 request whose detail starts "JSON parse error - " as DRF's own do.
 """
@@ -7,11 +7,11 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from mdm.jsonbody import JSONRefused, read_json
+from core.jsonbody import JSONRefused, read_json
 
 
 def parse_error(exc):
-    """The 400 for JSON that mdm.jsonbody refused."""
+    """The 400 for JSON that core.jsonbody refused."""
     return ParseError(f"JSON parse error - {exc}")
 
 
