@@ -58,12 +58,28 @@ format: $(STAMP)
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-## A Celery worker for the hub (needs CELERY_BROKER_URL); validation tasks go to the queue
-## HUB_VALIDATION_QUEUE (default "celery").
+## A Celery worker pool of the hub (needs DATABASE_URL and CELERY_BROKER_URL). It consumes the
+## queues the settings name: HUB_VALIDATION_QUEUE (validation tasks), Celery's default queue
+## "celery" (quarantine replays and bulk actions, SLA, retention) and HUB_IMPORT_QUEUE (import
+## tasks); both settings are "celery" unless set. One pool per queue: set both everywhere,
+## e.g. HUB_VALIDATION_QUEUE=validation HUB_IMPORT_QUEUE=import, and run `make worker
+## POOL=validation` (validation and default queues) on some machines and `make worker
+## POOL=import` on others (README, "Running against PostgreSQL and Redis"). CONCURRENCY:
+## processes of the pool (default: one per core).
+WORKER_QUEUES = import sys; from django.conf import settings as s; \
+	pools = {"validation": [s.VALIDATION_QUEUE, "celery"], "import": [s.HUB_IMPORT_QUEUE]}; \
+	wanted = sys.argv[1:] or list(pools); \
+	bad = [p for p in wanted if p not in pools]; \
+	sys.exit(f"POOL is validation or import, not {bad[0]!r}") if bad else None; \
+	print(",".join(dict.fromkeys(q for p in wanted for q in pools[p])))
 worker: $(STAMP)
-	$(BIN)/celery -A hub worker --loglevel=INFO -Q $${HUB_VALIDATION_QUEUE:-celery}
+	@queues=$$(DJANGO_SETTINGS_MODULE=hub.settings $(BIN)/python -c '$(WORKER_QUEUES)' $(POOL)) \
+		&& echo "worker pool on the queue(s) $$queues" \
+		&& exec $(BIN)/celery -A hub worker --loglevel=INFO -Q $$queues \
+		$(if $(CONCURRENCY),--concurrency=$(CONCURRENCY))
 
-## Celery beat: the periodic sweep of stuck messages. Run exactly one per deployment.
+## Celery beat: sends the periodic tasks (the sweeps of stuck messages, imports and bulk runs,
+## retention, SLA marks) to the pools' queues. Run exactly one per deployment.
 beat: $(STAMP)
 	@mkdir -p var
 	$(BIN)/celery -A hub beat --loglevel=INFO --schedule var/celerybeat-schedule

@@ -2,7 +2,11 @@
 
 (a) single resolve over HTTP under gunicorn (2 workers) with a concurrent load generator on
     loopback, beside a bare Django view (no DRF, no authentication) doing the same indexed
-    lookup: requests/s, p50, p99. Targets: >= 0.7x the bare view's throughput, p99 <= 20 ms.
+    lookups: requests/s, p50, p99, over the mix a sync flow sends: 80 % current codes
+    (resolved, 200), 10 % legacy codes retired at the cut-over (404 naming the successor),
+    10 % unknown codes (404; the API adds near-miss and match candidates, the bare view
+    none). Every answer counts in the figures, each outcome's latency is printed too.
+    Targets: >= 0.7x the bare view's throughput, p99 <= 20 ms.
 (b) batch resolve of 10,000 keys, timed in-process (the service call) and over HTTP (the
     batch API, round trip), beside a raw SQL join of the same keys. Target: <= 300 ms.
 
@@ -14,6 +18,7 @@ Environment:
 - BENCH_SECONDS: length of each measured HTTP round, default 4 (four rounds per view,
   interleaved);
 - BENCH_CONCURRENCY: connections of the load generator, default 4 (two per worker);
+- BENCH_RESOLVE_SCALE: size of the data set relative to the one below, default 1;
 - BENCH_STRICT=1: exit 1 when a target is missed. By default PASS or FAIL is printed beside
   each target and the exit status is 0, so `make bench` goes on to the next benchmark.
 
@@ -32,13 +37,18 @@ import random
 import sys
 import time
 import urllib.parse
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import common
 
 SEED = 20250701
-SIZES = {"item": 200_000, "supplier": 40_000, "location": 10_000}
+# BENCH_RESOLVE_SCALE (default 1) scales the data set, e.g. 0.05 for a quick check.
+SCALE = float(os.getenv("BENCH_RESOLVE_SCALE", "1"))
+SIZES = {
+    kind: max(1000, round(size * SCALE))
+    for kind, size in {"item": 200_000, "supplier": 40_000, "location": 10_000}.items()
+}
 SYSTEMS = {
     "ERP_LEGACY": "erp",
     "ERP_CLOUD": "erp",
@@ -201,14 +211,32 @@ def batch_keys(count):
     return keys
 
 
+def single_keys(seed):
+    """Item keys in the batch's mix: 80 % current codes, 10 % legacy codes retired at the
+    cut-over, 10 % unknown codes: (system, code, "current" | "retired" | "unknown")."""
+    rng = random.Random(seed)
+    keys = []
+    for index in range(SINGLE_KEYS):
+        draw = rng.random()
+        n = rng.randrange(SIZES["item"])
+        if draw < 0.8:
+            system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
+            keys.append((system, code("item", system, n), "current"))
+        elif draw < 0.9:
+            keys.append(("ERP_LEGACY", code("item", "ERP_LEGACY", n), "retired"))
+        else:
+            keys.append(("PLANNING", f"UNKNOWN-{index}", "unknown"))
+    return keys
+
+
+# The kind of code of each single request, by its place in the list of paths.
+KEY_KINDS = [kind for _, _, kind in single_keys(SEED + 2)]
+
+
 def single_paths(prefix):
-    rng = random.Random(SEED + 2)
     paths = []
-    for _ in range(SINGLE_KEYS):
-        system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
-        query = urllib.parse.urlencode(
-            {"system": system, "code": code("item", system, rng.randrange(SIZES["item"]))}
-        )
+    for system, value, _ in single_keys(SEED + 2):
+        query = urllib.parse.urlencode({"system": system, "code": value})
         paths.append(f"{prefix}item/?{query}")
     return paths
 
@@ -234,7 +262,7 @@ def start_server(url, port):
     )
 
 
-async def _client(port, requests, offset, stop_at, budget, latencies, statuses):
+async def _client(port, requests, offset, stop_at, budget, latencies, statuses, by_kind):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     index = offset
     try:
@@ -256,6 +284,7 @@ async def _client(port, requests, offset, stop_at, budget, latencies, statuses):
             await reader.readexactly(length)
             latencies.append(time.perf_counter() - started)
             statuses[int(head[9:12])] += 1
+            by_kind[KEY_KINDS[(index - 1) % len(requests)]].append(latencies[-1])
             if close:
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -264,18 +293,18 @@ async def _client(port, requests, offset, stop_at, budget, latencies, statuses):
 
 
 async def _load(port, requests, seconds):
-    latencies, statuses = [], Counter()
+    latencies, statuses, by_kind = [], Counter(), defaultdict(list)
     budget = [MAX_REQUESTS]
     started = time.perf_counter()
     stop_at = started + seconds
     step = len(requests) // CONCURRENCY
     await asyncio.gather(
         *(
-            _client(port, requests, i * step, stop_at, budget, latencies, statuses)
+            _client(port, requests, i * step, stop_at, budget, latencies, statuses, by_kind)
             for i in range(CONCURRENCY)
         )
     )
-    return latencies, statuses, time.perf_counter() - started
+    return latencies, statuses, time.perf_counter() - started, by_kind
 
 
 def load(port, paths, key, seconds):
@@ -308,23 +337,49 @@ def measure_single(port, key):
     }
     for paths, view_key in views.values():  # warm both workers' code paths and caches
         load(port, paths, view_key, 1.5)
-    totals = {name: ([], Counter(), 0.0) for name in views}
+    totals = {name: ([], Counter(), 0.0, defaultdict(list)) for name in views}
     for _ in range(ROUNDS):
         for name, (paths, view_key) in views.items():
-            latencies, statuses, elapsed = load(port, paths, view_key, SECONDS)
+            latencies, statuses, elapsed, by_kind = load(port, paths, view_key, SECONDS)
             previous = totals[name]
-            totals[name] = (previous[0] + latencies, previous[1] + statuses, previous[2] + elapsed)
+            for kind, times in by_kind.items():
+                previous[3][kind] += times
+            totals[name] = (
+                previous[0] + latencies,
+                previous[1] + statuses,
+                previous[2] + elapsed,
+                previous[3],
+            )
     rows = []
     figures = {}
-    for name, (latencies, statuses, elapsed) in totals.items():
+    outcome_rows = []
+    for name, (latencies, statuses, elapsed, by_kind) in totals.items():
         figure = {
             "requests": len(latencies),
             "requests_per_s": len(latencies) / elapsed,
             "p50_ms": common.percentile(latencies, 0.5) * 1000,
             "p99_ms": common.percentile(latencies, 0.99) * 1000,
             "statuses": dict(statuses),
+            "by_code": {
+                kind: {
+                    "requests": len(times),
+                    "p50_ms": common.percentile(times, 0.5) * 1000,
+                    "p99_ms": common.percentile(times, 0.99) * 1000,
+                }
+                for kind, times in sorted(by_kind.items())
+            },
         }
         figures[name] = figure
+        for kind, figure_of_kind in figure["by_code"].items():
+            outcome_rows.append(
+                (
+                    name,
+                    f"{kind} code",
+                    figure_of_kind["requests"],
+                    figure_of_kind["p50_ms"],
+                    figure_of_kind["p99_ms"],
+                )
+            )
         rows.append(
             (
                 name,
@@ -340,6 +395,11 @@ def measure_single(port, key):
         f"concurrent clients on loopback, {ROUNDS} x {SECONDS:g} s per view",
         ["view", "requests", "req/s", "p50 ms", "p99 ms", "statuses"],
         rows,
+    )
+    common.print_table(
+        "(a) the same requests by the code asked for",
+        ["view", "code", "requests", "p50 ms", "p99 ms"],
+        outcome_rows,
     )
     return figures
 
@@ -388,11 +448,7 @@ def measure_batch_in_process(keys, as_of):
 def measure_single_in_process():
     from xref import resolve
 
-    rng = random.Random(SEED + 3)
-    keys = []
-    for _ in range(1000):
-        system = rng.choice(("ERP_CLOUD", "PLANNING", "SUPPLIER_NET"))
-        keys.append(("item", system, code("item", system, rng.randrange(SIZES["item"]))))
+    keys = [("item", system, value) for system, value, _ in single_keys(SEED + 3)[:1000]]
     for key in keys[:50]:
         resolve.resolve(*key)
     started = time.perf_counter()
@@ -451,7 +507,7 @@ def main():
             row("POST /api/v1/resolve/batch/ round trip", http_ms, f"{answered:,} answers"),
         ],
     )
-    print(f"\nsingle resolve() in-process: {single_ms:.2f} ms per call (no HTTP)")
+    print(f"\nsingle resolve() in-process, the same mix: {single_ms:.2f} ms per call (no HTTP)")
 
     bare, api = single["bare Django view"], single["resolve API (DRF)"]
     ratio = api["requests_per_s"] / bare["requests_per_s"]

@@ -291,6 +291,45 @@ def finish(name, figures, checks, extra=None):
     return 0
 
 
+# --- memory of serving processes -----------------------------------------------------------
+
+
+def peak_memory_mib(pid):
+    """A process's own peak resident memory (VmHWM from /proc/<pid>/status) in MiB: what it
+    held at most, not a figure inherited over a fork (ru_maxrss of children is the largest
+    child's). Read it while the process runs; NaN once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for row in status.splitlines():
+        if row.startswith("VmHWM:"):
+            return int(row.split()[1]) / 1024
+    return float("nan")
+
+
+def descendants(pid):
+    """The ids of a process's children, their children and so on (a gunicorn master's
+    workers, a prefork Celery worker's pool processes)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def serving_peaks_mib(pid):
+    """{pid: VmHWM MiB} of the processes that do the work under `pid`: its descendants (the
+    web server's workers, the Celery pool's processes), or the process itself when it has
+    none (celery --pool=solo). The parent of a pool only forks and supervises."""
+    serving = descendants(pid) or [pid]
+    return {child: peak_memory_mib(child) for child in serving}
+
+
 # --- a served hub ---------------------------------------------------------------------------
 
 

@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Hub plumbing"
 
     def ready(self):
-        from core import history, roles  # noqa: F401  (signal receivers)
+        from core import db, history, roles  # noqa: F401  (__in_array; signal receivers)

@@ -3,7 +3,7 @@
 Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) answers with a bare 400 and only once the
 body is read; this refuses a too-large request on its Content-Length, before anything reads
 it. A body cannot be longer than its Content-Length: Django reads no further. Views that
-parse a body themselves also stop at the limit (validation.views.LimitedJSONParser).
+parse a body themselves also stop at the limit (core.parsers.JSONParser).
 """
 
 from django.conf import settings
@@ -11,19 +11,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBadRequest
 
 from core.jsonbody import unstorable
+from core.parsers import too_large_detail
 from core.problems import problem_response
 from hub.views import MACHINE_PATHS
 
 IMPORT_PATHS = ("/api/v1/imports/", "/imports/")
 # Room for the multipart envelope and the other form fields around an import file.
 IMPORT_FORM_OVERHEAD = 64 * 1024
-
-
-def too_large_detail(size, limit):
-    return (
-        f"Request body is {size} bytes; the limit is {limit} bytes. "
-        "Submit large forecasts in parts (part n of m)."
-    )
 
 
 class RequestSizeLimitMiddleware:

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "quarantine",
     "imports",
     "reconcile",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,10 @@ CACHES = {
 # Validation of inbound messages (validation.tasks). Times in seconds.
 # The queue validation tasks go to; the default is the one a plain `celery worker` consumes.
 VALIDATION_QUEUE = os.getenv("HUB_VALIDATION_QUEUE") or "celery"
+# The queue of the import's tasks (imports.tasks: plan, chunks, apply, match index, sweep), so
+# that a pool of workers of its own can run imports beside the validation pool (README,
+# "Running against PostgreSQL and Redis").
+HUB_IMPORT_QUEUE = os.getenv("HUB_IMPORT_QUEUE") or "celery"
 # Retries of a task that hit a transient error (database or broker unreachable), with
 # exponential backoff from RETRY_BACKOFF up to RETRY_BACKOFF_MAX; then dead letter.
 VALIDATION_MAX_RETRIES = envint("HUB_VALIDATION_MAX_RETRIES", 5, minimum=0)
@@ -374,7 +379,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-interrupted-imports": {
         "task": "imports.tasks.sweep_interrupted_imports",
         "schedule": VALIDATION_SWEEP_INTERVAL,
-        "options": {"expires": VALIDATION_SWEEP_INTERVAL},
+        "options": {"queue": HUB_IMPORT_QUEUE, "expires": VALIDATION_SWEEP_INTERVAL},
     },
     "sweep-waiting-bulk-runs": {
         "task": "quarantine.tasks.sweep_waiting_bulk_runs",
@@ -399,23 +404,14 @@ HUB_MAX_REQUEST_BYTES = envint("HUB_MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimu
 DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 
 # CSV imports (imports app): the largest file accepted, in bytes (a million item rows are
-# about 150 MB), and how many rows are validated and written together.
+# about 150 MB), and how many rows are validated and written together: a plan of items,
+# suppliers, sites, calendars or code lists sends a Celery task per chunk of this many rows
+# (imports.planning), which any worker of HUB_IMPORT_QUEUE runs.
 HUB_IMPORT_MAX_BYTES = envint("HUB_IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 HUB_IMPORT_CHUNK_ROWS = envint("HUB_IMPORT_CHUNK_ROWS", 2000, minimum=1)
-# A plan of a file this large (bulk kinds, PostgreSQL) validates its chunks in this many
-# forked worker processes (mdm.forked); 0 or 1: in the process running the plan.
-HUB_IMPORT_PROCESSES = envint("HUB_IMPORT_PROCESSES", min(os.cpu_count() or 1, 4), minimum=0)
-HUB_IMPORT_PARALLEL_BYTES = envint("HUB_IMPORT_PARALLEL_BYTES", 4 * 1024 * 1024, minimum=0)
-# Reconciliation (reconcile app): a batch of this many queries or more is answered by this
-# many forked worker processes (mdm.forked) on PostgreSQL; 0 or 1: in the request's process.
-HUB_RECONCILE_PROCESSES = envint("HUB_RECONCILE_PROCESSES", min(os.cpu_count() or 1, 4), minimum=0)
-HUB_RECONCILE_PARALLEL_QUERIES = envint("HUB_RECONCILE_PARALLEL_QUERIES", 100, minimum=1)
 # An import run that shows no progress for this many seconds counts as interrupted (its
-# worker was killed or redeployed); the sweep below ends it (imports.services).
+# worker was killed or redeployed); the sweep below ends it (imports.runs).
 HUB_IMPORT_STALL_SECONDS = envint("HUB_IMPORT_STALL_SECONDS", 600, minimum=10)
-# What a plan keeps for its apply is deleted when the plan is this old and not applied (the
-# apply then reads the file again).
-HUB_IMPORT_PREPARED_HOURS = envint("HUB_IMPORT_PREPARED_HOURS", 24, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -426,7 +422,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.rest.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.JSONParser",  # a too deeply nested document is a 400, not a 500
+        "core.parsers.JSONParser",  # the hub's limits on JSON: size, depth, numbers
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -472,6 +468,8 @@ SPECTACULAR_SETTINGS = {
         # Every origin a reference shows; a client may claim only the API ones.
         "CrossReferenceOriginEnum": "xref.models.CrossReference.Origin",
         "ClaimableOriginEnum": "xref.serializers.API_ORIGINS",
+        # A reference's kind, in its short form (answers, conflicts) and the registry's.
+        "CrossReferenceKindEnum": "xref.models.Kind",
     },
 }
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.parsers import JSONParser
 from core.problems import ProblemResponse
-from imports import examples, rows, services, tasks
+from imports import applying, examples, exporting, reverting, rows, runs, tasks
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
 
@@ -168,7 +168,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     queryset = ImportRun.objects.select_related("created_by")
     serializer_class = ImportRunSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]  # mdm's: deep nesting is a 400
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # core's: the hub's JSON limits
 
     @extend_schema(
         request=ImportUploadSerializer,
@@ -186,7 +186,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        run = services.start_run(
+        run = runs.start_run(
             data["kind"],
             data["file"],
             mode=data["mode"],
@@ -225,10 +225,10 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if not isinstance(request.data, dict):  # a form's QueryDict is one too
             raise ValidationError('Send the options as an object, e.g. {"skip_errors": true}.')
         try:
-            services.request_apply(
+            runs.request_apply(
                 run, user=request.user, skip_errors=_true(request.data.get("skip_errors"))
             )
-        except services.RunError as exc:
+        except applying.RunError as exc:
             return ProblemResponse(409, str(exc), status_url=_status_url(run))
         return self._accepted(run, done=status.HTTP_200_OK)
 
@@ -249,8 +249,8 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Undo an applied run."""
         run = self.get_object()
         try:
-            services.revert_run(run, user=request.user)
-        except services.RunError as exc:
+            reverting.revert_run(run, user=request.user)
+        except applying.RunError as exc:
             return ProblemResponse(409, str(exc), status_url=_status_url(run))
         return Response(self.get_serializer(run).data)
 
@@ -336,7 +336,7 @@ def failed_rows_response(run):
 
 
 def template_response(kind):
-    return _kind_file(kind, "template", services.template_csv)
+    return _kind_file(kind, "template", exporting.template_csv)
 
 
 def example_response(kind):
@@ -355,7 +355,7 @@ def export_response(kind):
     if kind not in KINDS:
         raise Http404(f"No kind {kind!r} (known: {', '.join(KINDS)}).")
     response = StreamingHttpResponse(
-        services.export_chunks(kind), content_type="text/csv; charset=utf-8"
+        exporting.export_chunks(kind), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
     return response

@@ -46,21 +46,17 @@ class ImportRun(models.Model):
     failed_rows = models.FileField(upload_to="imports/failed/%Y/%m/", blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
     plan_fingerprint = models.CharField(max_length=64, blank=True)
-    # The plan's verdict in a form the apply writes without reading the file again: per
-    # chunk, the records to create and update as validated, and what the plan saw of the
-    # records the file names (see imports.services.Pass.apply_prepared). Removed once used.
-    prepared = models.FileField(upload_to="imports/prepared/%Y/%m/", blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # Last sign of life of the worker running it (each chunk); the sweep ends a run whose
-    # worker stopped (imports.services.sweep_interrupted_runs).
+    # worker stopped (imports.runs.sweep_interrupted_runs).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # When the run's plan or apply was last handed to the broker. A run still queued long
     # after it was (the broker was down, the message was lost) is enqueued again by the sweep
-    # (imports.services.enqueue_waiting_runs), which claims it by this value.
+    # (imports.runs.enqueue_waiting_runs), which claims it by this value.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -100,6 +96,36 @@ class ImportRun(models.Model):
 
     def error_lines(self):
         return [format_error(error) for error in self.errors]
+
+
+class ImportChunk(models.Model):
+    """A slice of the rows of a run's file, judged for the run's plan by any worker; once
+    every chunk is judged, one task settles them in file order and deletes them
+    (imports.planning)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        SETTLING = "settling", "Settling"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField(help_text="Position among the run's chunks.")
+    offset = models.PositiveBigIntegerField(help_text="Byte of the file where its rows start.")
+    number = models.PositiveIntegerField(help_text="Line of the file of its first row.")
+    rows = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # What the chunk's task found of each row, as JSON (imports.planning).
+    verdicts = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="import_chunk_unique_index")
+        ]
+
+    def __str__(self):
+        return f"Import #{self.run_id} chunk {self.index} ({self.status})"
 
 
 def format_error(error):

@@ -9,6 +9,7 @@ size limit, missing required or unknown columns.
 
 import collections
 import csv
+import hashlib
 import re
 
 from django.conf import settings
@@ -73,6 +74,11 @@ class CsvReader:
         fileobj.seek(0)
         self.bytes_read = 0
         self.line = 0
+        # The file's SHA-256 as read so far: a plan and its apply read the same file.
+        self.digest = hashlib.sha256()
+        # Where the row __iter__ yielded last starts in the file (rows_from() starts there).
+        self.row_offset = 0
+        self._line_base = 0
         lines = self._lines()
         try:
             first = next(lines)
@@ -87,9 +93,12 @@ class CsvReader:
         self._check_headers(known_headers, required_headers)
 
     def _lines(self):
-        for raw in self.fileobj:
+        # readline(), not iteration: a Django File iterates from its start, wherever it was
+        # seeked to (rows_from).
+        for raw in iter(self.fileobj.readline, b""):
             self.line += 1
             self.bytes_read += len(raw)
+            self.digest.update(raw)
             if self.line == 1:
                 raw = raw.removeprefix(BOM)
             try:
@@ -144,16 +153,35 @@ class CsvReader:
     def __iter__(self):
         """(line number, cells as read, problem or None) of each row; cells() makes the row's
         cells of those."""
-        width = len(self.headers)
         any_row = False
+        for row in self._rows():
+            any_row = True
+            yield row
+        if not any_row:
+            raise FileError("The file has a header but no rows.")
+
+    def rows_from(self, offset, number, count):
+        """`count` rows of the file from byte `offset`, where row `number` starts (a chunk of
+        the file, as __iter__ found it)."""
+        self.fileobj.seek(offset)
+        self.bytes_read = offset
+        self.line = self._line_base = number - 1
+        self._reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
+        for done, row in enumerate(self._rows(), start=1):
+            yield row
+            if done == count:
+                return
+
+    def _rows(self):
+        width = len(self.headers)
         while True:
-            start = self._reader.line_num + 1
+            self.row_offset = self.bytes_read
+            start = self._line_base + self._reader.line_num + 1
             cells = self._next()
             if cells is None:
                 break
             if not "".join(cells).strip():
                 continue  # blank lines and rows of empty cells, as spreadsheets leave them
-            any_row = True
             problem = None
             if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
                 cells = cells[:width]
@@ -164,8 +192,6 @@ class CsvReader:
                 )
                 cells = (cells + [""] * width)[:width]
             yield start, cells, problem
-        if not any_row:
-            raise FileError("The file has a header but no rows.")
 
     def cells(self, values):
         """{header: cell} of a row's cells as read: trimmed, formula neutralisation undone."""

@@ -2,20 +2,19 @@
 update with each field's value now and in the file, unchanged, error with every error), the
 records the apply wrote, and what a revert would undo.
 
-The plan's pass (imports.services.Pass) describes each row as it judges it; a RowLog keeps
-the descriptions in a temporary file while the pass runs (a plan of a row-by-row kind runs in
+The plan describes each row as it settles it (imports.settling); a RowLog keeps the
+descriptions in a temporary file while the pass runs (a plan of a row-by-row kind runs in
 a transaction it rolls back), and store() writes them as ImportRow rows once it is done. The
 apply's records and the revert's preview are read from the history rows the apply wrote
 (their change reference is the run's id), which is what the revert itself reads.
 """
 
-import json
-import re
 import tempfile
 from dataclasses import dataclass
 
+import orjson
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import NoReverseMatch, reverse
 
 from core.history import Source
@@ -87,11 +86,6 @@ def xref_diff(reference, changes):
     return diff
 
 
-# COPY's text format: a tab between cells, a line per row, these characters escaped.
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-COPY_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
-ESCAPED = re.compile(r"\\[\\tnr]")
-NULL = r"\N"
 COLUMNS = ("number", "action", "key", "record_id", "changes", "errors")
 # Rows that create a record or change nothing are kept for the first this many of each: every
 # row of a file a steward reads on the screen, while a load of a million new records is
@@ -101,13 +95,12 @@ KEPT_ROWS = 10_000
 
 
 class RowLog:
-    """The plan's description of each row, kept in a temporary file as a line of COPY text
-    (number, action, key, record id, changes and errors as JSON), so that PostgreSQL takes
-    the whole file as it is."""
+    """The plan's description of each row, kept in a temporary file (a line of JSON each)
+    while the pass runs: a plan of a row-by-row kind runs in a transaction it rolls back."""
 
     def __init__(self, key_headers):
         self.key_headers = key_headers
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by store)
         self.counted = {"create": 0, "unchanged": 0}
 
     def add(self, state, read_cells):
@@ -125,75 +118,35 @@ class RowLog:
             # A new record's values, or those of a row that failed: the file's cells.
             state.diff = [[header, None, cell] for header, cell in cells.items() if cell]
         errors = [[column or "", message] for column, message in state.errors]
-        cells = (
-            str(state.number),
-            state.action,
-            key[:255].translate(COPY_ESCAPES),
-            NULL if state.record_pk is None else str(state.record_pk),
-            _json_cell(state.diff),
-            _json_cell(errors) if errors else "[]",
-        )
-        self.file.write("\t".join(cells))
-        self.file.write("\n")
-
-    def lines(self):
-        self.file.seek(0)
-        yield from self.file
+        line = [state.number, state.action, key[:255], state.record_pk, state.diff, errors]
+        self.file.write(orjson.dumps(line, default=str))
+        self.file.write(b"\n")
 
     def rows(self):
-        """Each line as a dict of ImportRow fields."""
-        for line in self.lines():
-            cells = [_unescape(cell) for cell in line.rstrip("\n").split("\t")]
-            number, action, key, record_id, changes, errors = cells
-            yield {
-                "number": int(number),
-                "action": action,
-                "key": key,
-                "record_id": None if record_id == NULL else int(record_id),
-                "changes": json.loads(changes),
-                "errors": json.loads(errors),
-            }
+        """Each row logged, as a dict of ImportRow fields."""
+        self.file.seek(0)
+        for line in self.file:
+            yield dict(zip(COLUMNS, orjson.loads(line), strict=True))
 
     def close(self):
         self.file.close()
 
 
-def _batched(prefix, lines, size=2000):
-    """The lines, each after `prefix`, joined a few thousand at a time."""
-    batch = []
-    for line in lines:
-        batch.append(prefix + line)
-        if len(batch) >= size:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
-
-
-# One encoder for every row (json.dumps with options makes one per call); compact, ASCII.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
-
-def _json_cell(value):
-    """JSON as a COPY cell: JSON text has no raw tab or line break, only backslashes to
-    escape."""
-    text = _ENCODE(value)
-    return text.replace("\\", "\\\\") if "\\" in text else text
-
-
-def _unescape(cell):
-    return ESCAPED.sub(lambda match: COPY_UNESCAPES[match.group()], cell)
-
-
-def store(run, log, copy=None):
-    """Write a plan's rows (replacing any an earlier plan of the run wrote): streamed to
-    `copy` (PostgreSQL's COPY, given by the caller) or inserted in batches."""
+def store(run, log):
+    """Write a plan's rows (replacing any an earlier plan of the run wrote): with COPY on
+    PostgreSQL (psycopg's `copy.write_row()`), else inserted in batches."""
     with transaction.atomic():
         ImportRow.objects.filter(run=run).delete()
-        if copy is not None:
+        if connection.vendor == "postgresql":
             meta = ImportRow._meta
-            fields = [meta.get_field(name) for name in ("run", *COLUMNS)]
-            copy(meta.db_table, fields, _batched(f"{run.pk}\t", log.lines()))
+            fields = [meta.get_field(name) for name in COLUMNS]
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(f.column) for f in [meta.get_field("run"), *fields])
+            statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+            with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+                for values in log.rows():
+                    cells = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+                    copy.write_row([run.pk, *cells])
         else:
             batch = []
             for values in log.rows():

@@ -1,17 +1,19 @@
-"""API v1 routes of the imports app, mounted at /api/v1/."""
+"""The steward screen, mounted at /imports/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
-from imports import api
+from imports import views
 
-router = SimpleRouter()
-router.include_format_suffixes = False
-router.register("imports", api.ImportRunViewSet, basename="import")
+app_name = "imports"
 
 urlpatterns = [
-    path("imports/templates/<str:kind>.csv", api.TemplateView.as_view(), name="import-template"),
-    path("imports/examples/<str:kind>.csv", api.ExampleView.as_view(), name="import-example"),
-    path("exports/<str:kind>.csv", api.ExportView.as_view(), name="export"),
-    *router.urls,
+    path("", views.index, name="index"),
+    path("<int:pk>/", views.run_detail, name="run"),
+    path("<int:pk>/progress/", views.run_progress, name="progress"),
+    path("<int:pk>/apply/", views.run_apply, name="apply"),
+    path("<int:pk>/revert/", views.run_revert, name="revert"),
+    path("<int:pk>/failed-rows.csv", views.failed_rows, name="failed-rows"),
+    path("templates/<str:kind>.csv", views.template, name="template"),
+    path("examples/<str:kind>.csv", views.example, name="example"),
+    path("exports/<str:kind>.csv", views.export, name="export"),
 ]

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.roles import STEWARD, has_role
-from imports import api, rows, services, tasks
+from imports import api, applying, reverting, rows, runs, tasks
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
 
@@ -63,7 +63,7 @@ def index(request):
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            run = services.start_run(
+            run = runs.start_run(
                 form.cleaned_data["kind"],
                 form.cleaned_data["file"],
                 skip_errors=form.cleaned_data["skip_errors"],
@@ -73,7 +73,7 @@ def index(request):
             return redirect("imports:run", run.pk)
     else:
         form = UploadForm()
-    runs = ImportRun.objects.select_related("created_by")[:RECENT_RUNS]
+    recent = ImportRun.objects.select_related("created_by")[:RECENT_RUNS]
     kinds = [
         {"kind": kind, "required": kind.required_headers, "headers": kind.headers}
         for kind in KINDS.values()
@@ -81,7 +81,7 @@ def index(request):
     return render(
         request,
         "imports/index.html",
-        _context(request, form=form, runs=runs, kinds=kinds, title="CSV imports"),
+        _context(request, form=form, runs=recent, kinds=kinds, title="CSV imports"),
     )
 
 
@@ -137,10 +137,10 @@ def run_progress(request, pk):
 def run_apply(request, pk):
     run = get_object_or_404(ImportRun, pk=pk)
     try:
-        services.request_apply(
+        runs.request_apply(
             run, user=request.user, skip_errors=bool(request.POST.get("skip_errors"))
         )
-    except services.RunError as exc:
+    except applying.RunError as exc:
         messages.error(request, str(exc))
     return redirect("imports:run", run.pk)
 
@@ -170,8 +170,8 @@ def run_revert(request, pk):
             ),
         )
     try:
-        services.revert_run(run, user=request.user)
-    except services.RunError as exc:
+        reverting.revert_run(run, user=request.user)
+    except applying.RunError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Import #{run.pk} was reverted.")

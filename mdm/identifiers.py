@@ -1,10 +1,15 @@
 """Identifier checks: GS1 keys (GTIN, GLN, SSCC), LEI, VAT, DUNS and ISO 3166 countries.
 
 Each `*_error` function returns a sentence saying what is wrong, or None when the value is
-valid, so models, the API and the import can show the same message.
+valid, so models, the API and the import can show the same message. Each `parse_*` function
+reads an identifier as people write it in free text or a spreadsheet (with spaces, dashes,
+dots, in lower case) and returns its canonical form when it is valid, else None: matching and
+reconciliation compare identifiers in that form.
 """
 
 import functools
+import re
+import unicodedata
 
 import holidays
 import pycountry
@@ -19,6 +24,7 @@ from stdnum.exceptions import (
 from stdnum.util import get_cc_module
 
 GTIN_KINDS = {8: "GTIN-8", 12: "GTIN-12", 13: "GTIN-13", 14: "GTIN-14"}
+NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 
 def _digits(value):
@@ -140,3 +146,61 @@ def classify(id_type, value):
     if id_type not in checks:
         raise ValueError(f"Unknown identifier type {id_type!r}")
     return checks[id_type](value) is None
+
+
+# --- identifiers as written -------------------------------------------------------------------
+
+
+def compact(value):
+    """An identifier or model number without spaces, dashes, dots, accents or case:
+    "KTC-D320/1G" -> "KTCD3201G", "150-483-782" -> "150483782"."""
+    value = value or ""
+    if not value.isascii():
+        value = unicodedata.normalize("NFKD", value)  # "É" -> "E" and an accent, dropped below
+    return NON_ALNUM.sub("", value).upper()
+
+
+def parse_gtin(value):
+    """A GTIN-8/12/13/14 with a valid check digit as the 14-digit GTIN it is, else None:
+    GTIN-12 036000291452 and GTIN-13 0036000291452 are the same 00036000291452."""
+    digits = compact(value)
+    return None if gtin_error(digits) else digits.zfill(14)
+
+
+def parse_gln(value):
+    """A GLN with a valid check digit, else None."""
+    digits = compact(value)
+    return None if gln_error(digits) else digits
+
+
+def parse_duns(value):
+    """A DUNS number (9 digits, "15-048-3782" written apart), else None."""
+    digits = compact(value)
+    return None if duns_error(digits) else digits
+
+
+def parse_lei(value):
+    """An LEI with valid check digits, in upper case, else None."""
+    code = compact(value)
+    return None if lei_error(code) else code
+
+
+def vat_forms(value):
+    """A VAT number compacted, and without its country prefix when it has one ("DE 123 456
+    789" -> {"DE123456789", "123456789"}), so either way of writing it is found. Not checked:
+    a VAT number is checked by its country's rules (`vat_error`), and a query may not say
+    the country."""
+    code = compact(value)
+    if len(code) < 5:
+        return set()
+    forms = {code}
+    if code[:2].isalpha() and len(code) >= 7:
+        forms.add(code[2:])
+    return forms
+
+
+def looks_like_vat(token):
+    """Whether a word of free text may be a VAT number: a country prefix and digits, 8
+    characters or more once compacted ("DE136695976", "CHE-116.281.710")."""
+    form = compact(token)
+    return len(form) >= 8 and form[:2].isalpha() and any(c.isdigit() for c in form)

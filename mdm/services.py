@@ -1,13 +1,11 @@
-"""Account services: API clients and the demo steward login."""
-
-import secrets
+"""Account services: API clients."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.roles import INTEGRATION, ROLES, STEWARD
+from core.roles import INTEGRATION, ROLES
 from mdm.models import ApiClient, SourceSystem
 
 
@@ -32,18 +30,3 @@ def create_api_client(system_code, name, role=INTEGRATION):
         name=name, system=system, user=user, key_prefix=prefix, key_hash=ApiClient.hash_key(key)
     )
     return client, key
-
-
-@transaction.atomic
-def reset_demo_steward(username="steward"):
-    """Create (or reset) the demo steward login and return its new password."""
-    user, _ = get_user_model().objects.get_or_create(
-        username=username, defaults={"first_name": "Demo", "last_name": "Steward"}
-    )
-    password = secrets.token_urlsafe(12)
-    user.set_password(password)
-    user.is_staff = True
-    user.is_active = True
-    user.save()
-    user.groups.add(Group.objects.get(name=STEWARD))
-    return password

@@ -4,12 +4,6 @@ from django.db import transaction
 from django.db.models.signals import post_init, post_save
 from django.dispatch import Signal
 
-# Sent by mdm.demo.seed_demo() at the end of its transaction (sender "mdm.demo"), with
-# `today` (the date the demo is seeded for), `items` and `suppliers` (the sizes asked for).
-# A receiver adds its own demo data and may return summary rows (label, created, total) for
-# the seed's report.
-demo_seeded = Signal()
-
 # Sent after the transaction that changed a master record's status commits (an item made
 # obsolete, a supplier blocked, a location reactivated...), with `record`, `old_status` and
 # `new_status`; sender is the record's model. Sent for every save() whichever door it came

@@ -321,13 +321,6 @@ class Conversion:
     path: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Step:
-    source: Unit
-    target: Unit
-    factor: Fraction | None  # None: a pint conversion
-
-
 def convert(quantity, from_unit, to_unit, item=None, supplier=None, on_date=None):
     """`quantity` in `from_unit` expressed in `to_unit`, as a Decimal. See convert_detailed."""
     return convert_detailed(quantity, from_unit, to_unit, item, supplier, on_date).quantity
@@ -348,18 +341,19 @@ def convert_detailed(quantity, from_unit, to_unit, item=None, supplier=None, on_
         if refusal:
             raise ConversionError(refusal)
     if source.code == target.code:
-        steps = []
+        steps, nodes = [], {}
     else:
         edges, nodes = ({}, {}) if item is None else _item_graph(item, supplier, on_date)
-        steps = _find_path(source, target, edges, nodes)
+        nodes = {**nodes, source.code: source, target.code: target}
+        steps = find_path(source.code, target.code, edges, nodes)
         if steps is None:
             raise _no_conversion(source, target, item)
-    for step in steps:
-        if step.factor is None:
-            value = _pint_convert(value, step.source, step.target)
+    for step_source, step_target, factor in steps:
+        if factor is None:
+            value = _pint_convert(value, nodes[step_source], nodes[step_target])
         else:
-            value *= step.factor
-    units = [source] + [step.target for step in steps]
+            value *= factor
+    units = [source] + [nodes[step_target] for _, step_target, _ in steps]
     warnings = [_deprecation(unit) for unit in _unique(units) if _deprecation(unit)]
     return Conversion(_as_decimal(value), warnings, [unit.code for unit in units])
 
@@ -432,9 +426,26 @@ def _unique(units):
     return [unit for unit in units if not (unit.code in seen or seen.add(unit.code))]
 
 
+def global_factor(source, target):
+    """How many `target` one `source` (Unit instances) is by their global (pint) conversion,
+    as a Fraction of the Decimal convert() answers. Remembered per process by the units'
+    mappings: pint's answer for a pair of mappings never changes."""
+    key = (_unit_key(source), _unit_key(target))
+    if key not in _GLOBAL_FACTORS:
+        _GLOBAL_FACTORS[key] = Fraction(convert(1, source, target))
+    return _GLOBAL_FACTORS[key]
+
+
+_GLOBAL_FACTORS = {}
+
+
+def _unit_key(unit):
+    return (unit.code, unit.pint_expression, unit.mapping_class, unit.status)
+
+
 def _item_graph(item, supplier, on_date):
-    """The item's conversions valid on `on_date` as edges in both directions: code -> steps,
-    plus every unit they touch: code -> Unit."""
+    """The item's conversions valid on `on_date` as edges in both directions: code ->
+    [(code, factor)], plus every unit they touch: code -> Unit."""
     on_date = on_date or timezone.localdate()
     suppliers = Q(supplier__isnull=True)
     if supplier is not None:
@@ -462,37 +473,45 @@ def _item_graph(item, supplier, on_date):
 
 def _add_edge(edges, nodes, source, target, factor):
     nodes[source.code], nodes[target.code] = source, target
-    edges[source.code].append(_Step(source, target, factor))
-    edges[target.code].append(_Step(target, source, 1 / factor))
+    edges[source.code].append((target.code, factor))
+    edges[target.code].append((source.code, 1 / factor))
 
 
-def _find_path(source, target, edges, nodes):
-    """The shortest chain of item conversions and pint conversions from source to target, or
-    None. Deleted units are never passed through."""
-    nodes = {**nodes, source.code: source, target.code: target}
-    nodes = {code: unit for code, unit in nodes.items() if unit.status != Unit.Status.DELETED}
+def find_path(start, goal, edges, units):
+    """The shortest chain of conversions from unit code `start` to `goal`, breadth first:
+    through an item's own conversions (`edges`: code -> [(code, Fraction factor)], both
+    directions) and the global (pint) conversions between any two of `units` (code -> Unit:
+    the units the edges touch, with start and goal) of one dimensionality. Deleted units are
+    never passed through. Returns the steps [(from code, to code, factor)], the factor None
+    for a global conversion; [] when start is goal; None when no chain leads there.
+
+    The one search of the conversion graph: convert() walks it with exact pint arithmetic,
+    validation.enrich multiplies its factors (global ones by global_factor())."""
+    nodes = {code: unit for code, unit in units.items() if unit.status != Unit.Status.DELETED}
+    if start not in nodes or goal not in nodes:
+        return None
     dimensions = {code: _dimensionality(unit) for code, unit in nodes.items()}
-    came_by = {source.code: None}
-    queue = deque([source.code])
-    while queue and target.code not in came_by:
+    came_by = {start: None}
+    queue = deque([start])
+    while queue and goal not in came_by:
         code = queue.popleft()
-        steps = list(edges.get(code, []))
+        steps = list(edges.get(code, ()))
         if dimensions[code] is not None:
             steps += [
-                _Step(nodes[code], nodes[other], None)
+                (other, None)
                 for other in sorted(nodes)
                 if other != code and dimensions[other] == dimensions[code]
             ]
-        for step in steps:
-            if step.target.code in nodes and step.target.code not in came_by:
-                came_by[step.target.code] = step
-                queue.append(step.target.code)
-    if target.code not in came_by:
+        for other, factor in steps:
+            if other in nodes and other not in came_by:
+                came_by[other] = (code, other, factor)
+                queue.append(other)
+    if goal not in came_by:
         return None
-    path, code = [], target.code
+    path, code = [], goal
     while came_by[code] is not None:
         path.append(came_by[code])
-        code = came_by[code].source.code
+        code = came_by[code][0]
     return path[::-1]
 
 

@@ -8,8 +8,7 @@ class QuarantineConfig(AppConfig):
 
     def ready(self):
         from core.roles import sync_role_permissions
-        from mdm.signals import demo_seeded, record_status_changed
-        from quarantine import demo
+        from mdm.signals import record_status_changed
         from quarantine.receivers import (
             open_case,
             replay_after_reference,
@@ -29,8 +28,6 @@ class QuarantineConfig(AppConfig):
         record_status_changed.connect(
             replay_after_status, dispatch_uid="quarantine.replay_after_status"
         )
-
-        demo_seeded.connect(demo.seed_team_settings, dispatch_uid="quarantine.demo")
 
         # As in validation: the roles get this app's permissions once they exist.
         def sync_roles(sender, **kwargs):

@@ -30,8 +30,8 @@ from quarantine.services import (
     can_act,
 )
 from validation.enrich import Facts, Systems
+from validation.layouts import ITEM, LAYOUTS, UNIT
 from validation.pipeline import header_date, header_of
-from validation.rules import ITEM, LAYOUTS, UNIT
 
 RULE = "UNIT_NOT_CONVERTIBLE"
 ADD_PERMISSION = "mdm.add_itemunitconversion"

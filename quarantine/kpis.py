@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from quarantine.models import CaseTransition, QuarantineCase
 from quarantine.queries import rules_grouped
-from validation import controls
+from validation import reports
 from validation.models import InboundMessage, MessageType, SupplyException
 
 DAY = datetime.timedelta(hours=24)
@@ -385,7 +385,7 @@ def replay_outcomes(now, window):
     window=WEEK,
 )
 def ack_turnaround(now, window):
-    found = controls.acknowledgement_turnaround(since=now - window)
+    found = reports.acknowledgement_turnaround(since=now - window)
     return [Sample({"supplier": s}, f["avg_seconds"]) for s, f in found.items()]
 
 
@@ -397,7 +397,7 @@ def ack_turnaround(now, window):
     window=WEEK,
 )
 def ship_notice_coverage(now, window):
-    return [Sample({}, controls.ship_notice_coverage(since=now - window)["share"])]
+    return [Sample({}, reports.ship_notice_coverage(since=now - window)["share"])]
 
 
 @kpi(

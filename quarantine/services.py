@@ -44,10 +44,11 @@ from core.db import take_unsent
 from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
-from validation import controls
-from validation import services as validation
+from validation.documents import held_behind
+from validation.layouts import LAYOUTS
+from validation.ledger import HELD_BY_PREDECESSOR
 from validation.models import InboundMessage
-from validation.rules import LAYOUTS
+from validation.replay import NotReplayable, override_release, replay_message
 from xref import resolve
 from xref.models import CrossReference
 from xref.services import register_reference, target_by_key
@@ -164,7 +165,7 @@ def release_by_override(case, *, by, reason):
     reason = _reason_required(reason, "release the message by override")
     with transaction.atomic():
         locked = _lock(case, "release")
-        if not validation.override_release(locked.message, by=by):
+        if not override_release(locked.message, by=by):
             raise CaseConflict(_busy_text(locked))
         _move(
             locked,
@@ -530,13 +531,12 @@ def replay_blocked(keys, reason):
 
 
 def held_cases(message):
-    """Open cases of the messages of `message`'s document held because a message before them
-    was missing, that its release may unblock (validation.services.held_behind)."""
+    """Open cases of `message`'s document held for a missing predecessor (held_behind)."""
     return (
         QuarantineCase.objects.filter(
             status__in=QuarantineCase.OPEN_STATUSES,
-            message__in=validation.held_behind(message),
-            rules__code__in=controls.HELD_BY_PREDECESSOR,
+            message__in=held_behind(message),
+            rules__code__in=HELD_BY_PREDECESSOR,
         )
         .distinct()
         .order_by("pk")
@@ -694,8 +694,8 @@ def _replay_message(case, by, *, kind, payload=None, reason=""):
     """Start validating the case's message again; `kind` (a Resolution) is what the case
     will say it ended by if this replay releases the message (quarantine.receivers)."""
     try:
-        validation.replay_message(case.message, by=by, payload=payload, reason=reason)
-    except validation.NotReplayable:
+        replay_message(case.message, by=by, payload=payload, reason=reason)
+    except NotReplayable:
         raise CaseConflict(_busy_text(case)) from None
     QuarantineCase.objects.filter(pk=case.pk).update(replay_pending=True, replay_kind=kind)
     case.replay_pending, case.replay_kind = True, kind

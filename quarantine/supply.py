@@ -31,9 +31,9 @@ from core.roles import STEWARD, has_role
 from mdm.models import CodeValue
 from quarantine.forms import SupplyNoteForm
 from quarantine.models import SupplyExceptionNote
-from validation import controls
+from validation import reports
+from validation.layouts import ACK_LIST
 from validation.models import SupplyException
-from validation.rules import ACK_LIST
 
 VIEW_PERMISSION = "validation.view_supplyexception"
 PER_PAGE = 50
@@ -161,7 +161,7 @@ def _render(request, state, page_number, failed=None, status=200):
     """The screen at one state filter and page. `failed` is (exception pk, bound form, error)
     of a step that was refused: its row shows the error and the note as typed."""
     state = state if state in dict(STATES) else OPEN
-    exceptions = in_state(with_state(controls.supply_exceptions()), state).select_related("unit")
+    exceptions = in_state(with_state(reports.supply_exceptions()), state).select_related("unit")
     at_risk = (
         exceptions.values(
             "item_id",

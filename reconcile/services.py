@@ -9,8 +9,8 @@ send as JSON.
   of MATCH_MARGIN over the next candidate. OpenRefine auto-matches only such a candidate.
 - An identifier the query gives that disagrees with the candidate's own lowers its score by
   CONFLICT_PENALTY and rules out `match`; so does a country that disagrees.
-- Data extension: a record's fields, and its code in a named source system (property
-  `code:<SYSTEM>`): the preferred code valid today, else every code valid today.
+- Data extension (`reconcile.extension`): a record's fields, and its code in a named source
+  system (property `code:<SYSTEM>`).
 
 Ids are the records' public ids (SUP-000045), URL-safe, so clients may put them in links
 without encoding. Types are "Item", "Supplier" and "Location".
@@ -20,18 +20,12 @@ import contextlib
 from dataclasses import dataclass
 
 import pycountry
-from django.conf import settings
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone
 
 from core.jsonbody import JSONRefused, read_json
-from mdm import forked, identifiers
-from mdm.collector import collecting_less
+from mdm import identifiers
 from mdm.models import Item, Location, SourceSystem, Supplier
 from reconcile.models import ReconciliationKey
 from xref import matching
-from xref.models import CrossReference
 
 VERSION = "0.2"
 DEFAULT_LIMIT = 5
@@ -42,10 +36,8 @@ MAX_TEXT = matching.MAX_QUERY_LENGTH
 # A batch's work grows with its queries and their text: this bounds the text (1,000 names of
 # 30 characters; the reconciliation benchmark's 1,000 names hold 22,000).
 MAX_BATCH_CHARACTERS = 30_000
-MAX_EXTEND_IDS = 1000
 MATCH_SCORE = 90.0
 MATCH_MARGIN = 10.0
-QUERIES_PER_TASK = 20  # queries a worker process answers at a time (see _answer_all)
 SHARED_READS_QUERIES = 100  # a batch this large shares its reads (see reconcile_batch)
 CONFLICT_PENALTY = 20.0
 SUGGEST_PAGE = 10
@@ -233,52 +225,16 @@ def reconcile_batch(queries):
     # Identical queries (a column with repeated values) are answered once.
     distinct = list(dict.fromkeys(parsed.values()))
     # A large batch shares the reads of its queries' words (xref.matching.batch); in a few
-    # queries too few words recur to pay for keeping them.
+    # queries too few words recur to pay for keeping them. The batch is answered in the
+    # request's process: capacity for many batches comes from more web processes.
     shared = matching.batch() if len(distinct) >= SHARED_READS_QUERIES else contextlib.nullcontext()
-    with collecting_less(), shared:
-        answers = dict(zip(distinct, _answer_all(distinct), strict=True))
+    with shared:
+        answers = {query: _candidates(*query) for query in distinct}
     details = _details([c for candidates in answers.values() for c in candidates])
     results = {}
     for key, query in parsed.items():
         results[key] = {"result": _results(query, answers[query], details)}
     return results
-
-
-def _answer_all(queries):
-    """_candidates() of each query, in order: in HUB_RECONCILE_PROCESSES forked worker
-    processes for a batch of HUB_RECONCILE_PARALLEL_QUERIES or more, each taking
-    QUERIES_PER_TASK at a time."""
-    processes = _processes(len(queries))
-    if not processes:
-        return [_candidates(*query) for query in queries]
-    tasks = [queries[n : n + QUERIES_PER_TASK] for n in range(0, len(queries), QUERIES_PER_TASK)]
-    answers = []
-    for found in forked.ordered_map(_answer_remote, tasks, processes):
-        answers += [[_Candidate(TYPES[type_id], *rest) for type_id, *rest in c] for c in found]
-    return answers
-
-
-def _answer_remote(queries):
-    """_answer_all() in a worker process: the candidates go back as plain tuples."""
-    return [
-        [(c.type.id, c.id, c.name, c.score, c.evidence) for c in _candidates(*query)]
-        for query in queries
-    ]
-
-
-def _processes(count):
-    """How many worker processes answer a batch of `count` queries: none for a small batch,
-    on a database a fork cannot share, or inside a transaction."""
-    wanted = settings.HUB_RECONCILE_PROCESSES
-    if (
-        wanted < 2
-        or count < settings.HUB_RECONCILE_PARALLEL_QUERIES
-        or connection.vendor != "postgresql"
-        or connection.in_atomic_block
-        or not forked.available()
-    ):
-        return 0
-    return wanted
 
 
 def _parse_query(key, query):
@@ -405,11 +361,12 @@ def _details(candidates):
         by_type.setdefault(candidate.type.id, set()).add(candidate.id)
     details = {}
     for type_id, ids in by_type.items():
-        details.update(_records(TYPES[type_id], ids))
+        details.update(records_by_id(TYPES[type_id], ids))
     return details
 
 
-def _records(rtype, ids):
+def records_by_id(rtype, ids):
+    """{public id: the record's fields} of these records of one type, read in chunks."""
     fields = ["id", "public_id", *(field for _, _, field in rtype.fields)]
     found = {}
     ids = sorted(ids)
@@ -470,10 +427,10 @@ def _conflicts(rtype, record, conditions, evidence):
     conflicts = []
     identified = any(evidence.get(name) == 100.0 for name in IDENTIFIER_EVIDENCE)
     checks = {
-        "duns": matching.duns,
-        "lei": matching.lei,
-        "gtin": matching.gtin14,
-        "gln": matching.gln,
+        "duns": identifiers.parse_duns,
+        "lei": identifiers.parse_lei,
+        "gtin": identifiers.parse_gtin,
+        "gln": identifiers.parse_gln,
     }
     for pid in rtype.conditions:
         given = conditions.get(pid)
@@ -490,8 +447,8 @@ def _conflicts(rtype, record, conditions, evidence):
             if checks[pid](given) and checks[pid](own) and checks[pid](given) != checks[pid](own):
                 conflicts.append(pid)
         elif pid == "vat":
-            forms = matching.vat_forms(given)
-            if forms and not forms & matching.vat_forms(own):
+            forms = identifiers.vat_forms(given)
+            if forms and not forms & identifiers.vat_forms(own):
                 conflicts.append(pid)
     return conflicts
 
@@ -594,7 +551,7 @@ def properties(type_id=None):
         if "help" in described:
             text += f"; {described['help']}"
         result.append({"id": described["id"], "name": described["name"], "description": text})
-    for system in _systems():
+    for system in active_systems():
         result.append(
             {
                 "id": f"{CODE_PREFIX}{system.code}",
@@ -623,97 +580,9 @@ def propose_properties(type_id, limit=None):
     return {"type": type_id, "properties": proposed}
 
 
-def _systems():
+def active_systems():
+    """The active source systems, by code: each offers its codes as a property."""
     return list(SourceSystem.objects.filter(is_active=True).order_by("code"))
-
-
-# --- data extension --------------------------------------------------------------------------
-
-
-def extend(request_data):
-    """Property values of records: {"meta": [...], "rows": {id: {pid: [value, ...]}}}."""
-    if not isinstance(request_data, dict):
-        raise BadRequest('extend must be a JSON object: {"ids": [...], "properties": [...]}.')
-    ids, props = request_data.get("ids"), request_data.get("properties")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise BadRequest("extend.ids must be a list of record ids.")
-    if not isinstance(props, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("id"), str) for p in props
-    ):
-        raise BadRequest('extend.properties must be a list of {"id": ...} objects.')
-    if len(ids) > MAX_EXTEND_IDS:
-        raise BadRequest(f"extend takes at most {MAX_EXTEND_IDS} ids; this one has {len(ids)}.")
-    pids = list(dict.fromkeys(p["id"] for p in props))
-    systems = {s.code: s for s in _systems()}
-    names = {p["id"]: p["name"] for p in properties()}
-    meta = [{"id": pid, "name": names.get(pid, pid)} for pid in pids]
-
-    by_type = {}
-    for public_id in ids:
-        rtype = record_type(public_id)
-        if rtype:
-            by_type.setdefault(rtype.id, set()).add(public_id)
-    records = {}
-    for type_id, wanted in by_type.items():
-        for public_id, row in _records(TYPES[type_id], wanted).items():
-            records[public_id] = (TYPES[type_id], row)
-    wanted_systems = [
-        systems[pid[len(CODE_PREFIX) :]]
-        for pid in pids
-        if pid.startswith(CODE_PREFIX) and pid[len(CODE_PREFIX) :] in systems
-    ]
-    codes = _codes(records.values(), wanted_systems) if wanted_systems else {}
-
-    rows = {}
-    for public_id in ids:
-        row = {pid: [] for pid in pids}
-        if public_id in records:
-            rtype, record = records[public_id]
-            fields = {pid: field for pid, _, field in rtype.fields}
-            for pid in pids:
-                if pid in fields:
-                    value = record.get(fields[pid])
-                    if value not in (None, ""):
-                        row[pid] = [{"str": str(value)}]
-                elif pid.startswith(CODE_PREFIX):
-                    system = systems.get(pid[len(CODE_PREFIX) :])
-                    if system:
-                        found = codes.get((rtype.kind, record["id"], system.pk), [])
-                        row[pid] = [{"str": code} for code in found]
-        rows[public_id] = row
-    return {"meta": meta, "rows": rows}
-
-
-def _codes(records, systems):
-    """{(kind, record pk, system pk): [code, ...]}: the preferred codes valid today, else
-    every code valid today, by scope then code. One query per kind."""
-    today = timezone.localdate()
-    by_kind = {}
-    for rtype, record in records:
-        by_kind.setdefault(rtype.kind, []).append(record["id"])
-    valid = (Q(valid_from__isnull=True) | Q(valid_from__lte=today)) & (
-        Q(valid_to__isnull=True) | Q(valid_to__gt=today)
-    )
-    found = {}
-    for kind, pks in by_kind.items():
-        rows = (
-            CrossReference.objects.filter(
-                valid,
-                kind=kind,
-                status=CrossReference.Status.ACTIVE,
-                system__in=systems,
-                **{f"{kind}_id__in": pks},
-            )
-            .order_by("scope", "code")
-            .values_list(f"{kind}_id", "system_id", "code", "is_preferred")
-        )
-        grouped = {}
-        for pk, system_id, code, preferred in rows:
-            grouped.setdefault((kind, pk, system_id), []).append((code, preferred))
-        for key, codes in grouped.items():
-            preferred = [code for code, is_preferred in codes if is_preferred]
-            found[key] = preferred or [code for code, _ in codes]
-    return found
 
 
 # --- preview ---------------------------------------------------------------------------------
@@ -724,7 +593,7 @@ def preview(public_id):
     rtype = record_type(public_id)
     if rtype is None:
         return None
-    record = _records(rtype, [public_id]).get(public_id)
+    record = records_by_id(rtype, [public_id]).get(public_id)
     if record is None:
         return None
     labels = [(name, record[field]) for pid, name, field in rtype.fields if record[field]]

@@ -10,8 +10,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
+from validation.layouts import LAYOUTS
 from validation.models import InboundMessage, PlanPolicy, Rule
-from validation.rules import LAYOUTS
 from xref.records import MODELS as RECORD_KINDS
 from xref.records import resolve_records
 
@@ -194,7 +194,7 @@ SHOWN_LINE_CODES = 50
 
 def _message_codes(message):
     """[(field, kind, code)] of the message's header and distinct line codes of items,
-    suppliers and locations, by its layout (validation.rules.LAYOUTS)."""
+    suppliers and locations, by its layout (validation.layouts.LAYOUTS)."""
     layout = LAYOUTS.get(message.message_type)
     payload = message.payload if isinstance(message.payload, dict) else {}
     if layout is None:

@@ -28,13 +28,10 @@ class ValidationConfig(AppConfig):
 
     def ready(self):
         from core.roles import sync_role_permissions
-        from mdm.signals import demo_seeded
-        from validation import demo
+        from validation.registry import load_rules
 
-        # After xref's receiver (xref is made ready first: it comes before validation in
-        # INSTALLED_APPS), so the demo cross-references exist; the messages themselves go in
-        # once the seed has committed.
-        demo_seeded.connect(demo.seed_demo_messages, dispatch_uid="validation.demo")
+        # The rules every message is validated against, from the modules that define them.
+        load_rules()
 
         # mdm gives the roles their permissions after its own migrations, before this app's
         # permissions exist on a fresh database; give them again once they do.

@@ -27,8 +27,9 @@ Quantities are converted to the item's base unit with the rules of `mdm.units.co
 conversions by pint (through `mdm.units`), the item's pack conversions valid at the date (a
 supplier's own replacing the generic one between the same two units), and its net weight
 linking the base unit to mass. The conversions of a chunk's items are read at once and
-searched here; a pair that does not convert is handed to `mdm.units.convert` itself (for the
-first SUGGESTION_LIMIT such pairs), which words the reason and has the last say.
+searched with `mdm.units.find_path` (each pair once, remembered in the memo); a pair that
+does not convert is handed to `mdm.units.convert` itself (for the first SUGGESTION_LIMIT such
+pairs), which words the reason and has the last say.
 
 The enrichment of an object (the header, or a line) is one key, "hub", beside the fields as
 sent (the contracts allow no field "hub", so it never collides). Per code field that
@@ -48,15 +49,15 @@ too (what the supplier network, the order's target, counts in); the revision's c
 """
 
 import dataclasses
-import json
 import logging
-from collections import defaultdict, deque
+from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
 from django.db import connection
 from django.db.models import Q, prefetch_related_objects
 
+from core.db import one_of
 from mdm import units as unit_service
 from mdm.calendars import WorkingCalendar
 from mdm.models import (
@@ -239,7 +240,7 @@ class Facts:
         found = defaultdict(set)
         if not used:
             return found
-        condition, params = _one_of("x.id", used)
+        condition, params = one_of("x.id", used, int)
         sql = f"SELECT x.id, x.kind, {TARGET_COLUMNS} FROM {TABLE} x WHERE {condition}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -272,7 +273,7 @@ class Facts:
         conditions = []
         for kind, keys in sorted(wanted.items()):
             field, _ = TARGETS[kind]
-            condition, values = _one_of(f"x.{field}_id", keys, text=kind == Kind.UNIT)
+            condition, values = one_of(f"x.{field}_id", keys, str if kind == Kind.UNIT else int)
             conditions.append(f"(x.kind = %s AND {condition})")
             params += [kind, *values]
         # The sender's own codes are needed for its plants only (the scope of its codes).
@@ -527,10 +528,18 @@ class Facts:
         for refused in (source, target):
             if refused.usable_error():
                 return None, refused.usable_error()
-        found = _search(unit, base, self._graph(item_pk, supplier_pk, base, unit), units)
-        if found is not None:
-            return found, None
-        return self._worded(item_pk, source, target, supplier_pk)
+        edges = self._graph(item_pk, supplier_pk, base, unit)
+        path = unit_service.find_path(
+            unit, base, edges, {code: units[code] for code in edges if code in units}
+        )
+        if path is None:
+            return self._worded(item_pk, source, target, supplier_pk)
+        found = Fraction(1)
+        for step_source, step_target, factor in path:
+            if factor is None:
+                factor = unit_service.global_factor(units[step_source], units[step_target])
+            found *= factor
+        return found, None
 
     def _graph(self, item_pk, supplier_pk, base, unit):
         """The item's conversions as edges: unit code -> [(unit code, factor)]."""
@@ -582,16 +591,6 @@ TARGET_COLUMNS = (
 )
 
 
-def _one_of(column, values, text=False):
-    """(SQL condition that `column` is one of `values`, its parameters): one parameter
-    however many values (an array on PostgreSQL, which an index serves; JSON on SQLite), so a
-    chunk's thousands of keys neither bloat the statement nor pass SQLite's variable limit."""
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::{'text' if text else 'bigint'}[])", [values]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
-
-
 def _place(location, working):
     """A Location (with its parents loaded) as a Place."""
     plant = calendar = None
@@ -614,54 +613,6 @@ def _place(location, working):
         plant_pk=plant.pk if plant else None,
         calendar=calendar,
     )
-
-
-def _search(start, goal, edges, units):
-    """The factor from `start` to `goal` through the item's conversions and global (pint)
-    conversions between any two units on the way, breadth first; None when there is none."""
-    nodes = [code for code in edges if code in units and not units[code].usable_error()]
-    reached = {start: Fraction(1)}
-    queue = deque([start])
-    while queue:
-        code = queue.popleft()
-        if code == goal:
-            return reached[code]
-        steps = list(edges.get(code, ()))
-        if code in units:
-            steps += [
-                (other, _global_factor(units[code], units[other]))
-                for other in nodes
-                if other != code and other not in reached and _compatible(units[code], units[other])
-            ]
-        for other, factor in steps:
-            if other not in reached and other in units and not units[other].usable_error():
-                reached[other] = reached[code] * factor
-                queue.append(other)
-    return None
-
-
-# Global conversions between two units, per process, by the units' pint mappings (pint's
-# answer for a pair of mappings never changes): whether they convert, and the factor.
-_COMPATIBLE = {}
-_FACTORS = {}
-
-
-def _mapping(unit):
-    return (unit.code, unit.pint_expression, unit.mapping_class, unit.status)
-
-
-def _compatible(a, b):
-    key = (_mapping(a), _mapping(b))
-    if key not in _COMPATIBLE:
-        _COMPATIBLE[key] = unit_service.are_compatible(a, b)
-    return _COMPATIBLE[key]
-
-
-def _global_factor(a, b):
-    key = (_mapping(a), _mapping(b))
-    if key not in _FACTORS:
-        _FACTORS[key] = Fraction(unit_service.convert(1, a, b))
-    return _FACTORS[key]
 
 
 def as_decimal_text(value, factor=SAME):

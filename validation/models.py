@@ -1,9 +1,9 @@
 """Inbound transactions and the rules they are validated against.
 
 A message moves received -> validating -> released | quarantined, or ends rejected (it broke
-its contract) or dead_letter (it failed technically after its retries). Only
-validation.services changes a message's status, always with a conditional UPDATE, so two
-workers never both act on one message.
+its contract) or dead_letter (it failed technically after its retries). Only the services
+(validation.submission, claims, outcomes, chunks, replay, sweep) change a message's status,
+always with a conditional UPDATE, so two workers never both act on one message.
 """
 
 from django.conf import settings
@@ -121,7 +121,7 @@ class InboundMessage(PublicIdModel):
     chunks_done = models.PositiveIntegerField(default=0)
     # The messages of one document (a purchase order's original, its changes and its
     # acknowledgements, whichever system sends them) share a key and are judged one at a time,
-    # in the order received (validation.services, "documents").
+    # in the order received (validation.documents).
     document_key = models.CharField(
         max_length=150,
         null=True,
@@ -302,7 +302,7 @@ class PayloadRevision(models.Model):
 #
 # The ledger is what the hub has released: forecast versions, purchase orders (their latest
 # change, line by line), acknowledgements, ship notices and receipts. It is written by
-# validation.controls in the transaction that writes a release outcome (validation.services),
+# validation.ledger in the transaction that writes a release outcome (validation.outcomes),
 # so a redelivered task or a replay never records a document twice; the unique constraints
 # below say so again at the database. The stateful rules read it when a message is validated.
 

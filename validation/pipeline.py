@@ -4,7 +4,7 @@ would release. Writes nothing.
 `evaluate()` validates a whole payload in this process, HUB_VALIDATION_CHUNK_LINES lines at a
 time, and returns an Outcome; the Celery task calls it for messages of up to that many lines,
 and the dry-run API for any. Larger messages are validated as chunks by several workers
-(validation.services): a chunk task gets the message's `Check` (a worker keeps it for the
+(validation.chunks): a chunk task gets the message's `Check` (a worker keeps it for the
 message's next chunks) and calls `check_lines()` on its own lines; the last chunk combines
 every chunk's findings with `combine_diagnostics()`.
 
@@ -43,10 +43,13 @@ from collections import Counter
 from django.conf import settings
 from django.utils import timezone
 
-from validation import contracts, controls
+from validation import contracts
+from validation.controls.common import NOT_ACTIONABLE, Ledger
 from validation.enrich import Facts, Systems, as_decimal_text
+from validation.layouts import LAYOUTS
 from validation.models import Rule
-from validation.rules import LAYOUTS, RULES, quantity_problem, revision_id
+from validation.registry import RULES
+from validation.rules import quantity_problem, revision_id
 from xref.resolve import RESOLVED
 
 MAX_DIAGNOSTICS = 10_000
@@ -121,7 +124,7 @@ class Check:
         self.systems = Systems(system)
         self.header = header
         # What the ledger knows of the documents the message refers to (validation.controls).
-        self.ledger = controls.Ledger(message_type, system, header, self.as_of)
+        self.ledger = Ledger(message_type, system, header, self.as_of)
         self.facts = Facts(systems=self.systems, as_of=self.as_of, layout=self.layout)
         self.facts.ledger = self.ledger
         self.facts.load([header])
@@ -158,7 +161,7 @@ class Check:
             if found:
                 at = f"$.lines[{index}]"
                 for code, finding in found:
-                    if code == controls.NOT_ACTIONABLE:
+                    if code == NOT_ACTIONABLE:
                         hub = None
                         if filtered is not None:
                             filtered.append(_filtered(index, line, finding))

@@ -1,33 +1,8 @@
-"""The business rules a message is validated against: which fields of each message type are
-codes of which kind, and one plain function per rule code, registered in RULES.
+"""The reference rules: whether the codes of a message mean something, one plain function
+per rule code, marked with `@rule` (validation.registry) and a Finding for each problem.
 
-Two kinds of rule function, both registered in RULES by code with `@rule`:
-
-- a field rule (`per="field"`) judges one code field: it gets the facts of its batch
-  (validation.enrich.Facts), the Field, the value, its resolve answer and the plant of the
-  object, and returns a Finding or None. The pipeline runs it once per distinct (field, value,
-  plant) and reuses the answer for every line that repeats the code, so a forecast of a
-  million lines over a few thousand items pays for it a few thousand times, not a million.
-  A rule registered with `hints=True` (XREF_UNRESOLVED) also gets what else the object says of
-  the record an unknown code means (Layout.hints: a purchase order or acknowledgement v2
-  line's item description, MPN and GTIN, the supplier's name), matched for candidates;
-- a line rule (`per="object"`) gets the facts and one payload object (the header, or a line)
-  and yields its Findings.
-
-A Finding names the field, the value, a human sentence and a suggestion where one exists. A
-rule knows nothing of severity or team: those are the Rule rows' (stewards change them in the
-admin); the pipeline skips disabled rules and turns findings into diagnostics with their JSON
-paths.
-
-The fields of each message type (LAYOUTS):
-
-    type                header codes                       line codes
-    forecast            -                                  item, location (a plant), unit
-    purchase_order      supplier, supplier_site, ship_to   item, unit (+ revision of the item)
-    po_acknowledgement  supplier                           status (code value), item, unit
-    ship_notice         supplier, ship_to                  item, unit
-    receipt             location (receives)                item, unit
-    inventory_balance   location                           item, unit
+A Finding names the field, the value, a human sentence and a suggestion where one exists.
+The message types' fields are validation.layouts.LAYOUTS.
 
 A purchase order line's revision is the item's revision code as the hub knows it
 (ItemRevision.revision, "B"), not a cross-reference: engineering revisions are the same in
@@ -35,181 +10,33 @@ every system. Dates checked against the receiving location's calendar: a purchas
 need_by and a ship notice's expected_delivery (the ship-to's). An acknowledgement's
 committed_date is checked against its order's supplier site calendar by the business controls
 (validation.controls), which also correlate acknowledgements, ship notices and receipts with
-the released purchase orders and register their rules here.
-
-Target systems (NO_TARGET_CODE), by kind of source system, and the records they need codes
-for: a forecast goes to the ERP (item, location, unit), a purchase order to the supplier
-network (supplier, site, ship-to, unit), an acknowledgement and a ship notice to the ERP, a
-receipt and an inventory balance to planning (item, unit). With several systems of the kind
-(ERP_LEGACY and ERP_CLOUD), a code in any one of them at the business date is enough: one is
-before its cut-over, the other after.
+the released purchase orders.
 """
 
-import dataclasses
 import datetime
 from decimal import Decimal
 
 from core.numbers import NumberError, bounded_decimal
 from mdm.models import ItemRevision, Location
+from validation.layouts import (
+    CODE_VALUE,
+    ITEM,
+    KIND_NAMES,
+    LOCATION,
+    REJECTED_STATUS,
+    SITE,
+    SUPPLIER,
+    UNIT,
+)
+from validation.registry import Finding, rule
 from xref import described, near_miss
-from xref.models import Kind
 from xref.resolve import AMBIGUOUS, NOT_YET_VALID, RESOLVED, RETIRED
 from xref.services import REVISION_SEPARATOR
-
-ITEM, SUPPLIER, SITE, LOCATION, UNIT, CODE_VALUE = (
-    Kind.ITEM.value,
-    Kind.SUPPLIER.value,
-    Kind.SUPPLIER_SITE.value,
-    Kind.LOCATION.value,
-    Kind.UNIT.value,
-    Kind.CODE_VALUE.value,
-)
-KIND_NAMES = {
-    ITEM: "item",
-    SUPPLIER: "supplier",
-    SITE: "supplier site",
-    LOCATION: "location",
-    UNIT: "unit",
-    CODE_VALUE: "status code",
-}
 
 # Quantities: at most this many decimal places, and below this size (a quantity beyond it is
 # a unit or a field mixed up, and would overflow the receiving systems' number fields).
 MAX_DECIMALS = 6
 MAX_QUANTITY = Decimal(10) ** 12
-ACK_LIST = "ACK_LINE_STATUS"
-REJECTED_STATUS = f"{ACK_LIST}:rejected"
-
-
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """A code field of a payload object: its name, the cross-reference kind it is resolved
-    as, and its role ("ship_to": a location goods are delivered to; "plant": a forecast's
-    planning location)."""
-
-    name: str
-    kind: str
-    role: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """Where a message type keeps its codes, quantities and dates."""
-
-    header: tuple = ()
-    lines: tuple = ()
-    quantity: str = "quantity"
-    zero_allowed: bool = False  # a zero quantity means something (a stock of none)
-    revision: str | None = None  # the line field naming a revision of the line's item
-    # The header location the message is about: its plant scopes the line codes, its calendar
-    # judges the dates.
-    receiving: str | None = None
-    header_dates: tuple = ()  # header dates that must be working days there
-    line_dates: tuple = ()  # line dates that must be working days there
-    # Target systems (by SourceSystem kind) and the kinds of record they need codes for: a
-    # record none of them has a code for gets NO_TARGET_CODE.
-    targets: dict = dataclasses.field(default_factory=dict)
-    supplier_quantity: bool = False  # give the quantity in the supplier's pack unit too
-    # What else an object says of the record a code field means, by code field: (the
-    # object's field, what it is to the matcher: "text" or an identifier such as "gtin").
-    # Matched for candidates when the code does not resolve (see XREF_UNRESOLVED).
-    hints: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def supplier_field(self):
-        return next((f.name for f in self.header if f.kind == SUPPLIER), None)
-
-
-_ITEM, _UNIT = Field("item", ITEM), Field("unit", UNIT)
-# The optional fields of purchase_order and po_acknowledgement v2.
-DESCRIBED = {
-    "item": (("description", "text"), ("mpn", "mpn"), ("gtin", "gtin")),
-    "supplier": (("supplier_name", "text"),),
-}
-
-LAYOUTS = {
-    "forecast": Layout(
-        lines=(_ITEM, Field("location", LOCATION, "plant"), _UNIT),
-        targets={"erp": (ITEM, LOCATION, UNIT)},
-    ),
-    "purchase_order": Layout(
-        header=(
-            Field("supplier", SUPPLIER),
-            Field("supplier_site", SITE),
-            Field("ship_to", LOCATION, "ship_to"),
-        ),
-        lines=(_ITEM, _UNIT),
-        revision="revision",
-        receiving="ship_to",
-        line_dates=("need_by",),
-        targets={"supplier_network": (SUPPLIER, SITE, LOCATION, UNIT)},
-        supplier_quantity=True,
-        hints=DESCRIBED,
-    ),
-    "po_acknowledgement": Layout(
-        header=(Field("supplier", SUPPLIER),),
-        lines=(Field("status", CODE_VALUE), _ITEM, _UNIT),
-        quantity="committed_quantity",
-        targets={"erp": (SUPPLIER, ITEM, UNIT, CODE_VALUE)},
-        hints=DESCRIBED,
-    ),
-    "ship_notice": Layout(
-        header=(Field("supplier", SUPPLIER), Field("ship_to", LOCATION, "ship_to")),
-        lines=(_ITEM, _UNIT),
-        receiving="ship_to",
-        header_dates=("expected_delivery",),
-        targets={"erp": (SUPPLIER, LOCATION, ITEM, UNIT)},
-    ),
-    "receipt": Layout(
-        header=(Field("location", LOCATION, "ship_to"),),
-        lines=(_ITEM, _UNIT),
-        receiving="location",
-        targets={"planning": (ITEM, UNIT)},
-    ),
-    "inventory_balance": Layout(
-        header=(Field("location", LOCATION),),
-        lines=(_ITEM, _UNIT),
-        zero_allowed=True,
-        receiving="location",
-        targets={"planning": (ITEM, UNIT)},
-    ),
-}
-
-
-class Finding:
-    """One problem a rule found in one field."""
-
-    __slots__ = ("field", "value", "message", "suggestion", "extra")
-
-    def __init__(self, field, value, message, suggestion=None, extra=None):
-        self.field = field
-        self.value = value
-        self.message = message
-        self.suggestion = suggestion
-        self.extra = extra  # more keys for the diagnostic, e.g. {"candidates": [...]}
-
-
-@dataclasses.dataclass(frozen=True)
-class Registered:
-    code: str
-    function: object
-    per: str  # "field" or "object"
-    applies: object  # Layout -> bool: whether the rule has anything to check in the type
-    hints: bool = False  # a field rule given the object's hints for the field (Layout.hints)
-
-
-# Rule code -> the function that checks it, in the order they were registered.
-RULES = {}
-
-
-def rule(code, per="object", applies=lambda layout: True, hints=False):
-    """Register a rule function under its code."""
-
-    def register(function):
-        RULES[code] = Registered(code, function, per, applies, hints)
-        return function
-
-    return register
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -667,7 +494,3 @@ def no_target_code(facts, field, value, answer, plant):
 
 def revision_id(item_id, revision):
     return f"{item_id}{REVISION_SEPARATOR}{revision}"
-
-
-# The business controls register their rules here too (they read the document ledger).
-from validation import controls  # noqa: E402, F401

@@ -1,8 +1,8 @@
-"""Celery tasks of validation. Thin: validation.services does the work.
+"""Celery tasks of validation. Thin: validation.validate, chunks and sweep do the work.
 
 `validate_message` is safe to run twice for one message: the claim (a conditional UPDATE)
 lets one run through and the other return at once. `validate_chunk` validates one chunk of a
-large message, claimed the same way (validation.services). Tasks are acknowledged late and
+large message, claimed the same way (validation.chunks). Tasks are acknowledged late and
 rejected (so redelivered) when the worker dies; the claim makes the redelivery harmless.
 Transient errors (database or broker unreachable) are retried with exponential backoff;
 after HUB_VALIDATION_MAX_RETRIES retries the message goes to dead_letter with the error.
@@ -15,20 +15,21 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from core.history import change_source
-from validation import budget, retention, services
+from validation import budget, chunks, retention, sweep, validate
+from validation.outcomes import TRANSIENT_ERRORS
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def validate_message(self, message_id):
-    return _with_retries(self, services.validate_message, message_id, "validate_message")
+    return _with_retries(self, validate.validate_message, message_id, "validate_message")
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def validate_chunk(self, chunk_id):
-    """One chunk of a large message (see validation.services, "large messages")."""
-    return _with_retries(self, services.validate_chunk, chunk_id, "validate_chunk")
+    """One chunk of a large message (see validation.chunks)."""
+    return _with_retries(self, chunks.validate_chunk, chunk_id, "validate_chunk")
 
 
 def _with_retries(task, work, pk, name):
@@ -37,7 +38,7 @@ def _with_retries(task, work, pk, name):
     try:
         with change_source("task", reference=f"{name} {pk}"):
             return work(pk, final_attempt=final_attempt)
-    except services.TRANSIENT_ERRORS as exc:
+    except TRANSIENT_ERRORS as exc:
         if final_attempt:
             # The database failed the claim or the dead letter itself: the message is left in
             # received or validating, and the sweep takes it up again once the database is back.
@@ -63,7 +64,7 @@ def _with_retries(task, work, pk, name):
 @shared_task(acks_late=True)
 def sweep_stuck_messages():
     with change_source("task", reference="sweep_stuck_messages"):
-        return services.sweep_stuck_messages()
+        return sweep.sweep_stuck_messages()
 
 
 @shared_task

@@ -40,18 +40,16 @@ process. A single resolve is one query. Duplicate keys share one answer object.
 """
 
 import functools
-import gc
 import json
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import date
 
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from core.db import fetch_prepared
+from core.db import fetch_prepared, one_of
 from mdm.models import (
     CodeList,
     CodeValue,
@@ -79,6 +77,8 @@ NO_CODE_IN_TARGET = "no_code_in_target"
 KINDS = frozenset(Kind.values)
 MATCHABLE_KINDS = frozenset({Kind.ITEM, Kind.SUPPLIER, Kind.LOCATION})
 CANDIDATE_LIMIT = 5
+# The most keys a batch call answers.
+MAX_KEYS = 50_000
 # How many malformed keys an InvalidKeys error lists (all are counted).
 LISTED_ERRORS = 20
 
@@ -121,9 +121,8 @@ def resolve_many(keys, as_of=None, near_misses=True):
     `near_misses`, not_found answers carry no candidates (a screen that only shows what codes
     mean spares their queries)."""
     as_of = as_of or timezone.localdate()
-    with collector_paused():
-        parsed, systems = _parse_keys(keys, ("kind", "system", "code", "scope"), ("system",))
-        return _Resolver(as_of, systems).resolve(parsed, near_misses)
+    parsed, systems = _parse_keys(keys, ("kind", "system", "code", "scope"), ("system",))
+    return _Resolver(as_of, systems).resolve(parsed, near_misses)
 
 
 def translate(kind, from_system, code, to_system, scope=None, as_of=None, to_scope=None):
@@ -141,24 +140,8 @@ def translate_many(keys, as_of=None):
     "no_preferred", "no_code_in_target" or "ambiguous"."""
     as_of = as_of or timezone.localdate()
     fields = ("kind", "from_system", "code", "to_system", "scope", "to_scope")
-    with collector_paused():
-        parsed, systems = _parse_keys(keys, fields, ("from_system", "to_system"))
-        return _Resolver(as_of, systems).translate(parsed)
-
-
-@contextmanager
-def collector_paused():
-    """Pause Python's cyclic garbage collector while answers are built. Tens of thousands of
-    small dicts trigger collection after collection that find nothing (answers hold no
-    cycles); measured, that was a third of a 10,000-key batch. Collection resumes after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    parsed, systems = _parse_keys(keys, fields, ("from_system", "to_system"))
+    return _Resolver(as_of, systems).translate(parsed)
 
 
 def candidates(kind, code, limit=CANDIDATE_LIMIT, system=None, scope="", as_of=None, near=None):
@@ -470,10 +453,13 @@ class _Resolver:
         return {"status": NO_CODE_IN_TARGET, "id": record_id}
 
     def _reference(self, row):
+        """The reference as every API answer names one: xref.serializers.ReferenceSerializer's
+        short form, built here from the row (tests/xref/test_resolve_api.py holds the two
+        equal): a serializer per answer would cost more than the lookup."""
         return {
             "id": row[ID],
-            "system": self.system_codes[row[SYSTEM]],
             "kind": row[KIND],
+            "system": self.system_codes[row[SYSTEM]],
             "scope": row[SCOPE],
             "code": row[CODE],
             "valid_from": row[VALID_FROM],
@@ -530,17 +516,17 @@ class _Resolver:
         per_kind = []
         for kind, pks in by_kind.items():
             field, _ = TARGETS[kind]
-            condition, values = _one_of(f"x.{field}_id", pks, text=kind == Kind.UNIT)
+            condition, values = one_of(f"x.{field}_id", pks, str if kind == Kind.UNIT else int)
             per_kind.append(f"(x.kind = %s AND {condition})")
-            params += [kind, values]
+            params += [kind, *values]
         where = [f"({' OR '.join(per_kind)})", "x.status = 'active'"]
         if valid_only:
             where.append(VALID_AT)
             params += [day, day]
         if system_ids is not None:
-            condition, values = _one_of("x.system_id", system_ids)
+            condition, values = one_of("x.system_id", system_ids, int)
             where.append(condition)
-            params.append(values)
+            params += values
         sql = f"SELECT {', '.join(BASE_COLUMNS)} FROM {TABLE} x WHERE {' AND '.join(where)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -641,19 +627,6 @@ def _references_sql(kinds, single, vendor):
             f"AND x.code = json_extract(k.value, '$[2]') {joins}"
         )
     return sql, slices
-
-
-def _one_of(column, values, text=False):
-    """A condition that `column` is one of `values`, and its one parameter. On PostgreSQL
-    `= ANY(array)`, which an index serves (an IN over a subquery is planned as a scan); on
-    SQLite an IN over the JSON list. Either way one parameter, however many values: an IN
-    list of 50,000 would break SQLite's variable limit and bloat the statement."""
-    if connection.vendor == "postgresql":
-        if text:
-            return f"{column} = ANY(%s::text[])", list(values)
-        # An array literal of integers: quicker for the driver than a list of 50,000.
-        return f"{column} = ANY(%s::bigint[])", "{" + ",".join(str(int(v)) for v in values) + "}"
-    return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
 
 
 # The columns every reference row is read with; "x" is xref_crossreference. The numeric

@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from demo.login import reset_demo_steward
 from mdm.models import Item
-from mdm.services import reset_demo_steward
 
 pytestmark = pytest.mark.browser
 

@@ -19,8 +19,8 @@ from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
 
+from demo.login import reset_demo_steward
 from mdm.models import Item
-from mdm.services import reset_demo_steward
 from quarantine.models import QuarantineCase
 
 pytestmark = pytest.mark.browser

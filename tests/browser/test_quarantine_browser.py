@@ -6,9 +6,9 @@ fetched from outside the hub."""
 import pytest
 from django.core.management import call_command
 
-from mdm.services import reset_demo_steward
-from validation import services as validation
+from demo.login import reset_demo_steward
 from validation.models import InboundMessage
+from validation.submission import submit_message
 from xref.models import CrossReference
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ def planner_slip(demo_world):
     item = CrossReference.objects.get(system__code="PLANNING", kind="item", code=known["item"]).item
     payload["plan_id"] = "VAL-SLIP"
     payload["lines"] = [known, dict(known, item=item.number)]
-    message = validation.submit_message(
+    message = submit_message(
         system=demo.system,
         message_type="forecast",
         schema_version=1,

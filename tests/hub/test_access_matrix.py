@@ -41,7 +41,7 @@ from mdm.services import create_api_client
 from quarantine.models import BulkRun, QuarantineCase, TeamSettings
 from reconcile.services import create_key
 from tests.validation.world import example
-from validation import pipeline, services, tasks
+from validation import enqueue, pipeline, tasks
 from validation.models import (
     Acknowledgement,
     InboundMessage,
@@ -51,6 +51,7 @@ from validation.models import (
     Rule,
     SupplyException,
 )
+from validation.submission import submit_message
 from xref.models import CrossReference
 
 LOGIN = "login"
@@ -550,8 +551,8 @@ def _history_ids(world):
 
 
 def _submitted(system, message_type="ship_notice", payload=None):
-    with mock.patch.object(services, "enqueue_validation"):
-        return services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        return submit_message(
             system=system,
             message_type=message_type,
             schema_version=1,
@@ -714,7 +715,7 @@ def test_it_shows_a_system_its_own_messages_only(world):
 def test_it_stores_a_submission_as_the_system_of_the_key(world):
     client = _client("other_system", world)
     body = {"message_type": "forecast", "schema_version": 1, "payload": example("forecast")}
-    with mock.patch.object(services, "enqueue_validation"):
+    with mock.patch.object(enqueue, "enqueue_validation"):
         response = client.post(
             "/api/v1/messages/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-9"
         )

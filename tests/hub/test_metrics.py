@@ -17,8 +17,9 @@ from quarantine.models import QuarantineCase
 from tests.quarantine.test_cases import finding
 from tests.quarantine.test_cases import quarantine as quarantined
 from tests.validation.world import example
-from validation import services
+from validation import enqueue
 from validation.models import InboundMessage
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +43,8 @@ def by_label(family, *labels):
 
 
 def _submitted(system, message_type, key, **fields):
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=system,
             message_type=message_type,
             schema_version=1,

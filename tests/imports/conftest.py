@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from imports import services
+from imports import exporting, runs
 from mdm.models import Calendar, Unit
 
 
@@ -51,14 +51,14 @@ def csv_file(text, name="upload.csv", encoding="utf-8"):
 
 
 def plan(kind, text, **options):
-    return services.import_file(kind, csv_file(text), **options)
+    return runs.import_file(kind, csv_file(text), **options)
 
 
 def apply(kind, text, **options):
-    return services.import_file(kind, csv_file(text), apply=True, **options)
+    return runs.import_file(kind, csv_file(text), apply=True, **options)
 
 
 def export(kind):
     out = io.StringIO()
-    services.export_kind(kind, out)
+    exporting.export_kind(kind, out)
     return out.getvalue()

@@ -3,7 +3,7 @@ nothing, skip errors, refusal of a stale plan, revert."""
 
 import pytest
 
-from imports import services
+from imports import applying, reverting, runs
 from imports.models import ImportRun
 from mdm.models import Item, Location, Supplier
 from tests.imports.conftest import apply, csv_file, export, plan
@@ -25,8 +25,8 @@ def items(units):
 
 def planned(kind, text, **options):
     """A stored, planned run, as the screen and the API make them."""
-    run = services.start_run(kind, csv_file(text), **options)
-    services.process_run(run.pk)
+    run = runs.start_run(kind, csv_file(text), **options)
+    runs.process_run(run.pk)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PLANNED, run.message
     return run
@@ -124,7 +124,7 @@ def test_it_refuses_to_apply_a_stale_plan(items):
     bolt.description = "Changed meanwhile"
     bolt.save()
     before = Item.objects.count()
-    run = services.apply_run(run)
+    run = applying.apply_run(run)
     assert run.status == ImportRun.Status.REFUSED
     assert "changed, created or deleted since the plan" in run.message
     assert Item.objects.count() == before
@@ -134,17 +134,17 @@ def test_it_refuses_to_apply_a_stale_plan(items):
 def test_it_refuses_when_a_planned_record_was_created_meanwhile(items):
     run = planned("items", "number,description,base_unit,item_type\n102,Washer,H87,component\n")
     Item.objects.create(number="102", description="Other", base_unit_id="H87", item_type="mro")
-    assert services.apply_run(run).status == ImportRun.Status.REFUSED
+    assert applying.apply_run(run).status == ImportRun.Status.REFUSED
     assert Item.objects.get(number="102").description == "Other"
 
 
 def test_it_applies_a_fresh_plan(items):
     run = planned("items", "number,description,base_unit,item_type\n100,Hex bolt,H87,component\n")
-    run = services.apply_run(run)
+    run = applying.apply_run(run)
     assert run.status == ImportRun.Status.APPLIED
     assert Item.objects.get(number="100").description == "Hex bolt"
-    with pytest.raises(services.RunError):
-        services.apply_run(run)
+    with pytest.raises(applying.RunError):
+        applying.apply_run(run)
 
 
 def test_it_reverts_a_run(items):
@@ -154,24 +154,24 @@ def test_it_reverts_a_run(items):
         "200,Gear,H87,component\n",
     )
     assert update.counts["create"] == update.counts["update"] == 1
-    services.revert_run(update)
+    reverting.revert_run(update)
     assert update.status == ImportRun.Status.REVERTED
     assert not Item.objects.filter(number="200").exists()
     bolt = Item.objects.get(number="100")
     assert bolt.description == "Bolt"
     assert bolt.history.first().change_reference == f"revert-{update.pk}"
-    services.revert_run(items)
+    reverting.revert_run(items)
     assert not Item.objects.exists()
-    with pytest.raises(services.RunError, match="only an applied import"):
-        services.revert_run(items)
+    with pytest.raises(applying.RunError, match="only an applied import"):
+        reverting.revert_run(items)
 
 
 def test_it_refuses_to_revert_records_changed_since(items):
     bolt = Item.objects.get(number="100")
     bolt.description = "Edited in the admin"
     bolt.save()
-    with pytest.raises(services.RunError, match="1 record\\(s\\) were changed after it"):
-        services.revert_run(items)
+    with pytest.raises(applying.RunError, match="1 record\\(s\\) were changed after it"):
+        reverting.revert_run(items)
     assert Item.objects.count() == 2
 
 
@@ -182,7 +182,7 @@ def test_it_reverts_locations_with_their_parents(units, calendar):
     )
     assert run.status == ImportRun.Status.APPLIED, run.errors
     assert Location.objects.get(code="W1").parent.code == "P1"
-    services.revert_run(run)
+    reverting.revert_run(run)
     assert not Location.objects.exists()
 
 
@@ -198,7 +198,7 @@ def test_it_registers_and_reverts_cross_references(items, erp_system):
         "xrefs", "system,kind,code,target,valid_from\nERP_LEGACY,item,A-100,101,2020-01-01\n"
     )
     assert clash.error_lines()[0].startswith("Row 2: ERP_LEGACY item code 'A-100' already means")
-    services.revert_run(run)
+    reverting.revert_run(run)
     assert set(CrossReference.objects.values_list("status", flat=True)) == {"retired"}
 
 
@@ -211,7 +211,7 @@ def test_export_neutralises_formulas_and_imports_them_back(units):
     assert Supplier.objects.get(number="S-2").name == "=quoted"
     exported = export("suppliers")
     assert "'=HYPERLINK" in exported and "'@home" in exported
-    again = services.import_file("suppliers", csv_file(exported))
+    again = runs.import_file("suppliers", csv_file(exported))
     assert again.plan_counts["unchanged"] == 3
 
 
@@ -221,11 +221,11 @@ def test_it_validates_again_what_changed_since_the_plan(items):
     text = "number,description,base_unit,item_type,net_weight,weight_unit\n"
     text += "300,Plate,H87,component,2.5,KGM\n"
     run = planned("items", text)
-    assert run.plan_counts["create"] == 1 and run.prepared
+    assert run.plan_counts["create"] == 1
     kilogram = Unit.objects.get(code="KGM")
     kilogram.status = Unit.Status.DELETED
     kilogram.save()
-    run = services.apply_run(run)
+    run = applying.apply_run(run)
     assert run.status == ImportRun.Status.FAILED
     assert run.error_lines() == [
         "Row 2, weight_unit: Unit KGM (kilogram) was deleted from UN/ECE Rec 20 and may not "
@@ -234,20 +234,24 @@ def test_it_validates_again_what_changed_since_the_plan(items):
     assert not Item.objects.filter(number="300").exists()
 
 
-def test_it_applies_what_the_plan_showed_even_if_the_stored_file_changed(items):
+def test_it_refuses_to_apply_a_stored_file_changed_since_the_plan(items):
+    """The apply reads the stored file again: a file changed since the plan (even with the
+    same keys) is refused, so nothing is written that the plan did not show."""
     run = planned(
         "items",
         "number,description,base_unit,item_type\n100,Hex bolt,H87,component\n"
         "102,Washer,H87,component\n",
     )
     with open(run.file.path, "w", encoding="utf-8") as tampered:
-        tampered.write("number,description,base_unit,item_type\n100,Tampered,H87,component\n")
-    run = services.apply_run(run)
-    assert run.status == ImportRun.Status.APPLIED
-    assert run.counts == {"rows": 2, "create": 1, "update": 1, "unchanged": 0, "error": 0}
-    assert Item.objects.get(number="100").description == "Hex bolt"
-    assert Item.objects.get(number="102").history.get().change_reference == str(run.pk)
-    assert not run.prepared  # the plan's kept rows are removed once applied
+        tampered.write(
+            "number,description,base_unit,item_type\n100,Tampered,H87,component\n"
+            "102,Washer,H87,component\n"
+        )
+    run = applying.apply_run(run)
+    assert run.status == ImportRun.Status.REFUSED
+    assert "since the plan" in run.message
+    assert Item.objects.get(number="100").description == "Bolt"
+    assert not Item.objects.filter(number="102").exists()
 
 
 def test_it_names_the_row_whose_unique_value_was_taken_since_the_plan(items):
@@ -258,7 +262,7 @@ def test_it_names_the_row_whose_unique_value_was_taken_since_the_plan(items):
     Item.objects.create(
         number="103", description="Other", base_unit_id="H87", item_type="mro", gtin="96385074"
     )
-    run = services.apply_run(run)
+    run = applying.apply_run(run)
     assert run.status == ImportRun.Status.FAILED
     assert run.error_lines() == ["Row 2, gtin: Another item already has this GTIN."]
     assert not Item.objects.filter(number="102").exists()
@@ -270,7 +274,7 @@ def test_it_applies_the_valid_rows_of_a_plan_with_skipped_errors(items):
         "number,description,base_unit,item_type\n102,Washer,H87,component\n103,,H87,component\n",
         skip_errors=True,
     )
-    run = services.apply_run(run)
+    run = applying.apply_run(run)
     assert run.status == ImportRun.Status.APPLIED
     assert Item.objects.filter(number="102").exists() and not Item.objects.filter(number="103")
     assert run.error_lines() == ["Row 3, description: This field cannot be blank."]

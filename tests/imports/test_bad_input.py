@@ -2,7 +2,7 @@
 
 import pytest
 
-from imports import services
+from imports import runs
 from imports.models import ImportRun
 from mdm.models import Item
 from tests.imports.conftest import apply, csv_file
@@ -12,7 +12,7 @@ GOOD = HEADER + "100,Bolt,H87,component\n101,Nut,H87,component\n"
 
 
 def import_bytes(data, **options):
-    return services.import_file("items", csv_file(data), apply=True, **options)
+    return runs.import_file("items", csv_file(data), apply=True, **options)
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def test_a_row_naming_no_record_reports_its_other_errors_too(units):
 
 
 def test_a_row_by_row_kind_reports_every_error_of_a_row_naming_no_record(units):
-    run = services.import_file(
+    run = runs.import_file(
         "item_revisions",
         csv_file(
             f"item.number,revision,status,effective_from\n999,{'R' * 21},shelved,2026-01-01\n"

@@ -2,12 +2,11 @@
 the sweep ends it, and nothing of it was written."""
 
 import datetime
-import os
 
 import pytest
 from django.utils import timezone
 
-from imports import services, tasks
+from imports import applying, runs, tasks
 from imports.models import ImportRun
 from mdm.models import Item
 from tests.imports.conftest import csv_file
@@ -23,7 +22,7 @@ def _stalled(run, minutes):
 
 
 def test_it_fails_a_plan_whose_worker_stopped(units):
-    run = services.start_run("items", csv_file(ROWS))
+    run = runs.start_run("items", csv_file(ROWS))
     _stalled(run, minutes=11)
     tasks.sweep_interrupted_imports()
     run.refresh_from_db()
@@ -33,58 +32,36 @@ def test_it_fails_a_plan_whose_worker_stopped(units):
 
 
 def test_it_puts_back_an_apply_whose_worker_stopped_so_it_can_be_applied_again(units):
-    run = services.start_run("items", csv_file(ROWS))
-    services.process_run(run.pk)
+    run = runs.start_run("items", csv_file(ROWS))
+    runs.process_run(run.pk)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PLANNED
     _stalled(run, minutes=30)
-    assert services.sweep_interrupted_runs() == (0, 1)
+    assert runs.sweep_interrupted_runs() == (0, 1)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PLANNED and "apply it again" in run.message
     assert not Item.objects.exists()
-    assert services.apply_run(run).status == ImportRun.Status.APPLIED
+    assert applying.apply_run(run).status == ImportRun.Status.APPLIED
     assert Item.objects.filter(number="500").exists()
 
 
 def test_it_leaves_a_run_that_is_making_progress(units, settings):
     settings.HUB_IMPORT_STALL_SECONDS = 600
-    run = services.start_run("items", csv_file(ROWS))
+    run = runs.start_run("items", csv_file(ROWS))
     _stalled(run, minutes=5)
-    assert services.sweep_interrupted_runs() == (0, 0)
+    assert runs.sweep_interrupted_runs() == (0, 0)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.RUNNING
 
 
 @pytest.mark.django_db(transaction=True)  # progress is written outside the test's transaction
 def test_a_run_records_its_heartbeat_while_it_works(units):
-    run = services.start_run("items", csv_file(ROWS))
+    run = runs.start_run("items", csv_file(ROWS))
     beats = []
 
     def progress(counts, percent):  # called after each chunk, once its progress is written
         beats.append(ImportRun.objects.values_list("started_at", "heartbeat_at").get(pk=run.pk))
 
-    services.process_run(run.pk, progress=progress)
+    runs.process_run(run.pk, progress=progress)
     # The claim beats first, at the start; each chunk read beats again.
     assert beats and all(heartbeat > started for started, heartbeat in beats)
-
-
-def test_the_sweep_frees_what_an_old_plan_kept_and_the_plan_still_applies(units, settings):
-    settings.HUB_IMPORT_PREPARED_HOURS = 24
-    old = services.start_run("items", csv_file(ROWS))
-    services.process_run(old.pk)
-    fresh = services.start_run("items", csv_file(ROWS.replace("500", "501")))
-    services.process_run(fresh.pk)
-    ImportRun.objects.filter(pk=old.pk).update(
-        finished_at=timezone.now() - datetime.timedelta(hours=25)
-    )
-    old.refresh_from_db()
-    kept = old.prepared.path
-
-    tasks.sweep_interrupted_imports()
-
-    old.refresh_from_db()
-    fresh.refresh_from_db()
-    assert not old.prepared and not os.path.exists(kept)
-    assert fresh.prepared  # a plan of today keeps its rows
-    assert services.apply_run(old).status == ImportRun.Status.APPLIED  # reads the file again
-    assert Item.objects.filter(number="500").exists()

@@ -1,25 +1,21 @@
-"""A large plan judges its chunks in forked worker processes (mdm.forked): it must find
-exactly what a plan in one process finds, duplicates across chunks included, and its apply
-must write the same records. PostgreSQL only (a fork cannot share an in-memory SQLite
-database), with committed data the workers' own connections can see."""
+"""A plan of a bulk kind is judged in chunks by Celery tasks on the import queue, any worker
+taking any chunk, and settled in file order by a final task (imports.planning). It must find
+exactly what a plan in one chunk finds: keys and unique values repeated across chunks,
+errors with their row numbers, in file order. Without a broker the tasks run inline."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.utils import timezone
 
-from imports import services
-from imports.models import ImportRun
-from mdm import forked
+from imports import applying, planning, runs, tasks
+from imports.judging import Judge
+from imports.models import ImportChunk, ImportRun
 from mdm.models import Item, Unit
 from tests.imports.conftest import csv_file
-from tests.mdm.test_forked import assert_reaped, forks
-from tests.services import require
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-# Chunks of 3 rows: every in-file clash below is between rows of different chunks, so of
-# different worker processes.
+# Chunks of 3 rows: every in-file clash below is between rows of different chunks.
 FILE = (
     "number,description,base_unit,item_type,gtin,net_weight,weight_unit\n"
     "200,Gear,H87,component,4006381333931,,\n"  # row 2: holds a GTIN first
@@ -38,14 +34,7 @@ FILE = (
 
 
 @pytest.fixture
-def world(db, settings):
-    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    settings.HUB_IMPORT_CHUNK_ROWS = 3
-    settings.HUB_IMPORT_PARALLEL_BYTES = 0
-    Unit.objects.create(code="H87", name="piece", mapping_class="count")
-    Unit.objects.create(
-        code="KGM", name="kilogram", pint_expression="kilogram", mapping_class="direct"
-    )
+def world(units):
     h87 = Unit.objects.get(code="H87")
     Item.objects.create(number="100", description="Bolt", base_unit=h87, item_type="component")
     Item.objects.create(number="101", description="Nut", base_unit=h87, item_type="component")
@@ -58,12 +47,11 @@ def world(db, settings):
     )
 
 
-def _plan(settings, processes):
-    settings.HUB_IMPORT_PROCESSES = processes
-    run = services.start_run("items", csv_file(FILE, "items.csv"))
-    services.process_run(run.pk)
+def _plan(settings, chunk_rows, text=FILE):
+    settings.HUB_IMPORT_CHUNK_ROWS = chunk_rows
+    run = runs.start_run("items", csv_file(text, "items.csv"))
+    runs.process_run(run.pk)
     run.refresh_from_db()
-    assert run.status == ImportRun.Status.PLANNED, run.message
     return run
 
 
@@ -72,18 +60,24 @@ def _failed_rows(run):
         return handle.read().decode("utf-8-sig")
 
 
-def test_workers_find_what_one_process_finds(world, settings, monkeypatch):
-    pids = forks(monkeypatch)
+def test_a_plan_in_chunks_finds_what_a_plan_in_one_chunk_finds(world, settings, monkeypatch):
+    sent = []
+    send = tasks.plan_chunk.apply_async
+    monkeypatch.setattr(
+        tasks.plan_chunk, "apply_async", lambda *a, **kw: sent.append(kw["queue"]) or send(*a, **kw)
+    )
+    settings.HUB_IMPORT_QUEUE = "imports"
 
-    alone = _plan(settings, processes=0)
-    assert not pids
-    shared = _plan(settings, processes=2)
-    assert len(pids) == 2
+    whole = _plan(settings, chunk_rows=1000)
+    assert sent == ["imports"]
+    chunked = _plan(settings, chunk_rows=3)
+    assert sent == ["imports"] * 5  # 12 rows: 4 chunks of 3
 
+    assert chunked.status == whole.status == ImportRun.Status.PLANNED
     counts = {"rows": 12, "create": 3, "update": 1, "unchanged": 1, "error": 7}
-    assert shared.plan_counts == alone.plan_counts == counts
-    assert shared.error_lines() == alone.error_lines()
-    assert shared.error_lines() == [
+    assert chunked.plan_counts == whole.plan_counts == counts
+    assert chunked.error_lines() == whole.error_lines()
+    assert chunked.error_lines() == [
         "Row 4, base_unit: No unit with code 'XXX' (column base_unit); give a UN/ECE Rec 20 "
         "unit code such as H87 (piece) or KGM (kilogram).",
         "Row 5, description: This field cannot be blank.",
@@ -96,20 +90,21 @@ def test_workers_find_what_one_process_finds(world, settings, monkeypatch):
         "operations); service (Service).",
         "Row 12, net_weight: Ensure this value is greater than or equal to 0.",
     ]
-    assert _failed_rows(shared) == _failed_rows(alone)
-    assert shared.plan_fingerprint == alone.plan_fingerprint
+    assert _failed_rows(chunked) == _failed_rows(whole)
+    assert chunked.plan_fingerprint == whole.plan_fingerprint
     # The rows the plan shows (each field's change, every error) are the same too.
     fields = ("number", "action", "key", "record_id", "changes", "errors")
-    assert list(shared.rows.values_list(*fields)) == list(alone.rows.values_list(*fields))
-    update = shared.rows.get(action="update")
-    assert update.changes and all(len(change) == 3 for change in update.changes)
+    assert list(chunked.rows.values_list(*fields)) == list(whole.rows.values_list(*fields))
+    update = chunked.rows.get(action="update")
+    assert update.changes == [["description", "Bolt", "Hex bolt"]]
+    assert not ImportChunk.objects.exists()  # the settling removed them
 
 
-def test_the_apply_of_a_shared_plan_writes_its_rows(world, settings):
-    run = _plan(settings, processes=2)
+def test_the_apply_of_a_chunked_plan_writes_its_rows(world, settings):
+    run = _plan(settings, chunk_rows=3)
     run.skip_errors = True
     run.save(update_fields=["skip_errors"])
-    services.apply_run(run)
+    applying.apply_run(run)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.APPLIED, run.message
     assert run.counts["create"] == 3 and run.counts["update"] == 1
@@ -121,35 +116,70 @@ def test_the_apply_of_a_shared_plan_writes_its_rows(world, settings):
         "201": "Shaft",
         "208": "Ring",
     }
-    assert Item.objects.get(number="201").net_weight == 1.5
+    assert Item.objects.get(number="201").net_weight == Decimal("1.5")
     assert Item.history.filter(change_reference=str(run.pk)).count() == 4
 
 
-def test_a_failing_worker_fails_the_plan_and_leaves_no_process(world, settings, monkeypatch):
-    settings.HUB_IMPORT_PROCESSES = 2
-    pids = forks(monkeypatch)
-    monkeypatch.setattr(services.Pass, "_judge", lambda self, rows: 1 / 0)
-    run = services.start_run("items", csv_file(FILE, "items.csv"))
-    with pytest.raises(forked.ChildFailed, match="ZeroDivisionError"):
-        services.process_run(run.pk)
-    assert len(pids) == 2
-    assert_reaped(pids)
+def test_a_failing_chunk_fails_the_plan_and_says_where(world, settings, monkeypatch):
+    judge = Judge.judge
+
+    def fails_on_row_5(self, rows, cells_of):
+        if rows[0].number == 5:
+            raise ZeroDivisionError("division by zero")
+        return judge(self, rows, cells_of)
+
+    monkeypatch.setattr(Judge, "judge", fails_on_row_5)
+    run = _plan(settings, chunk_rows=3)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message == (
+        "The plan failed in chunk 2 of 4 (3 row(s) from row 5): ZeroDivisionError: division "
+        "by zero. Nothing was written; upload the file again."
+    )
+    assert not run.plan_fingerprint and not run.rows.exists()
+    assert not ImportChunk.objects.exists()
 
 
-def test_the_apply_writes_each_value_as_the_plan_read_it(world, settings):
-    """New records go in as COPY text the plan made (imports.services.CopyLayout): text with
-    the characters that format escapes, numbers and references come out as they went in,
-    and so do their history rows."""
+def test_a_task_delivered_twice_does_its_work_once(world, settings, monkeypatch):
+    held = []
+    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append((task, pk)))
+    run = _plan(settings, chunk_rows=5)
+    assert run.status == ImportRun.Status.RUNNING  # its chunk tasks are on their way
+    chunk_tasks = [pk for task, pk in held if task is tasks.plan_chunk]
+    assert len(chunk_tasks) == 3
+    for pk in chunk_tasks + chunk_tasks:  # every chunk task delivered twice
+        planning.plan_chunk(pk)
+    finishers = [pk for task, pk in held if task is tasks.finish_plan]
+    assert finishers and set(finishers) == {run.pk}
+    planning.finish_plan(run.pk)
+    assert planning.finish_plan(run.pk) is None  # the second settling finds nothing to do
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.PLANNED
+    assert run.plan_counts["rows"] == 12 and run.rows.count() == 12
+
+
+def test_a_file_error_midway_fails_the_plan_before_any_chunk(world, settings, monkeypatch):
+    held = []
+    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append(pk))
+    broken = FILE.encode() + "209,Gr\xfc\xdfe,H87,component,,,\n".encode("latin-1")
+    run = _plan(settings, chunk_rows=3, text=broken)
+    assert run.status == ImportRun.Status.FAILED
+    assert run.message.startswith("Line 14 is not UTF-8")
+    assert not held and not ImportChunk.objects.exists()
+    assert Item.objects.count() == 3  # the world's items, nothing of the file
+
+
+def test_the_apply_writes_each_value_as_the_plan_read_it(units, settings):
+    """New records go in as the file's cells parsed (with COPY on PostgreSQL): text with
+    tabs, backslashes and line breaks, numbers and references come out as they went in, and
+    so do their history rows."""
     description = 'Back\\slash, tab\there, "quoted"\nsecond line, Grüße ✓'
     text = (
         "number,description,base_unit,item_type,net_weight,weight_unit,manufacturer\n"
         f'300,"{description.replace(chr(34), chr(34) * 2)}",H87,component,0.125,KGM,\\N\n'
         "301,Plain,H87,component,,,\n"
     )
-    run = services.start_run("items", csv_file(text, "items.csv"))
-    services.process_run(run.pk)
-    run.refresh_from_db()
-    services.apply_run(run)
+    run = _plan(settings, chunk_rows=1, text=text)
+    applying.apply_run(run)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.APPLIED, run.message
 
@@ -172,27 +202,23 @@ def test_the_apply_writes_each_value_as_the_plan_read_it(world, settings):
         )
 
 
-def test_a_file_error_midway_fails_the_plan_and_ends_the_workers(world, settings, monkeypatch):
-    pids = forks(monkeypatch)
-    settings.HUB_IMPORT_PROCESSES = 2
-    broken = FILE.encode() + "209,Gr\xfc\xdfe,H87,component,,,\n".encode("latin-1")
-    run = services.start_run("items", csv_file(broken, "items.csv"))
-    services.process_run(run.pk)
+def test_the_sweep_sends_again_the_chunk_tasks_lost_on_the_way(world, settings, monkeypatch):
+    held = []
+    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append((task, pk)))
+    settings.HUB_REQUEUE_SECONDS = 300
+    run = _plan(settings, chunk_rows=5)
+    chunk_tasks = [pk for task, pk in held if task is tasks.plan_chunk]
+    planning.plan_chunk(chunk_tasks[0])  # one task arrived; the broker lost the others
+    held.clear()
+    assert runs.enqueue_waiting_runs() == 0  # the plan made progress a moment ago
+    a_while_ago = timezone.now() - datetime.timedelta(minutes=6)
+    # The worker that claimed the second chunk died; the third chunk's task never arrived.
+    ImportChunk.objects.filter(pk=chunk_tasks[1]).update(claimed_at=a_while_ago)
+    ImportRun.objects.filter(pk=run.pk).update(heartbeat_at=a_while_ago)
+    assert runs.enqueue_waiting_runs() == 2
+    assert held == [(tasks.plan_chunk, pk) for pk in chunk_tasks[1:]]
+
+    monkeypatch.undo()  # the broker is back (tasks run inline)
+    runs.enqueue_waiting_runs()
     run.refresh_from_db()
-    assert run.status == ImportRun.Status.FAILED
-    assert run.message.startswith("Line 14 is not UTF-8")
-    assert len(pids) == 2
-    assert_reaped(pids)
-    assert Item.objects.count() == 3  # the world's items, nothing of the file
-
-
-def test_workers_never_use_a_connection_the_planning_process_has_open(world, settings, monkeypatch):
-    """A connection the planning process could not close before forking (a test runner's or a
-    framework's) is never used by the workers, which would then talk over one socket with it."""
-    monkeypatch.setattr(forked.connections, "close_all", lambda: None)
-    connection.ensure_connection()
-    for _ in range(3):
-        run = _plan(settings, processes=2)
-        assert run.plan_counts["update"] == 1 and run.plan_counts["unchanged"] == 1
-    assert connection.connection is not None and not connection.connection.closed
-    assert Item.objects.count() == 3  # the planning process's connection still works
+    assert run.status == ImportRun.Status.PLANNED and run.plan_counts["rows"] == 12

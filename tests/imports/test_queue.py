@@ -10,7 +10,7 @@ import kombu.exceptions
 import pytest
 from django.utils import timezone
 
-from imports import services, tasks
+from imports import applying, reverting, runs, tasks
 from imports.models import ImportRun
 from mdm.models import Item
 from tests.imports.conftest import csv_file
@@ -31,8 +31,8 @@ def upload(api, text, **data):
 
 
 def planned(text=ITEMS):
-    run = services.start_run("items", csv_file(text))
-    services.process_run(run.pk)
+    run = runs.start_run("items", csv_file(text))
+    runs.process_run(run.pk)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PLANNED
     return run
@@ -64,7 +64,7 @@ def test_an_upload_while_the_broker_is_down_is_kept_and_planned_by_the_sweep(
     assert body["detail"].startswith(f"Import #{body['id']} is being planned (queued)")
     run = ImportRun.objects.get(pk=body["id"])
     waited(run, 200)
-    assert services.enqueue_waiting_runs() == 0  # not lost yet: perhaps still on its way
+    assert runs.enqueue_waiting_runs() == 0  # not lost yet: perhaps still on its way
     waited(run, 301)
     tasks.sweep_interrupted_imports()  # the beat's sweep; the broker is back
     run.refresh_from_db()
@@ -79,7 +79,7 @@ def test_an_apply_while_the_broker_is_down_is_kept_and_done_by_the_sweep(units, 
         response = steward_api.post(f"/api/v1/imports/{run.pk}/apply/")
         again = steward_api.post(f"/api/v1/imports/{run.pk}/apply/")
         waited(run, 600)
-        services.enqueue_waiting_runs()  # the broker is still down: the run stays queued
+        runs.enqueue_waiting_runs()  # the broker is still down: the run stays queued
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
     assert response.json()["detail"].startswith(f"Import #{run.pk} is being applied (queued)")
@@ -106,11 +106,11 @@ def test_an_apply_done_before_the_answer_is_a_200(units, steward_api):
 
 def test_the_sweep_sends_a_queued_run_once_however_many_sweeps_run(units, settings):
     settings.HUB_REQUEUE_SECONDS = 60
-    run = services.start_run("items", csv_file(ITEMS))
+    run = runs.start_run("items", csv_file(ITEMS))
     waited(run, 61)
     with mock.patch.object(tasks, "send") as send:
-        assert services.enqueue_waiting_runs() == 1
-        assert services.enqueue_waiting_runs() == 0  # the first sweep took it
+        assert runs.enqueue_waiting_runs() == 1
+        assert runs.enqueue_waiting_runs() == 0  # the first sweep took it
     send.assert_called_once_with(tasks.process_import, run.pk)
 
 
@@ -149,9 +149,9 @@ def test_two_applies_that_both_saw_the_run_planned_queue_it_once(
     run = planned()
     mine, theirs = ImportRun.objects.get(pk=run.pk), ImportRun.objects.get(pk=run.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_apply(mine)
-        with pytest.raises(services.AlreadyApplying, match="already being applied"):
-            services.request_apply(theirs)
+        runs.request_apply(mine)
+        with pytest.raises(applying.AlreadyApplying, match="already being applied"):
+            runs.request_apply(theirs)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.APPLIED
     assert Item.history.count() == 2
@@ -160,8 +160,8 @@ def test_two_applies_that_both_saw_the_run_planned_queue_it_once(
 def test_a_delivered_twice_apply_task_applies_once(units):
     run = planned()
     ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.QUEUED)
-    assert services.apply_queued_run(run.pk).status == ImportRun.Status.APPLIED
-    assert services.apply_queued_run(run.pk) is None
+    assert runs.apply_queued_run(run.pk).status == ImportRun.Status.APPLIED
+    assert runs.apply_queued_run(run.pk) is None
     assert Item.history.count() == 2
 
 
@@ -171,11 +171,11 @@ def test_a_delivered_twice_apply_task_applies_once(units):
 def test_two_reverts_that_both_saw_the_run_applied_revert_it_once(units, steward_api):
     """The review's reproduction: both ran, and the history doubled."""
     run = planned()
-    services.apply_run(run)
+    applying.apply_run(run)
     mine, theirs = ImportRun.objects.get(pk=run.pk), ImportRun.objects.get(pk=run.pk)
-    services.revert_run(mine)
-    with pytest.raises(services.RunError, match="reverted by another request"):
-        services.revert_run(theirs)
+    reverting.revert_run(mine)
+    with pytest.raises(applying.RunError, match="reverted by another request"):
+        reverting.revert_run(theirs)
     assert not Item.objects.exists()
     assert Item.history.filter(history_type="-").count() == 2  # one deletion per record
     response = steward_api.post(f"/api/v1/imports/{run.pk}/revert/")
@@ -185,11 +185,11 @@ def test_two_reverts_that_both_saw_the_run_applied_revert_it_once(units, steward
 
 def test_a_revert_that_is_refused_leaves_the_run_applied(units):
     run = planned()
-    services.apply_run(run)
+    applying.apply_run(run)
     item = Item.objects.get(number="100")
     item.description = "Hex bolt"
     item.save()
-    with pytest.raises(services.RunError, match="were changed after it"):
-        services.revert_run(run)
+    with pytest.raises(applying.RunError, match="were changed after it"):
+        reverting.revert_run(run)
     run.refresh_from_db()
     assert (run.status, run.reverted_at) == (ImportRun.Status.APPLIED, None)

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 
-from imports import services as import_services
+from imports import applying as import_applying
+from imports import runs as import_runs
 from imports.models import ImportRun
 from mdm.models import Item, Unit
 from mdm.services import create_api_client
@@ -134,8 +135,8 @@ def _planned_import(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     Unit.objects.create(code="H87", name="piece", mapping_class="count")
     text = "number,description,base_unit,item_type\n100,Bolt,H87,component\n101,Nut,H87,component\n"
-    run = import_services.start_run("items", csv_file(text))
-    return import_services.process_run(run.pk)
+    run = import_runs.start_run("items", csv_file(text))
+    return import_runs.process_run(run.pk)
 
 
 def test_two_applies_of_one_import_at_once_apply_it_once(
@@ -164,7 +165,7 @@ def test_two_reverts_of_one_import_at_once_revert_it_once(
 ):
     """The review's reproduction: both reverts ran, and the history doubled."""
     run = _planned_import(settings, tmp_path)
-    import_services.apply_run(run)
+    import_applying.apply_run(run)
     _, key = create_api_client("ERP_LEGACY", "erp-steward", role="steward")
     path = f"/api/v1/imports/{run.pk}/revert/"
 

@@ -28,7 +28,7 @@ from quarantine.models import CaseKey, CaseTransition, QuarantineCase
 from tests.integration import processes
 from tests.services import require
 from tests.validation.world import build_world, example
-from validation import contracts, services, tasks
+from validation import contracts, sweep, tasks
 from validation.models import InboundMessage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -124,7 +124,7 @@ def _sweep_when_stalled(queue, workers, timeout, stall_seconds=3):
         if pending != last or _queued(queue):
             last, since = pending, time.monotonic()
         elif time.monotonic() - since > stall_seconds:
-            counts = services.sweep_stuck_messages(now=timezone.now() + later)
+            counts = sweep.sweep_stuck_messages(now=timezone.now() + later)
             swept = {name: swept[name] + counts[name] for name in swept}
             since = time.monotonic()
         time.sleep(0.25)

@@ -24,7 +24,7 @@ from tests.validation.world import (
     integration_client,
     submission,
 )
-from validation import services, tasks
+from validation import enqueue, tasks
 from validation.models import InboundMessage, PurchaseOrder
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -91,7 +91,7 @@ def test_every_message_reaches_exactly_one_final_state(worker, erp_api, planning
     )
     assert bad.status_code == 400
     sent[bad.json()["id"]] = {"rejected"}
-    with mock.patch.object(services, "enqueue_validation"):
+    with mock.patch.object(enqueue, "enqueue_validation"):
         lost = erp_api.post(
             "/api/v1/messages/",
             submission("inventory_balance"),

@@ -2,13 +2,11 @@
 changes are recorded with their source and can be reverted, and viewers only look."""
 
 import datetime
-import re
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -631,40 +629,6 @@ def test_it_lists_records_without_a_query_per_row(client, steward, world, model,
     add_rows(world, 2, 28)
     assert model.objects.count() >= 30
     assert _queries(client, url) <= with_few_rows
-
-
-def test_it_prints_a_working_demo_login(client, db):
-    first = _demo_login()
-    second = _demo_login()
-    assert first != second
-    # Through the login form, as a steward logs in (django-axes needs the request).
-    login = reverse("admin:login")
-    assert client.post(login, {"username": "steward", "password": first}).status_code == 200
-    assert client.post(login, {"username": "steward", "password": second}).status_code == 302
-    assert client.get(reverse("admin:mdm_item_changelist")).status_code == 200
-
-
-def _demo_login():
-    from io import StringIO
-
-    out = StringIO()
-    call_command("create_demo_login", stdout=out)
-    # The login is the last line, so that `make run` shows it just before the server's banner.
-    match = re.search(
-        r"\nLog in at http://127\.0\.0\.1:8000/admin/ as steward / (\S+)\n\Z", out.getvalue()
-    )
-    assert match, out.getvalue()
-    return match.group(1)
-
-
-def test_the_demo_login_says_how_to_make_an_administrator(db):
-    """README, Logging in: users and groups are an administrator's; the printed login says how
-    to get one."""
-    from io import StringIO
-
-    out = StringIO()
-    call_command("create_demo_login", stdout=out)
-    assert "HUB_DEBUG=1 .venv/bin/python manage.py createsuperuser\n" in out.getvalue()
 
 
 def test_it_refuses_two_new_released_revisions_that_overlap_in_one_save(client, steward, world):

@@ -11,8 +11,9 @@ from django.test import Client
 from mdm.models import ItemUnitConversion
 from quarantine.models import QuarantineCase
 from tests.validation.world import example
-from validation import services
+from validation import enqueue, validate
 from validation.models import InboundMessage
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +24,15 @@ def case(world):
     line = {**example("purchase_order")["lines"][0], "item": "BRG-6205-2RS", "unit": "BX"}
     line.pop("revision")
     payload = example("purchase_order", lines=[{**line, "quantity": "2"}])
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=world.systems["ERP_LEGACY"],
             message_type="purchase_order",
             schema_version=1,
             payload=payload,
             idempotency_key="boxes",
         ).message
-    services.validate_message(message.pk)
+    validate.validate_message(message.pk)
     case = QuarantineCase.objects.get(message=message)
     assert case.rule_codes == ["UNIT_NOT_CONVERTIBLE"]
     return case

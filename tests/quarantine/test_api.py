@@ -77,9 +77,9 @@ def test_release_needs_the_override_permission(case, steward_api, erp_system):
 def test_replay_from_the_api(case, steward_api):
     from unittest import mock
 
-    from validation import services as validation
+    from validation import enqueue
 
-    with mock.patch.object(validation, "enqueue_validation"):
+    with mock.patch.object(enqueue, "enqueue_validation"):
         response = steward_api.post(f"{CASES}{case.pk}/replay/", {}, format="json")
     assert response.status_code == 200
     assert response.json()["replay_pending"] is True

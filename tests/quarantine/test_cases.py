@@ -6,9 +6,10 @@ from unittest import mock
 import pytest
 
 from quarantine.models import CaseTransition, QuarantineCase
-from validation import pipeline, services, tasks
+from validation import enqueue, pipeline, tasks
 from validation.models import InboundMessage, Rule
 from validation.signals import message_outcome
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +46,8 @@ FINDINGS = [
 
 
 def quarantine(system, diagnostics=FINDINGS, payload=SHIP_NOTICE, message_type="ship_notice"):
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=system,
             message_type=message_type,
             schema_version=1,
@@ -126,8 +127,8 @@ def test_announcing_the_same_outcome_again_opens_no_second_case(erp_system):
 
 
 def test_a_released_message_opens_no_case(erp_system):
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=erp_system,
             message_type="ship_notice",
             schema_version=1,
@@ -143,7 +144,7 @@ def test_a_released_message_opens_no_case(erp_system):
 
 
 def test_a_rejected_message_opens_no_case(erp_system):
-    services.submit_message(
+    submit_message(
         system=erp_system,
         message_type="ship_notice",
         schema_version=1,

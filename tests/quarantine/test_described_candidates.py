@@ -5,7 +5,7 @@ import pytest
 from django.test import TestCase
 
 from tests.validation.world import build_world, example
-from validation import services as validation
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def _blocked_order(world, **line):
     payload = example("purchase_order")
     payload["lines"][0].update(line)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        message = validation.submit_message(
+        message = submit_message(
             system=world.systems["ERP_LEGACY"],
             message_type="purchase_order",
             schema_version=2,

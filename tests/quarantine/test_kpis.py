@@ -13,8 +13,8 @@ from quarantine import kpis, services, views
 from quarantine.models import CaseKey, CaseTransition
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
 from tests.validation.world import build_world, example
-from validation import pipeline
-from validation import services as validation
+from validation import enqueue, pipeline
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_a_fix_by_reference_and_an_auto_replay_count_apart(steward):
         payload["lines"][0]["item"] = item
         with TestCase.captureOnCommitCallbacks(execute=True):
             messages.append(
-                validation.submit_message(
+                submit_message(
                     system=world.systems["SUPPLIER_NET"],
                     message_type="ship_notice",
                     schema_version=1,
@@ -132,8 +132,8 @@ def test_a_distribution_gives_nearest_rank_quantiles_and_cumulative_buckets():
 def test_the_dashboard_shows_the_key_figures(client, viewer, steward, planning_system):
     now = timezone.now()
     for version, minutes in ((4, 2), (5, 30)):
-        with mock.patch.object(validation, "enqueue_validation"):
-            message = validation.submit_message(
+        with mock.patch.object(enqueue, "enqueue_validation"):
+            message = submit_message(
                 system=planning_system,
                 message_type="forecast",
                 schema_version=1,

@@ -18,9 +18,9 @@ from quarantine.models import BulkRun, CaseKey, QuarantineCase, TeamSettings
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
 from tests.services import require
 from tests.validation.world import example
-from validation import pipeline
-from validation import services as validation
+from validation import enqueue, pipeline, replay
 from validation.models import InboundMessage, PayloadRevision, PurchaseOrder
+from validation.submission import submit_message
 from xref.services import register_reference
 
 pytestmark = pytest.mark.django_db
@@ -251,7 +251,7 @@ def test_a_replay_quarantined_again_keeps_the_one_case_with_the_new_diagnostics(
 
 
 def test_a_second_replay_while_the_first_runs_is_a_conflict(case, steward):
-    with mock.patch.object(validation, "enqueue_validation"):
+    with mock.patch.object(enqueue, "enqueue_validation"):
         services.replay(case, by=steward)
         with pytest.raises(services.CaseConflict, match="already being replayed"):
             services.replay(case, by=steward)
@@ -271,7 +271,7 @@ def test_edit_payload_keeps_the_original_and_revalidates(case, steward):
         (1, None, SHIP_NOTICE),
         (2, steward, edited),
     ]
-    assert validation.original_payload(message) == SHIP_NOTICE
+    assert replay.original_payload(message) == SHIP_NOTICE
     case.refresh_from_db()
     assert case.status == "resolved_by_replay"
     assert "Payload edited by stella.steward (revision 2)" in case.transitions.all()[1].reason
@@ -291,7 +291,7 @@ def _blocked_ship_notice(world, item="6204-2RS-XX"):
     payload = example("ship_notice")
     payload["lines"][0]["item"] = item
     with _on_commit():
-        message = validation.submit_message(
+        message = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="ship_notice",
             schema_version=1,
@@ -332,7 +332,7 @@ def test_auto_replay_after_a_master_record_status_changes(world):
     world.bearing_b.save()
     payload["lines"][0]["item"] = "6205-2RS-C3"
     with _on_commit():
-        message = validation.submit_message(
+        message = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="ship_notice",
             schema_version=1,
@@ -356,7 +356,7 @@ def test_auto_replay_after_a_master_record_status_changes(world):
 
 def _order(world, key, **changes):
     with _on_commit():
-        message = validation.submit_message(
+        message = submit_message(
             system=world.systems["ERP_LEGACY"],
             message_type="purchase_order",
             schema_version=1,
@@ -395,7 +395,7 @@ def test_a_change_held_for_its_missing_original_is_replayed_when_the_original_is
 
 def test_an_acknowledgement_of_an_order_not_released_yet_is_replayed_when_it_is(world):
     with _on_commit():
-        ack = validation.submit_message(
+        ack = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="po_acknowledgement",
             schema_version=1,

@@ -15,8 +15,8 @@ from quarantine.models import BulkRun, QuarantineCase
 from tests.quarantine.test_cases import SHIP_NOTICE, finding, quarantine
 from tests.validation.world import example
 from validation import pipeline
-from validation import services as validation
 from validation.models import InboundMessage
+from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
@@ -495,7 +495,7 @@ def _blocked_ship_notice(world, item):
     payload = example("ship_notice")
     payload["lines"][0]["item"] = item
     with TestCase.captureOnCommitCallbacks(execute=True):
-        message = validation.submit_message(
+        message = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="ship_notice",
             schema_version=1,

@@ -10,8 +10,9 @@ from django.test import Client
 from mdm.models import CodeList, CodeValue
 from quarantine.models import SupplyExceptionNote
 from tests.validation.world import OPEN_PO, example
-from validation import services
+from validation import enqueue, validate
 from validation.models import InboundMessage, SupplyException
+from validation.submission import submit_message
 from xref.services import register_reference
 
 pytestmark = pytest.mark.django_db
@@ -36,15 +37,15 @@ def late_ack(world):
         {**line, "committed_quantity": 350, "committed_date": "2026-03-20"},
         {**line, "status": "IB", "committed_quantity": 150, "committed_date": "2026-04-03"},
     ]
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="po_acknowledgement",
             schema_version=1,
             payload=payload,
             idempotency_key="late-ack",
         ).message
-    services.validate_message(message.pk)
+    validate.validate_message(message.pk)
     message.refresh_from_db()
     assert message.status == "released"
     return message
@@ -111,15 +112,15 @@ def test_the_api_lists_supply_exceptions_with_their_figures(erp_api, world, late
 
 
 def test_no_exception_without_an_acknowledgement_at_risk(erp_api, world):
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=world.systems["SUPPLIER_NET"],
             message_type="po_acknowledgement",
             schema_version=1,
             payload=example("po_acknowledgement"),
             idempotency_key="on-time",
         ).message
-    services.validate_message(message.pk)
+    validate.validate_message(message.pk)
 
     assert InboundMessage.objects.get(pk=message.pk).status == "released"
     assert erp_api.get("/api/v1/supply-exceptions/").json()["results"] == []

@@ -5,8 +5,9 @@ from unittest import mock
 
 import pytest
 
-from validation import services
+from validation import enqueue
 from validation.models import PlanPolicy, Rule
+from validation.submission import submit_message
 
 from .world import example
 
@@ -77,8 +78,8 @@ def test_a_steward_disables_a_rule_but_cannot_rename_add_or_delete_one(steward_c
 
 
 def test_operators_read_a_message_with_its_error_in_the_admin(steward_client, erp_system):
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=erp_system,
             message_type="receipt",
             schema_version=1,

@@ -1,5 +1,5 @@
 """The business controls (validation.controls), each firing and not firing, through the real
-pipeline and outcome (services.validate_message), so the ledger they read is the one earlier
+pipeline and outcome (validate.validate_message), so the ledger they read is the one earlier
 releases wrote: forecast versions, horizon, frozen fence and selective synchronization; the
 purchase order ledger and its change sequence; acknowledgements correlated, normalized and
 raising supply exceptions; ship notices and receipts correlated and closing the loop."""
@@ -15,7 +15,17 @@ from django.utils import timezone
 
 from mdm.models import CodeList, CodeValue
 from quarantine.models import QuarantineCase
-from validation import controls, pipeline, services
+from validation import (
+    claims,
+    enqueue,
+    outcomes,
+    pipeline,
+    replay,
+    reports,
+    status_codes,
+    sweep,
+    validate,
+)
 from validation.models import (
     ForecastRelease,
     InboundMessage,
@@ -26,6 +36,7 @@ from validation.models import (
     Rule,
     SupplyException,
 )
+from validation.submission import submit_message
 from xref.services import register_reference
 
 from .world import OPEN_PO, example
@@ -44,15 +55,15 @@ SENDERS = {
 def send(world, message_type, payload=None, version=1):
     """Submit a message as its system would and validate it now; the message, refreshed."""
     payload = payload if payload is not None else example(message_type)
-    with mock.patch.object(services, "enqueue_validation"):
-        message = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        message = submit_message(
             system=world.systems[SENDERS[message_type]],
             message_type=message_type,
             schema_version=version,
             payload=payload,
             idempotency_key=f"k-{InboundMessage.objects.count() + 1}",
         ).message
-    services.validate_message(message.pk)
+    validate.validate_message(message.pk)
     message.refresh_from_db()
     return message
 
@@ -99,8 +110,8 @@ def test_a_forecast_not_newer_than_the_last_release_is_refused(world):
 
 def test_of_two_equal_versions_validated_at_once_the_second_is_quarantined(world):
     def received(key):
-        with mock.patch.object(services, "enqueue_validation"):
-            return services.submit_message(
+        with mock.patch.object(enqueue, "enqueue_validation"):
+            return submit_message(
                 system=world.systems["PLANNING"],
                 message_type="forecast",
                 schema_version=1,
@@ -109,12 +120,12 @@ def test_of_two_equal_versions_validated_at_once_the_second_is_quarantined(world
             ).message
 
     first, second = received("a"), received("b")
-    claim = services.claim_message(second.pk)
+    claim = claims.claim_message(second.pk)
     outcome = pipeline.evaluate("forecast", 1, forecast(3), world.systems["PLANNING"])
     assert outcome.status == "released"  # nothing released yet when it was validated
 
-    services.validate_message(first.pk)  # meanwhile, the other one is released
-    status = services.write_outcome(
+    validate.validate_message(first.pk)  # meanwhile, the other one is released
+    status = outcomes.write_outcome(
         claim, outcome.status, outcome.diagnostics, outcome.released_payload
     )
 
@@ -159,7 +170,7 @@ def test_a_change_inside_the_frozen_fence_is_held_for_approval(world, steward):
     assert inside.quarantine_case.team == "planning"
 
     # A planner approves: released by override, and the plan's last version is 5 now.
-    assert services.override_release(inside, by=steward)
+    assert replay.override_release(inside, by=steward)
     assert ForecastRelease.objects.filter(plan_id="S&OP-2026-03").first().version == 5
     assert rules(send(world, "forecast", forecast(6, quantities=(900, 1400)))) == []
 
@@ -259,8 +270,8 @@ def test_a_released_order_is_recorded_and_changes_must_come_in_sequence(world):
 
 def stored(world, payload):
     """A purchase order stored as the API stores it, its validation not run yet."""
-    with mock.patch.object(services, "enqueue_validation"):
-        return services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        return submit_message(
             system=world.systems["ERP_LEGACY"],
             message_type="purchase_order",
             schema_version=1,
@@ -277,17 +288,17 @@ def test_a_change_judged_before_its_original_is_final_waits_for_it(
     original = stored(world, example("purchase_order"))
     change = stored(world, example("purchase_order", change_sequence=1))
 
-    assert services.validate_message(change.pk) is None
-    claim = services.claim_message(original.pk)
-    assert services.validate_message(change.pk) is None
+    assert validate.validate_message(change.pk) is None
+    claim = claims.claim_message(original.pk)
+    assert validate.validate_message(change.pk) is None
     change.refresh_from_db()
     assert (change.status, change.diagnostics, change.attempts) == ("received", [], 0)
     assert not QuarantineCase.objects.exists()
 
     # The original's outcome wakes the change after commit; it is judged then, and released.
-    services.release_claim(claim, "The worker was stopped.")
+    outcomes.release_claim(claim, "The worker was stopped.")
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.validate_message(original.pk) == "released"
+        assert validate.validate_message(original.pk) == "released"
     change.refresh_from_db()
     assert change.status == "released", change.diagnostics
     assert PurchaseOrder.objects.get(po_number="4500012345").change_sequence == 1
@@ -297,11 +308,11 @@ def test_a_change_judged_before_its_original_is_final_waits_for_it(
 def test_the_sweep_enqueues_a_waiting_change_whose_wake_up_was_lost(world, settings):
     original = stored(world, example("purchase_order"))
     change = stored(world, example("purchase_order", change_sequence=1))
-    assert services.validate_message(change.pk) is None  # waits for the original
-    services.validate_message(original.pk)  # its wake-up never runs (no commit in this test)
+    assert validate.validate_message(change.pk) is None  # waits for the original
+    validate.validate_message(original.pk)  # its wake-up never runs (no commit in this test)
 
     later = timezone.now() + datetime.timedelta(seconds=settings.VALIDATION_RECEIVED_TIMEOUT + 1)
-    assert services.sweep_stuck_messages(now=later)["requeued"] == 1
+    assert sweep.sweep_stuck_messages(now=later)["requeued"] == 1
 
     change.refresh_from_db()
     assert change.status == "released", change.diagnostics
@@ -330,7 +341,7 @@ def test_an_order_validated_in_chunks_is_recorded_line_by_line(
 def test_a_message_is_recorded_once_however_often_its_task_runs(world):
     message = send(world, "purchase_order")
 
-    services.validate_message(message.pk)  # a redelivered task
+    validate.validate_message(message.pk)  # a redelivered task
 
     assert PurchaseOrder.objects.get(po_number="4500012345").changes.count() == 1
 
@@ -528,7 +539,7 @@ def test_receipts_close_the_loop_and_count_towards_ship_notice_coverage(world):
     assert (line.shipped_quantity, line.received_quantity) == (Decimal(500), Decimal("500.5"))
     assert line.open_quantity == 0
     assert [r.notice is not None for r in ReceiptLine.objects.order_by("pk")] == [True, False]
-    assert controls.ship_notice_coverage() == {
+    assert reports.ship_notice_coverage() == {
         "receipts": 2,
         "with_ship_notice": 1,
         "share": 0.5,
@@ -539,7 +550,7 @@ def test_receipts_close_the_loop_and_count_towards_ship_notice_coverage(world):
 
 
 def test_ship_notice_coverage_is_empty_before_any_receipt(world):
-    assert controls.ship_notice_coverage() == {
+    assert reports.ship_notice_coverage() == {
         "receipts": 0,
         "with_ship_notice": 0,
         "share": None,
@@ -555,7 +566,7 @@ def test_acknowledgement_turnaround_is_measured_per_supplier(world):
     payload = example("po_acknowledgement", po_number="4500012345")
     send(world, "po_acknowledgement", payload)
 
-    figures = controls.acknowledgement_turnaround()
+    figures = reports.acknowledgement_turnaround()
 
     assert list(figures) == [world.supplier.public_id]
     assert figures[world.supplier.public_id]["orders"] == 1
@@ -569,7 +580,7 @@ def test_the_x12_codes_and_a_portals_words_are_loaded_as_status_cross_references
     out = io.StringIO()
     call_command("load_ack_status_codes", "SUPPLIER_NET", scheme="x12_668", stdout=out)
     call_command("load_ack_status_codes", "SUPPLIER_NET", scheme="portal", stdout=out)
-    again = controls.load_status_codes(world.systems["SUPPLIER_NET"], "x12_668")
+    again = status_codes.load_status_codes(world.systems["SUPPLIER_NET"], "x12_668")
 
     assert "x12_668 for SUPPLIER_NET: 21 registered, 2 already there" in out.getvalue()
     assert again == {"registered": 0, "unchanged": 23, "conflicts": 0}
@@ -612,5 +623,5 @@ def test_the_ledger_figures_reach_metrics_over_their_window(world, client, setti
     assert coverage.value == 1.0
     # Outside the window (orders released, receipts recorded before it) nothing counts.
     later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
-    assert controls.acknowledgement_turnaround(since=later) == {}
-    assert controls.ship_notice_coverage(since=later)["receipts"] == 0
+    assert reports.acknowledgement_turnaround(since=later) == {}
+    assert reports.ship_notice_coverage(since=later)["receipts"] == 0

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from validation import pipeline, services, tasks
+from validation import enqueue, pipeline, tasks, validate
 from validation.models import InboundMessage, MessageChunk, Rule
+from validation.submission import submit_message
 
 from .world import example, forecast_part
 
@@ -210,7 +211,7 @@ def test_a_chunk_costs_the_same_queries_for_10_lines_as_for_200(world):
 
 
 def submit(system, payload, key="big"):
-    return services.submit_message(
+    return submit_message(
         system=system,
         message_type="forecast",
         schema_version=1,
@@ -274,10 +275,10 @@ def fan_out(world, settings, lines=3000):
     settings.VALIDATION_CHUNK_LINES = 1000
     payload = example("forecast")
     payload["lines"] = forecast_lines(lines)
-    with mock.patch.object(services, "enqueue_validation"):
+    with mock.patch.object(enqueue, "enqueue_validation"):
         message = submit(world.systems["PLANNING"], payload)
-    with mock.patch.object(services, "enqueue_chunk"):
-        services.validate_message(message.pk)
+    with mock.patch.object(enqueue, "enqueue_chunk"):
+        validate.validate_message(message.pk)
     return message, list(MessageChunk.objects.order_by("index").values_list("pk", flat=True))
 
 

@@ -12,13 +12,14 @@ from django.db import connection, connections
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core.parsers import JSONParser, RequestTooLarge
 from mdm.models import IdSequence
 from quarantine.models import QuarantineCase
 from tests.problems import errors_by_field, problem_of
 from tests.services import require
-from validation import pipeline, services
+from validation import pipeline
 from validation.models import InboundMessage
-from validation.views import LimitedJSONParser, RequestTooLarge
+from validation.submission import submit_message
 
 from .world import example, forecast_part, integration_client, submission
 
@@ -235,7 +236,7 @@ def test_the_parser_stops_reading_at_the_limit(settings):
     settings.HUB_MAX_REQUEST_BYTES = 1024
     stream = io.BytesIO(b'{"payload": "' + b"x" * 2000 + b'"}')
     with pytest.raises(RequestTooLarge, match="more than 1024 bytes; the limit is 1024"):
-        LimitedJSONParser().parse(stream)
+        JSONParser().parse(stream)
 
 
 def test_nan_is_not_json(erp_api):
@@ -493,7 +494,7 @@ def test_fifty_parallel_submissions_with_one_key_make_one_message(erp_system, wo
     def submit(_):
         try:
             start.wait(timeout=30)
-            return services.submit_message(
+            return submit_message(
                 system=erp_system,
                 message_type="purchase_order",
                 schema_version=1,

@@ -10,9 +10,10 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from quarantine.models import QuarantineCase
-from validation import pipeline, services, tasks
+from validation import claims, enqueue, pipeline, sweep, tasks
 from validation.models import InboundMessage
 from validation.signals import message_outcome
+from validation.submission import submit_message
 
 from .world import example, forecast_part
 
@@ -25,8 +26,8 @@ def receive(system, message_type="purchase_order", payload=None, key=None):
     """A message stored as the API stores it, its validation not run yet."""
     payload = payload if payload is not None else example(message_type)
     key = key or f"key-{InboundMessage.objects.count() + 1}"
-    with mock.patch.object(services, "enqueue_validation"):
-        submission = services.submit_message(
+    with mock.patch.object(enqueue, "enqueue_validation"):
+        submission = submit_message(
             system=system,
             message_type=message_type,
             schema_version=1,
@@ -67,7 +68,7 @@ def test_it_validates_a_received_message_once(erp_system, evaluate):
 
 def test_a_claimed_message_is_left_to_its_claimant(erp_system, evaluate):
     message = receive(erp_system)
-    assert services.claim_message(message.pk) is not None
+    assert claims.claim_message(message.pk) is not None
 
     assert tasks.validate_message.delay(message.pk).get() is None
     assert evaluate.call_count == 0
@@ -145,7 +146,7 @@ def test_a_worker_whose_claim_was_taken_back_cannot_write_its_outcome(
                 seconds=settings.VALIDATION_CLAIM_TIMEOUT + 1
             )
             with django_capture_on_commit_callbacks(execute=True):
-                services.sweep_stuck_messages(now=later)  # the second attempt, eagerly
+                sweep.sweep_stuck_messages(now=later)  # the second attempt, eagerly
             return pipeline.Outcome(status="quarantined", diagnostics=[{"rule": "LATE"}])
         return RELEASED
 
@@ -173,11 +174,11 @@ def test_the_sweep_enqueues_a_message_stuck_in_received(erp_system, evaluate, se
     past = timezone.now() - datetime.timedelta(seconds=settings.VALIDATION_RECEIVED_TIMEOUT + 5)
     age(lost, enqueued_at=past)
 
-    with mock.patch.object(services, "enqueue_validation") as enqueue:
+    with mock.patch.object(enqueue, "enqueue_validation") as enqueued:
         counts = tasks.sweep_stuck_messages.delay().get()
 
     assert counts == {"requeued": 1, "reclaimed": 0, "dead_letter": 0}
-    enqueue.assert_called_once_with(lost.pk)
+    enqueued.assert_called_once_with(lost.pk)
     assert refresh(lost).enqueued_at > past
     assert refresh(fresh).status == "received"
 
@@ -193,7 +194,7 @@ def test_the_sweep_takes_back_an_expired_claim_and_validates_again(
     erp_system, evaluate, django_capture_on_commit_callbacks
 ):
     message = receive(erp_system)
-    services.claim_message(message.pk)  # a worker claimed it, then died
+    claims.claim_message(message.pk)  # a worker claimed it, then died
     age(message, claimed_at=timezone.now() - datetime.timedelta(days=1))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -207,7 +208,7 @@ def test_the_sweep_takes_back_an_expired_claim_and_validates_again(
 
 def test_a_claim_within_its_timeout_is_left_alone(erp_system, evaluate):
     message = receive(erp_system)
-    services.claim_message(message.pk)
+    claims.claim_message(message.pk)
     assert tasks.sweep_stuck_messages.delay().get() == {
         "requeued": 0,
         "reclaimed": 0,
@@ -219,7 +220,7 @@ def test_a_claim_within_its_timeout_is_left_alone(erp_system, evaluate):
 def test_too_many_lost_claims_make_a_dead_letter(erp_system, evaluate, settings):
     settings.VALIDATION_MAX_ATTEMPTS = 3
     message = receive(erp_system)
-    services.claim_message(message.pk)
+    claims.claim_message(message.pk)
     age(message, attempts=3, claimed_at=timezone.now() - datetime.timedelta(days=1))
 
     counts = tasks.sweep_stuck_messages.delay().get()
@@ -332,7 +333,7 @@ def test_parts_with_different_headers_are_all_rejected(planning_system, evaluate
     other = forecast_part(2, 2)
     other["bucket"] = "month"
     # Sent at the same moment, so the check at submission could not see part 1.
-    with mock.patch.object(services, "_check_siblings"):
+    with mock.patch("validation.submission._check_siblings"):
         two = receive(planning_system, "forecast", other)
     tasks.validate_message.delay(two.pk)
 

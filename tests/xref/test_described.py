@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from mdm import demo
+from demo.reference_data import DEMO_UNITS
+from demo.seed import seed_demo
 from mdm.models import Item, Supplier, Unit
 from xref import described
 
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(db):
-    for code, fields in demo.DEMO_UNITS.items():
+    for code, fields in DEMO_UNITS.items():
         Unit.objects.create(code=code, **fields)
-    demo.seed_demo(items=40, suppliers=5, today=date(2026, 3, 2))
+    seed_demo(items=40, suppliers=5, today=date(2026, 3, 2))
 
 
 def test_an_items_gtin_mpn_and_description_each_find_it_and_say_so(world):

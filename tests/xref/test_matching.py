@@ -13,6 +13,7 @@ from mdm.services import create_api_client
 from tests.conftest import _bearer
 from tests.problems import errors_by_field
 from xref import matching
+from xref.matching import counts, retrieval
 from xref.models import MatchKey
 
 pytestmark = pytest.mark.django_db
@@ -154,8 +155,8 @@ def test_it_matches_the_legal_name_too(suppliers):
 @pytest.fixture
 def common_words(monkeypatch, suppliers):
     """Suppliers sharing the words "Fabrik" and "Wire", common at a threshold of 3 records."""
-    monkeypatch.setattr(matching, "COMMON_WORD", 3)
-    monkeypatch.setattr(matching, "COMMON_WORD_RATIO", 2)
+    monkeypatch.setattr(counts, "COMMON_WORD", 3)
+    monkeypatch.setattr(counts, "COMMON_WORD_RATIO", 2)
     names = (
         "Teim Fabrik",
         "Rapeium Fabrik",
@@ -167,22 +168,22 @@ def common_words(monkeypatch, suppliers):
     )
     for n, name in enumerate(names):
         Supplier.objects.create(number=f"V3000{n:02d}", name=name, country="DE")
-    matching._cache.clear()
+    counts.cache.clear()
     yield matching.SPECS["supplier"]
-    matching._cache.clear()
+    counts.cache.clear()
 
 
 def test_it_reads_a_word_as_the_common_word_it_may_misspell(common_words):
     spec = common_words
 
-    assert matching._common_spellings(spec, "wrie", 0) == {"w:wire": 3}
+    assert counts.common_spellings(spec, "wrie", 0) == {"w:wire": 3}
     # A known but rare word, next to one in many more records.
-    assert matching._common_spellings(spec, "wier", 1) == {"w:wire": 3}
+    assert counts.common_spellings(spec, "wier", 1) == {"w:wire": 3}
     # Two edits for a longer word, one for a short one; a common word stays as it is.
-    assert matching._common_spellings(spec, "farki", 0) == {"w:fabrik": 3}
-    assert matching._common_spellings(spec, "fark", 0) == {}
-    assert matching._common_spellings(spec, "fabrik", 3) == {}
-    assert matching._common_spellings(spec, "wire", 3) == {}
+    assert counts.common_spellings(spec, "farki", 0) == {"w:fabrik": 3}
+    assert counts.common_spellings(spec, "fark", 0) == {}
+    assert counts.common_spellings(spec, "fabrik", 3) == {}
+    assert counts.common_spellings(spec, "wire", 3) == {}
 
 
 def test_it_finds_names_by_a_common_word_misspelled_twice(common_words):
@@ -289,7 +290,7 @@ def test_a_batch_that_outgrows_its_memory_starts_afresh_and_answers_the_same(
 ):
     queries = ["Zeta Industries", "zeta industry", "ACME Corp", "Acme Zeta", "Zeta Industries"]
     alone = [matching.match("supplier", q) for q in queries]
-    monkeypatch.setattr(matching, "BATCH_ROWS", 1)  # every query finds the batch's memory full
+    monkeypatch.setattr(retrieval, "BATCH_ROWS", 1)  # every query finds the batch's memory full
     with matching.batch():
         assert [matching.match("supplier", q) for q in queries] == alone
 

@@ -99,6 +99,8 @@ def test_it_refuses_a_conflicting_registration_naming_the_reference(
         "target": world.bolt.public_id,
         "valid_from": None,
         "valid_to": "2026-07-01",
+        "status": "active",
+        "is_preferred": stored["is_preferred"],
     }
     assert CrossReference.objects.count() == 1
 

@@ -10,6 +10,7 @@ from mdm.models import ApiClient, SourceSystem, Unit
 from mdm.services import create_api_client
 from tests.problems import errors_by_field, problem_of
 from tests.xref.test_resolve import AFTER, BEFORE, CUT_OVER, build_world, bulk_world
+from xref.serializers import REFERENCE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,18 @@ def test_it_resolves_a_code(world, erp_api):
     assert body["record"]["number"] == "BRG-6204"
     assert body["reference"]["code"] == "100234"
     assert body["reference"]["valid_to"] == CUT_OVER.isoformat()
+
+
+def test_a_reference_in_an_answer_reads_as_the_registry_shows_it(world, erp_api):
+    """One shape of a reference across the API: what resolve names (the reference and its
+    successor) is the registry's reference, field for field."""
+    retired = problem_of(
+        _resolve(erp_api, system="ERP_LEGACY", code="100234", as_of=AFTER.isoformat()), 404
+    )
+
+    for named in (retired["reference"], retired["successor"]):
+        registered = erp_api.get(f"/api/v1/xrefs/{named['id']}/").json()
+        assert named == {field: registered[field] for field in REFERENCE_FIELDS}
 
 
 def test_a_retired_code_is_404_with_its_successor(world, erp_api):
@@ -190,6 +203,20 @@ def test_a_batch_that_is_not_json_is_400(world, erp_api):
 
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
+
+
+def test_a_batch_is_read_within_the_hubs_limits_on_json(world, erp_api, settings):
+    """The batch is read by the API's one JSON parser: nesting too deep is a 400, a body
+    over the request limit a 413, as everywhere else in the API."""
+    deep = b'{"keys": ' + b"[" * 100 + b"]" * 100 + b"}"
+    response = erp_api.post("/api/v1/resolve/batch/", deep, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+    settings.HUB_MAX_REQUEST_BYTES = 1024
+    key = {"kind": "item", "system": "ERP_LEGACY", "code": "100234"}
+    response = erp_api.post("/api/v1/resolve/batch/", {"keys": [key] * 40}, format="json")
+    assert response.status_code == 413
 
 
 def test_a_batch_needs_a_list_of_keys_and_a_good_date(world, erp_api):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
-from xref import shortlist
+from xref.matching import shortlist
 
 WORDS = str.split(
     "precision castings forgings steel wire industries group li patel muller mueller "

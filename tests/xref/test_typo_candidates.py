@@ -6,7 +6,9 @@ from datetime import date
 import pytest
 from rest_framework.test import APIClient
 
-from mdm import demo
+from demo.reference_data import DEMO_UNITS
+from demo.seed import seed_demo
+from demo.suppliers import supplier_number
 from mdm.models import Item, Supplier, Unit
 from mdm.services import create_api_client
 from tests.problems import problem_of
@@ -20,9 +22,9 @@ AS_OF = "2026-03-16"  # before the demo's cut-over: the ERP_LEGACY codes are val
 @pytest.fixture
 def erp(db):
     """The demo world (200 items, 20 suppliers) and an ERP_LEGACY integration client."""
-    for code, fields in demo.DEMO_UNITS.items():
+    for code, fields in DEMO_UNITS.items():
         Unit.objects.create(code=code, **fields)
-    demo.seed_demo(items=200, suppliers=20, today=TODAY)
+    seed_demo(items=200, suppliers=20, today=TODAY)
     _, key = create_api_client("ERP_LEGACY", "erp-sync")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -43,7 +45,7 @@ MEANT = {
 def _record(kind, code):
     if kind == "item":
         return Item.objects.get(number=code).public_id
-    return Supplier.objects.get(number=demo.supplier_number(int(code[1:]))).public_id
+    return Supplier.objects.get(number=supplier_number(int(code[1:]))).public_id
 
 
 @pytest.mark.parametrize(("kind", "asked"), list(MEANT))

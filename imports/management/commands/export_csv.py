@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from imports import services
+from imports import exporting
 from imports.kinds import KINDS
 
 
@@ -17,9 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, kind, file=None, **options):
         if file is None:
-            count = services.export_kind(kind, sys.stdout)
+            count = exporting.export_kind(kind, sys.stdout)
         else:
             # A byte order mark, so spreadsheets open the file as UTF-8.
             with open(file, "w", encoding="utf-8-sig", newline="") as handle:
-                count = services.export_kind(kind, handle)
+                count = exporting.export_kind(kind, handle)
             self.stderr.write(f"Exported {count:,} {KINDS[kind].label.lower()} to {file}.")

@@ -7,7 +7,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from imports import services
+from imports import runs
 from imports.kinds import KINDS
 from imports.models import ImportRun
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
 
         try:
             with open(file, "rb") as handle:
-                run = services.import_file(
+                run = runs.import_file(
                     kind,
                     handle,
                     apply=apply,

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.history import change_source
 from mdm.models import SourceSystem
-from validation.controls import SCHEMES, load_status_codes
+from validation.status_codes import SCHEMES, load_status_codes
 
 
 class Command(BaseCommand):
