@@ -18,7 +18,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
@@ -216,46 +216,28 @@ NAMES = {"item": "description", "supplier": "name", "location": "name"}
 def candidates(kind, system, keys, as_of=None, limit=LIMIT):
     """{(code, scope): [candidate]} for unknown (code, scope) `keys` of `kind` in `system` (a
     SourceSystem code): near misses among the system's codes of that kind valid on `as_of`
-    (today by default), of the key's scope or unscoped when it has one. One query for all.
+    (today by default), of the key's scope or unscoped when it has one.
 
     A candidate: {"id", "name", "score", "evidence", "source": "near_miss", "system", "code"
     (the existing code), "scope", "reason"}; a code meaning several records (in several
-    scopes) gives one candidate per record."""
+    scopes) gives one candidate per record. Names are read fresh for the codes found."""
     keys = set(keys)
     if kind not in NAMES or not keys:
         return {key: [] for key in keys}
-    as_of = as_of or timezone.localdate()
-    field = TARGETS[kind][0]
-    references = CrossReference.objects.filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=as_of),
-        Q(valid_to__isnull=True) | Q(valid_to__gt=as_of),
-        system__code=system,
-        kind=kind,
-        status=CrossReference.Status.ACTIVE,
-    )
-    # By scope, so that a code meaning several records names the unscoped one first.
-    references = references.order_by("scope", "id").values_list(
-        "code", "scope", f"{field}__public_id", f"{field}__{NAMES[kind]}"
-    )
-    # code -> record id -> (name, the scopes the code has that record in)
-    records = defaultdict(dict)
-    for code, code_scope, public_id, name in references:
-        records[code].setdefault(public_id, (name, []))[1].append(code_scope)
-    index = NearMissIndex(records)
-
-    def scopes(code, scope):
-        """{record id: (name, scope)} of the code's records within `scope`."""
-        found = {}
-        for public_id, (name, code_scopes) in records[code].items():
-            fitting = sorted(s for s in code_scopes if not scope or s in (scope, ""))
-            if fitting:
-                found[public_id] = (name, scope if scope in fitting else fitting[0])
-        return found
-
+    codes = SystemCodes.of(kind, system, as_of or timezone.localdate())
     found = {}
     for asked, scope in keys:
-        misses = index.find(asked, limit, keep=lambda code, scope=scope: scopes(code, scope))
+        misses = codes.index.find(
+            asked, limit, keep=lambda code, scope=scope: codes.fit(code, scope)
+        )
         found[(asked, scope)] = [
+            (miss, record, code_scope)
+            for miss in misses
+            for record, code_scope in codes.fit(miss.code, scope).items()
+        ][:limit]
+    names = _names(kind, {record for hits in found.values() for _, record, _ in hits})
+    return {
+        key: [
             {
                 "id": public_id,
                 "name": name,
@@ -267,10 +249,70 @@ def candidates(kind, system, keys, as_of=None, limit=LIMIT):
                 "scope": code_scope,
                 "reason": miss.reason,
             }
-            for miss in misses
-            for public_id, (name, code_scope) in scopes(miss.code, scope).items()
-        ][:limit]
-    return found
+            for miss, record, code_scope in hits
+            for public_id, name in [names[record]]
+        ]
+        for key, hits in found.items()
+    }
+
+
+class SystemCodes:
+    """A system's active codes of a kind valid on a day, normalised once (NearMissIndex) and
+    kept in the process while they stay the same: reading and normalising 200,000 codes takes
+    seconds, and every unknown code of a sync flow asks for them. Whether they changed is one
+    aggregate query (how many, the last id, the last update), so a code added, retired or
+    moved to another validity is seen at the next call."""
+
+    KEPT = 8  # (kind, system, day) sets kept per process; the oldest is dropped beyond
+    _kept = {}
+
+    @classmethod
+    def of(cls, kind, system, as_of):
+        field = TARGETS[kind][0]
+        references = CrossReference.objects.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=as_of),
+            Q(valid_to__isnull=True) | Q(valid_to__gt=as_of),
+            system__code=system,
+            kind=kind,
+            status=CrossReference.Status.ACTIVE,
+        )
+        stamp = tuple(references.aggregate(Count("id"), Max("id"), Max("updated_at")).values())
+        key = (kind, system, as_of)
+        kept = cls._kept.get(key)
+        if kept is None or kept.stamp != stamp:
+            # By scope, so that a code meaning several records names the unscoped one first.
+            rows = references.order_by("scope", "id").values_list("code", "scope", field)
+            kept = cls(stamp, rows)
+            cls._kept.pop(key, None)
+            cls._kept[key] = kept
+            while len(cls._kept) > cls.KEPT:
+                cls._kept.pop(next(iter(cls._kept)), None)
+        return kept
+
+    def __init__(self, stamp, rows):
+        self.stamp = stamp
+        # code -> record id -> the scopes the code has that record in
+        self.records = defaultdict(dict)
+        for code, code_scope, record in rows:
+            self.records[code].setdefault(record, []).append(code_scope)
+        self.index = NearMissIndex(self.records)
+
+    def fit(self, code, scope):
+        """{record id: scope} of the code's records within `scope`."""
+        found = {}
+        for record, code_scopes in self.records[code].items():
+            fitting = sorted(s for s in code_scopes if not scope or s in (scope, ""))
+            if fitting:
+                found[record] = scope if scope in fitting else fitting[0]
+        return found
+
+
+def _names(kind, records):
+    """{record id: (public id, name)} of the records of `kind`."""
+    rows = (
+        TARGETS[kind][1].objects.filter(pk__in=records).values_list("pk", "public_id", NAMES[kind])
+    )
+    return {pk: (public_id, name) for pk, public_id, name in rows}
 
 
 def describe_for_registration(asked, candidates):

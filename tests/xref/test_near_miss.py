@@ -4,6 +4,7 @@ with the reason a steward reads, and what is too far to be one."""
 import pytest
 
 from xref import near_miss
+from xref.services import retire_reference
 
 # A dense numbering like the demo's: 100000 to 104999.
 NUMBERS = [str(number) for number in range(100_000, 105_000)]
@@ -99,3 +100,26 @@ def test_the_registration_warning_names_the_existing_code_and_its_record():
         "differs: O for 0); check the sender's code before registering it as new."
     )
     assert near_miss.describe_for_registration("100O22", [{"id": "X", "source": "match"}]) is None
+
+
+def test_near_misses_follow_codes_added_retired_and_renamed_since_the_last_call(
+    erp_system, items, add_reference
+):
+    """A system's codes are kept normalised between calls; what changed shows at once."""
+
+    def suggested(code):
+        found = near_miss.candidates("item", "ERP_LEGACY", [(code, "")])[(code, "")]
+        return [(c["code"], c["id"], c["name"]) for c in found]
+
+    bolt = add_reference(erp_system, "100234", items.bolt)
+    assert suggested("1OO234") == [("100234", items.bolt.public_id, items.bolt.description)]
+
+    add_reference(erp_system, "100235", items.nut)
+    assert suggested("1OO235")[0] == ("100235", items.nut.public_id, items.nut.description)
+
+    items.bolt.description = "Hex bolt M8x40, renamed"
+    items.bolt.save()
+    assert suggested("1OO234")[0][2] == "Hex bolt M8x40, renamed"
+
+    retire_reference(bolt)
+    assert [code for code, _, _ in suggested("1OO234")] == ["100235"]  # the nearest left
