@@ -317,12 +317,14 @@ def stop_workers(workers):
 
 def forget_earlier_runs(system):
     from quarantine.models import CaseTransition, QuarantineCase
-    from validation.models import InboundMessage
+    from validation.models import ForecastRelease, InboundMessage
 
     earlier = InboundMessage.objects.filter(system=system, payload__plan_id=PLAN)
     cases = QuarantineCase.objects.filter(message__in=earlier)
     CaseTransition.objects.filter(case__in=cases).delete()
     cases.delete()
+    # The ledger's release of an earlier run protects its message; the run starts afresh.
+    ForecastRelease.objects.filter(system=system, plan_id=PLAN).delete()
     earlier.delete()
 
 
