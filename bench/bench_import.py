@@ -37,13 +37,10 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
 
 import common
 
@@ -60,7 +57,6 @@ TARGET_MEMORY_MIB = 1024
 WAIT_SECONDS = int(os.getenv("BENCH_IMPORT_WAIT", str(4 * 3600)))
 POLL_SECONDS = 0.25
 CLIENT_NAME = "bench-import"
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 HEADERS = [
     "number",
     "description",
@@ -227,65 +223,10 @@ def hub_env(url, eager):
 
 def start_web(url, port, eager):
     """gunicorn, as deployed; a long timeout: with eager tasks, a request runs the plan."""
-    env = hub_env(url, eager)
-    command = [
-        *(str(GUNICORN), "hub.wsgi", "--bind", f"127.0.0.1:{port}"),
-        *("--workers", str(WEB_WORKERS), "--timeout", str(WAIT_SECONDS), "--log-level", "warning"),
-    ]
-    server = subprocess.Popen(command, cwd=common.ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            if request(port, "GET", "/healthz")[0] == 200:
-                return server
-        time.sleep(0.2)
-    common.stop_server(server)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def start_workers(url, count):
-    """`count` Celery workers of one process each on the bench's import queue."""
-    workers = []
-    for n in range(1, count + 1):
-        log = common.OUTPUT_DIR / f"import-worker-{n}.log"
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "hub", "worker", "--concurrency=1"),
-            *("-Q", QUEUE, "-n", f"bench{n}-{QUEUE}@%h", "--loglevel=INFO"),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                command, cwd=common.ROOT, env=hub_env(url, eager=False), stdout=output,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        process.log = log
-        workers.append(process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if all(b"ready." in w.log.read_bytes() for w in workers):
-            return workers
-        check_alive(workers)
-        time.sleep(0.2)
-    stop_all(workers)
-    raise SystemExit("The workers did not start within 60 s.")
-
-
-def check_alive(workers):
-    for worker in workers:
-        if worker.poll() is not None:
-            raise SystemExit(f"A worker exited:\n{worker.log.read_text()[-3000:]}")
-
-
-def stop_all(processes):
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    return common.start_gunicorn(
+        url, port, "hub.wsgi", "--workers", str(WEB_WORKERS), "--timeout", str(WAIT_SECONDS),
+        env=hub_env(url, eager),
+    )  # fmt: skip
 
 
 # --- HTTP, as a client ---------------------------------------------------------------------
@@ -348,7 +289,7 @@ def wait_for_run(port, key, run_id, wanted, workers, started):
             return run
         if run["status"] not in ("queued", "running"):
             raise SystemExit(f"Run {run_id} is {run['status']}: {run['message']} {run['errors']}")
-        check_alive(workers)
+        common.check_alive(workers)
         if time.perf_counter() - last >= 10:
             last = time.perf_counter()
             print(f"  {time.perf_counter() - started:5.0f} s  {run['status']} {run['progress']}%")
@@ -398,7 +339,7 @@ def wait_until_findable(port, key, workers):
             raise SystemExit(f"GET match: {status} {body}")
         if [found["id"] for found in body["results"]] == [public_id]:
             break
-        check_alive(workers)
+        common.check_alive(workers)
         if time.perf_counter() - last >= 30:
             last = time.perf_counter()
             print(f"  {last - started:5.0f} s after the apply: {indexed():,} GTINs indexed")
@@ -408,7 +349,7 @@ def wait_until_findable(port, key, workers):
     while time.monotonic() < deadline:
         if indexed() >= ROWS // 2:
             return
-        check_alive(workers)
+        common.check_alive(workers)
         time.sleep(POLL_SECONDS)
     raise SystemExit(f"Not every GTIN indexed after {WAIT_SECONDS} s")
 
@@ -428,7 +369,13 @@ def import_once(url, port, key, path, worker_count):
     redis.Redis.from_url(BROKER).delete(QUEUE)
     eager = worker_count == 0
     web = start_web(url, port, eager)
-    workers = [] if eager else start_workers(url, worker_count)
+    workers = (
+        []
+        if eager
+        else common.start_celery_workers(
+            hub_env(url, eager=False), QUEUE, worker_count, "--concurrency=1"
+        )
+    )
     try:
         started = time.perf_counter()
         status, run = upload(port, key, path)
@@ -452,7 +399,7 @@ def import_once(url, port, key, path, worker_count):
             "workers": [m for w in workers for m in common.serving_peaks_mib(w.pid).values()],
         }
     finally:
-        stop_all([web, *workers])
+        common.stop_processes([web, *workers])
     stored = Item.objects.count()
     history = Item.history.filter(change_reference=str(run["id"])).count()
     assert stored == history == ROWS, (stored, history)

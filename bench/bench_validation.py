@@ -34,8 +34,6 @@ import datetime as dt
 import http.client
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -262,7 +260,7 @@ def in_process(lines, system):
 # --- (c) end to end ---------------------------------------------------------------------------
 
 
-def start_workers(url, log_dir):
+def start_workers(url):
     env = common.server_env(url)
     env.update(
         CELERY_BROKER_URL=BROKER,
@@ -272,47 +270,7 @@ def start_workers(url, log_dir):
         HUB_LOG_FORMAT="text",
         HUB_LOG_LEVEL="WARNING",
     )
-    workers = []
-    for n in range(1, WORKERS + 1):
-        log = log_dir / f"validation-worker-{n}.log"
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "hub", "worker", "--pool=solo"),
-            *("-Q", QUEUE, "-n", f"bench{n}-{QUEUE}@%h", "--loglevel=INFO"),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=common.ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        process.log = log
-        workers.append(process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if all(b"ready." in w.log.read_bytes() for w in workers):
-            return workers
-        for worker in workers:
-            if worker.poll() is not None:
-                raise SystemExit(f"A worker exited:\n{worker.log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    stop_workers(workers)
-    raise SystemExit("The workers did not start within 60 s.")
-
-
-def stop_workers(workers):
-    for worker in workers:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
+    return common.start_celery_workers(env, QUEUE, WORKERS, "--pool=solo")
 
 
 def forget_earlier_runs(system):
@@ -358,8 +316,6 @@ def end_to_end(url, lines, system):
     redis.Redis.from_url(BROKER).delete(QUEUE)
     get_user_model().objects.filter(username=f"api:{CLIENT_NAME}").delete()
     _, key = create_api_client(system.code, CLIENT_NAME)
-    log_dir = common.OUTPUT_DIR
-    log_dir.mkdir(parents=True, exist_ok=True)
     parts = -(-LINES // PART_LINES)
     bodies = []  # the JSON a client has ready to send
     for number in range(1, parts + 1):
@@ -372,7 +328,7 @@ def end_to_end(url, lines, system):
         url, port, "--chdir", str(common.ROOT), "--workers", str(WEB_WORKERS), "--timeout",
         str(WAIT_SECONDS), "hub.wsgi",
     )  # fmt: skip
-    workers = start_workers(url, log_dir)
+    workers = start_workers(url)
     try:
 
         def submit(numbered):
@@ -391,9 +347,7 @@ def end_to_end(url, lines, system):
             row = row.first()
             if row and row["status"] in InboundMessage.FINAL_STATUSES:
                 break
-            for worker in workers:
-                if worker.poll() is not None:
-                    raise SystemExit(f"A worker exited:\n{worker.log.read_text()[-3000:]}")
+            common.check_alive(workers)
             time.sleep(0.1)
         else:
             raise SystemExit(f"The release was not final after {WAIT_SECONDS} s: {row}")
@@ -401,7 +355,7 @@ def end_to_end(url, lines, system):
         memory = [m for w in workers for m in common.serving_peaks_mib(w.pid).values()]
         web_memory = list(common.serving_peaks_mib(server.pid).values())
     finally:
-        stop_workers(workers)
+        common.stop_processes(workers)
         common.stop_server(server)
     first = leader.get(part_number=1)
     statuses = sorted(set(leader.values_list("status", flat=True)))

@@ -339,12 +339,13 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url, port, *arguments):
-    """gunicorn (from this virtualenv) on 127.0.0.1:`port` against the database at `url`,
-    with `arguments` (the application, workers, ...); returned once /healthz answers 200."""
+def start_gunicorn(url, port, *arguments, env=None):
+    """gunicorn (from this virtualenv) on 127.0.0.1:`port` against the database at `url` (in
+    `env`, by default server_env(url)), with `arguments` (the application, workers, ...);
+    returned once /healthz answers 200."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", *arguments]
-    server = subprocess.Popen(command, env=server_env(url), start_new_session=True)
+    server = subprocess.Popen(command, cwd=ROOT, env=env or server_env(url), start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -358,11 +359,57 @@ def start_gunicorn(url, port, *arguments):
     raise SystemExit("gunicorn did not answer /healthz within 30 s")
 
 
+def start_celery_workers(env, queue, count, pool):
+    """`count` `celery worker` processes of the hub consuming `queue`, each with `pool` (e.g.
+    "--pool=solo", "--concurrency=1") and its log in var/bench/<queue>-worker-<n>.log;
+    returned once every one says it is ready."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    workers = []
+    for n in range(1, count + 1):
+        log = OUTPUT_DIR / f"{queue}-worker-{n}.log"
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "hub", "worker", pool),
+            *("-Q", queue, "-n", f"bench{n}-{queue}@%h", "--loglevel=INFO"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ]
+        with open(log, "wb") as output:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        process.log = log
+        workers.append(process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if all(b"ready." in worker.log.read_bytes() for worker in workers):
+            return workers
+        check_alive(workers)
+        time.sleep(0.2)
+    stop_processes(workers)
+    raise SystemExit("The workers did not start within 60 s.")
+
+
+def check_alive(workers):
+    """SystemExit with its log's end when a worker started by start_celery_workers exited."""
+    for worker in workers:
+        if worker.poll() is not None:
+            raise SystemExit(f"A worker exited:\n{worker.log.read_text()[-3000:]}")
+
+
 def stop_server(server):
     """Stop gunicorn and its workers (its own process group)."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    stop_processes([server])
+
+
+def stop_processes(processes):
+    """Stop each process with its children (each leads its own process group): TERM, then
+    KILL for one that has not ended after 30 s."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

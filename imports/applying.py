@@ -24,6 +24,7 @@ from imports.models import ImportRun
 from imports.row_by_row import RowByRow
 from imports.settling import ProgressWriter, Settlement, finish
 from mdm.models import PublicIdModel, allocate_public_ids
+from xref import matching
 
 
 class StalePlan(Exception):
@@ -162,9 +163,9 @@ def apply_claimed(run, user=None, progress=None):
     run.counts = dict(work.counts)
     run.applied_at = timezone.now()
     if work.written:
-        from imports import indexing, tasks
+        from imports import tasks
 
-        if indexing.match_spec(work.judge.model) is not None:
+        if work.judge.model in matching.SPEC_BY_MODEL:
             tasks.enqueue_match_index(run)
     return finish(run, ImportRun.Status.APPLIED, work)
 

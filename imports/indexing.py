@@ -14,17 +14,13 @@ from xref.models import MatchKey
 BATCH = 5000
 
 
-def match_spec(model):
-    return matching.SPEC_BY_MODEL.get(model)
-
-
 def refresh_match_index(run_id):
     """Index the records the run wrote; returns how many."""
     run = ImportRun.objects.filter(pk=run_id).first()
     if run is None:
         return 0
     model = KINDS[run.kind].model
-    spec = match_spec(model)
+    spec = matching.SPEC_BY_MODEL.get(model)
     if spec is None:
         return 0
     history = get_history_manager_for_model(model).model
