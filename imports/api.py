@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.parsers import JSONParser
 from core.problems import ProblemResponse
-from imports import applying, examples, exporting, reverting, rows, runs, tasks
+from imports import applying, enqueue, examples, exporting, reverting, rows, runs
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
 
@@ -193,7 +193,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             skip_errors=data["skip_errors"],
             user=request.user,
         )
-        tasks.enqueue_processing(run)
+        enqueue.on_commit("process_import", run.pk)
         return self._accepted(run)
 
     @extend_schema(

@@ -49,6 +49,15 @@ class RowState:
         self.errors.append((column, message))
 
 
+def new_row(number, read, problem):
+    """A row as the reader gives it, to be judged: failed already when its cells do not fit
+    the header (`problem`)."""
+    state = RowState(number, read)
+    if problem:
+        state.fail(None, problem)
+    return state
+
+
 def stamp(record):
     """What a plan holds of a record the file names, to tell whether it changed by the apply:
     its id and last update, or "-" for none."""
@@ -90,6 +99,15 @@ class Judge:
             constraints.unique_checks(self.model) if self.kind.write == "bulk" else []
         )
         self.check_constraints = constraints.check_constraints(self.model)
+        # The fields a new record takes from its row (not its id, public id, time stamps).
+        self.new_record_fields = [
+            f
+            for f in self.model._meta.concrete_fields
+            if not f.primary_key
+            and f.name != "public_id"
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        ]
         self._missing = {}  # (ref field, key) -> why no record has it (explain)
         self._blanks = {}
 
@@ -117,7 +135,7 @@ class Judge:
         for state in todo:
             self.validate(state, exclude=state.resolved_fields | self.not_given)
         self._check_constraints([s for s in todo if not s.errors])
-        self._check_unique([s for s in todo if not s.errors])
+        self.check_unique([s for s in todo if not s.errors])
         self.name_old_targets(rows)
 
     # -- reading cells --
@@ -191,7 +209,8 @@ class Judge:
                 cache.update(records_by_key(ref.model, ref.lookups, wanted))
 
     def find_existing(self, rows):
-        keys = {s.key for s in rows if not s.errors}
+        """Each keyed row's stored record (`existing`, None for none): one query."""
+        keys = {s.key for s in rows if s.key}
         if not keys:
             return
         lookup_header = self.kind.lookup_by or self.kind.key[0]
@@ -211,7 +230,7 @@ class Judge:
         else:
             found = {self.kind.key_of_record(record): record for record in queryset}
         for state in rows:
-            if not state.errors:
+            if state.key:
                 state.existing = found.get(state.key)
 
     # -- one row --
@@ -279,6 +298,34 @@ class Judge:
             )
         except ValidationError as exc:
             self.fail_validation(state, exc)
+
+    # -- what a plan keeps for its apply --
+
+    def values_to_write(self, state):
+        """What the apply writes of a valid row, as {attname: value}: a new record's fields
+        (all but its ids and time stamps, which the writing sets), an update's changed
+        fields; None for a row that writes nothing."""
+        if state.errors or state.action not in (CREATE, UPDATE):
+            return None
+        if state.action == CREATE:
+            names = [f.attname for f in self.new_record_fields]
+        else:
+            names = [self.model._meta.get_field(name).attname for name in state.changed]
+        return {name: getattr(state.instance, name) for name in names}
+
+    def restore(self, state, values):
+        """The row's instance again from what the plan kept (values_to_write, read back from
+        JSON through each field's to_python): a new record, or the stored record found now
+        with the planned changes set."""
+        meta = self.model._meta
+        parsed = {name: meta.get_field(name).to_python(value) for name, value in values.items()}
+        if state.action == CREATE:
+            state.instance = self.model(**parsed)
+        else:
+            state.instance = state.existing
+            for name, value in parsed.items():
+                setattr(state.instance, name, value)
+            state.changed = list(parsed)
 
     def fail_unresolved(self, state):
         """A row that failed before its record was built (a cell that does not parse, say):
@@ -354,7 +401,7 @@ class Judge:
                 if holds is False:  # unknown (NULL) passes, as in the database
                     state.fail(None, str(constraint.get_violation_error_message()))
 
-    def _check_unique(self, rows):
+    def check_unique(self, rows):
         key_fields = {
             self.specs_by_header[h].field
             for h in self.kind.key

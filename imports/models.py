@@ -100,13 +100,15 @@ class ImportRun(models.Model):
 
 class ImportChunk(models.Model):
     """A slice of the rows of a run's file, judged for the run's plan by any worker; once
-    every chunk is judged, one task settles them in file order and deletes them
-    (imports.planning)."""
+    every chunk is judged, one task settles them in file order (imports.planning). The plan
+    keeps them: their verdicts hold each valid row's values, which the apply writes without
+    judging the rows again (imports.applying). They go with the apply, or a new plan."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
         SETTLING = "settling", "Settling"
+        KEPT = "kept", "Kept for the apply"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField(help_text="Position among the run's chunks.")
@@ -115,7 +117,8 @@ class ImportChunk(models.Model):
     rows = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    # What the chunk's task found of each row, as JSON (imports.planning).
+    # What the chunk's task found of each row, and the values of a row to write, as JSON
+    # (imports.planning).
     verdicts = models.TextField(blank=True)
 
     class Meta:

@@ -27,10 +27,10 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from imports import reading
+from imports import enqueue, reading
 from imports import rows as planned_rows
-from imports.applying import AlreadyApplying, apply_run, read_through
-from imports.judging import Judge, RowState
+from imports.applying import AlreadyApplying, apply_run, judged_chunks, read_through
+from imports.judging import Judge, new_row
 from imports.kinds import KINDS
 from imports.models import ImportChunk, ImportRun
 from imports.settling import Settlement, finish
@@ -91,12 +91,10 @@ def fan_out(run):
         return finish(run, ImportRun.Status.FAILED, message=str(exc))
     ImportChunk.objects.filter(run=run).delete()
     ImportChunk.objects.bulk_create(chunks, batch_size=1000)
-    from imports import tasks
-
     ids = ImportChunk.objects.filter(run=run).order_by("index").values_list("pk", flat=True)
     logger.info("Import %s: %s rows in %s chunks", run.pk, sum(c.rows for c in chunks), len(ids))
     for pk in list(ids):
-        tasks.send(tasks.plan_chunk, pk)
+        enqueue.send_task("plan_chunk", pk)
     run.refresh_from_db()
     return run
 
@@ -129,9 +127,7 @@ def plan_chunk(chunk_id, *, final_attempt=False):
     if run_id is None:
         return
     if not ImportChunk.objects.filter(run_id=run_id, status=ImportChunk.Status.PENDING).exists():
-        from imports import tasks
-
-        tasks.send(tasks.finish_plan, run_id)
+        enqueue.send_task("finish_plan", run_id)
 
 
 def _claim_chunk(chunk_id):
@@ -154,20 +150,23 @@ def _claim_chunk(chunk_id):
 
 def _judge_chunk(chunk):
     """The chunk's rows judged, as JSON: per row [number, errors, key, stamp, action, unique
-    values, changes, record id]."""
+    values, changes, record id, values to write]."""
     run = chunk.run
     kind = KINDS[run.kind]
     with run.file.open("rb") as fileobj:
         reader = reading.CsvReader(fileobj, kind.headers, kind.required_headers)
-        rows = []
-        for number, read, problem in reader.rows_from(chunk.offset, chunk.number, chunk.rows):
-            state = RowState(number, read)
-            if problem:
-                state.fail(None, problem)
-            rows.append(state)
-    Judge(run.kind, reader.headers).judge(rows, reader.cells)
+        rows = [
+            new_row(number, read, problem)
+            for number, read, problem in reader.rows_from(chunk.offset, chunk.number, chunk.rows)
+        ]
+    judge = Judge(run.kind, reader.headers)
+    judge.judge(rows, reader.cells)
     verdicts = [
-        [s.number, s.errors, s.key, s.stamp, s.action, s.unique, s.diff, s.record_pk] for s in rows
+        [
+            *(s.number, s.errors, s.key, s.stamp, s.action, s.unique, s.diff, s.record_pk),
+            judge.values_to_write(s),
+        ]
+        for s in rows
     ]
     return orjson.dumps(verdicts, default=str).decode()
 
@@ -217,25 +216,12 @@ def finish_plan(run_id):
         reader = reading.CsvReader(fileobj, kind.headers, kind.required_headers)
         settlement = Settlement(Judge(run.kind, reader.headers), reader.headers)
         file_rows = iter(reader)
-        stored = chunks.order_by("index").values_list("verdicts", flat=True)
-        for text in stored.iterator(chunk_size=4):
-            for number, errors, key, stamp, action, unique, diff, record_pk in orjson.loads(text):
-                found, read, _ = next(file_rows)
-                assert found == number, (found, number)
-                state = RowState(
-                    number,
-                    read,
-                    errors=[tuple(error) for error in errors],
-                    key=tuple(key),
-                    stamp=stamp,
-                    action=action,
-                    unique=unique,
-                    diff=diff,
-                    record_pk=record_pk,
-                )
+        for _, triples in judged_chunks(chunks, file_rows):
+            for state, _, _ in triples:
                 settlement.settle(state)
                 settlement.count(state, reader.cells)
         for _ in file_rows:  # the rest of the file (blank lines), for its digest
             pass
-    chunks.delete()
+    # Kept for the apply: the valid rows' values (imports.applying).
+    chunks.update(status=ImportChunk.Status.KEPT)
     return _planned(run, settlement, settlement.plan_fingerprint(reader.digest.digest()))

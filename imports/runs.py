@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import take_unsent
+from imports import enqueue
 from imports.applying import AlreadyApplying, apply_claimed, apply_run, check_can_apply
 from imports.kinds import KINDS
 from imports.models import ImportChunk, ImportRun
@@ -85,9 +86,7 @@ def request_apply(run, user=None, skip_errors=False):
         check_can_apply(run)  # what another request made of it
         raise AlreadyApplying(f"Import #{run.pk} is already being applied.")
     run.refresh_from_db()
-    from imports import tasks
-
-    tasks.enqueue_apply(run)
+    enqueue.on_commit("apply_import", run.pk)
     return run
 
 
@@ -157,13 +156,11 @@ def enqueue_waiting_runs(now=None):
     broker was down, or lost it): a plan, or an apply that was asked for. Each run is taken
     with a conditional UPDATE of its enqueued_at, so two sweeps send it once; a task that
     arrives twice finds the run claimed. Returns how many were sent."""
-    from imports import tasks
-
     queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED)
     taken = take_unsent(queued, "plan_fingerprint", now=now or timezone.now(), limit=SWEEP_BATCH)
     for row in taken:
-        tasks.send(
-            tasks.apply_import if row["plan_fingerprint"] else tasks.process_import, row["pk"]
+        enqueue.send_task(
+            "apply_import" if row["plan_fingerprint"] else "process_import", row["pk"]
         )
     sent = len(taken) + _send_lost_chunks(now or timezone.now())
     if sent:
@@ -176,8 +173,6 @@ def _send_lost_chunks(now):
     chunks not claimed, or claimed as long ago (their tasks were lost on the way, or their
     worker died), or its settling when every chunk is judged. Their claims make a second
     delivery harmless."""
-    from imports import tasks
-
     cutoff = now - datetime.timedelta(seconds=settings.HUB_REQUEUE_SECONDS)
     waiting = ImportRun.objects.filter(
         status=ImportRun.Status.RUNNING, plan_fingerprint="", heartbeat_at__lt=cutoff
@@ -186,7 +181,7 @@ def _send_lost_chunks(now):
     lost = pending.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff))
     chunk_ids = list(lost.values_list("pk", flat=True))
     for pk in chunk_ids[:SWEEP_BATCH]:
-        tasks.send(tasks.plan_chunk, pk)
+        enqueue.send_task("plan_chunk", pk)
     judged = (
         ImportChunk.objects.filter(run__in=waiting, status=ImportChunk.Status.DONE)
         .exclude(run__in=pending.values("run"))
@@ -195,5 +190,5 @@ def _send_lost_chunks(now):
     )
     run_ids = list(judged)
     for pk in run_ids:
-        tasks.send(tasks.finish_plan, pk)
+        enqueue.send_task("finish_plan", pk)
     return min(len(chunk_ids), SWEEP_BATCH) + len(run_ids)

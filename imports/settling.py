@@ -46,12 +46,15 @@ class Settlement:
         # A plan tells each row's change and errors (imports.rows); an apply does not.
         self.row_log = planned_rows.RowLog(self.kind.key) if not apply else None
 
+    def has_seen(self, key):
+        """Whether a row settled already has this key."""
+        return _digest(key) in self.seen_keys
+
     def check_duplicate(self, state):
         """Whether an earlier row of the file has the same key; True when so (the row fails)."""
         if not state.key:
             return False
-        digest = hashlib.blake2b(repr(state.key).encode(), digest_size=8).digest()
-        first = self.seen_keys.setdefault(digest, state.number)
+        first = self.seen_keys.setdefault(_digest(state.key), state.number)
         if first == state.number:
             return False
         named = ", ".join(f"{h}={v!r}" for h, v in zip(self.kind.key, state.key, strict=True))
@@ -105,6 +108,10 @@ class Settlement:
         self.failed_file.close()
         if self.row_log is not None:
             self.row_log.close()
+
+
+def _digest(key):
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
 
 
 def finish(run, status, settlement=None, message=""):

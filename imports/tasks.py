@@ -10,8 +10,6 @@ HUB_REQUEUE_SECONDS (runs.enqueue_waiting_runs)."""
 import logging
 
 from celery import shared_task
-from django.conf import settings
-from django.db import transaction
 
 from imports import indexing, planning, runs
 
@@ -55,10 +53,18 @@ def apply_import(run_id, user_id=None):
     runs.apply_queued_run(run_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def refresh_match_index(run_id):
-    """Index the records an import run wrote in bulk for fuzzy matching."""
+    """Send the tasks that index, a batch each, the records an import run wrote in bulk for
+    fuzzy matching (indexing.refresh_match_index)."""
     indexing.refresh_match_index(run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def index_match_batch(run_id, first_id, last_id):
+    """Index one batch of the records an import run wrote (indexing.index_batch). Delivered
+    twice, it writes the same keys again: it claims nothing."""
+    indexing.index_batch(run_id, first_id, last_id)
 
 
 @shared_task
@@ -67,29 +73,3 @@ def sweep_interrupted_imports():
     beat, every HUB_VALIDATION_SWEEP_INTERVAL)."""
     runs.sweep_interrupted_runs()
     runs.enqueue_waiting_runs()
-
-
-# A broker that does not answer gets this much retrying (about a second) before the send is
-# given up and left to the sweep: the request that stored the run is not held longer.
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
-
-
-def send(task, object_id):
-    """Send a task on the import queue. Never raises: a run whose task was not sent (the
-    broker is down or refused) stays queued, and the sweep sends it again."""
-    try:
-        task.apply_async((object_id,), queue=settings.HUB_IMPORT_QUEUE, retry_policy=PUBLISH_RETRY)
-    except Exception:  # the broker is down or refused: the sweep will send it again
-        logger.exception("Could not enqueue %s of %s; the sweep will", task.name, object_id)
-
-
-def enqueue_match_index(run):
-    transaction.on_commit(lambda: send(refresh_match_index, run.pk))
-
-
-def enqueue_processing(run):
-    transaction.on_commit(lambda: send(process_import, run.pk))
-
-
-def enqueue_apply(run):
-    transaction.on_commit(lambda: send(apply_import, run.pk))

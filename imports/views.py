@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.roles import STEWARD, has_role
-from imports import api, applying, reverting, rows, runs, tasks
+from imports import api, applying, enqueue, reverting, rows, runs
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
 
@@ -69,7 +69,7 @@ def index(request):
                 skip_errors=form.cleaned_data["skip_errors"],
                 user=request.user,
             )
-            tasks.enqueue_processing(run)
+            enqueue.on_commit("process_import", run.pk)
             return redirect("imports:run", run.pk)
     else:
         form = UploadForm()

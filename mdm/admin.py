@@ -221,6 +221,15 @@ class UnitAdmin(MasterDataAdmin):
 # Items
 
 
+def kept_rows(formset):
+    """The cleaned rows an inline formset's save keeps: filled in and not marked deleted."""
+    return [
+        form.cleaned_data
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
 class NoOverlapFormSet(forms.BaseInlineFormSet):
     """Refuses rows of one save that overlap each other: each row's clean() can only compare
     itself with rows already saved. Ends are inclusive; an empty end is open."""
@@ -232,14 +241,7 @@ class NoOverlapFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        rows = [
-            form.cleaned_data
-            for form in self.forms
-            if form.cleaned_data
-            and not form.cleaned_data.get("DELETE")
-            and form.cleaned_data.get(self.start_field)
-            and self.counts(form.cleaned_data)
-        ]
+        rows = [row for row in kept_rows(self) if row.get(self.start_field) and self.counts(row)]
         rows.sort(key=lambda row: row[self.start_field])
         previous = None
         for row in rows:

@@ -128,17 +128,22 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         attrs = {**attrs, **self.context.get("parent", {})}
-        if self.instance is None:
-            instance = self.Meta.model(**attrs)
-        else:
-            instance = copy.copy(self.instance)
-            for name, value in attrs.items():
-                setattr(instance, name, value)
+        instance = self.unsaved_instance(attrs)
         try:
             instance.full_clean()
         except DjangoValidationError as exc:
             raise serializers.ValidationError(validation_error_detail(exc)) from None
         return attrs
+
+    def unsaved_instance(self, attrs):
+        """The record as saving `attrs` would leave it, not saved: a new one, or a copy of
+        the one being updated (the stored one stays as it is if validation refuses)."""
+        if self.instance is None:
+            return self.Meta.model(**attrs)
+        instance = copy.copy(self.instance)
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        return instance
 
 
 class SourceSystemSerializer(ValidatedModelSerializer):

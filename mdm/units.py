@@ -10,13 +10,10 @@ result is rounded, to 28 significant digits (the decimal module's default). A re
 terminates within 28 digits is therefore exact: 10 LBR is 4.5359237 KGM, not 4.53592369999.
 """
 
-import csv
-import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 
 from django.db import transaction
@@ -27,12 +24,21 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from core.history import current_change_source
 from core.numbers import NumberError, bounded_decimal
 from mdm.models import ItemUnitConversion, Unit
+from mdm.pint_registry import (
+    ConversionError,
+    builtin_mappings,
+    dimensionality_of,
+    mapping_of,
+    measures_mass,
+    parse_expression,
+    read_csv,
+    registry,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REC20_FILE = DATA_DIR / "datahub_units-of-measure_active.csv"
 REC20_LEVELS_FILE = DATA_DIR / "datahub_levels.csv"
 REC21_FILE = DATA_DIR / "rec21_rev12_annex5_6_package_codes.csv"
-PINT_MAP_FILE = DATA_DIR / "rec20_pint_curated_map.csv"
 
 # Status markers of Rec 20 section VII, shared by Rec 21.
 _STATUSES = {
@@ -43,46 +49,6 @@ _STATUSES = {
     "=": Unit.Status.ACTIVE,  # reinstated
     "D": Unit.Status.DEPRECATED,
     "X": Unit.Status.DELETED,
-}
-
-# Units the hub adds to pint's default registry. Counts get a dimension of their own so that
-# 12 pieces never silently equal the plain number 12 or 1200 percent.
-_HUB_DEFINITIONS = (
-    "piece = [piece] = _ = each = number_of_articles",
-    "pair = 2 * piece",
-    "dozen = 12 * piece",
-    "gross = 144 * piece",
-    "hundred = 100 * piece",
-    "thousand = 1000 * piece",
-    "ten_pack = 10 * piece",
-    "ppb = 1e-9",  # pint has ppm but no ppb
-)
-
-# Codes the curated map leaves to the hub's own definitions above: (expression, class).
-# C62 "one" (synonym: unit) is mapped to piece as well: in purchase orders and e-invoices
-# (UBL, Peppol) C62, H87 and EA are used interchangeably for counted goods, so a C62 order
-# line must convert to an H87 base unit. The price is that C62 cannot mean a plain ratio;
-# percent (P1), ppm (59) and ppb (61) remain dimensionless for that.
-_HUB_MAPPINGS = {
-    "C62": ("piece", Unit.MappingClass.COUNT),
-    "H87": ("piece", Unit.MappingClass.CUSTOM),
-    "EA": ("each", Unit.MappingClass.CUSTOM),
-    "NAR": ("number_of_articles", Unit.MappingClass.CUSTOM),
-    "PR": ("pair", Unit.MappingClass.CUSTOM),
-    "DZN": ("dozen", Unit.MappingClass.CUSTOM),
-    "GRO": ("gross", Unit.MappingClass.CUSTOM),
-    "CEN": ("hundred", Unit.MappingClass.CUSTOM),
-    "MIL": ("thousand", Unit.MappingClass.CUSTOM),
-    "TP": ("ten_pack", Unit.MappingClass.CUSTOM),
-    "61": ("ppb", Unit.MappingClass.CUSTOM),
-}
-
-# Classes whose units have no conversion outside an item's own conversions.
-_NO_GLOBAL_CONVERSION = {
-    Unit.MappingClass.ITEM_SPECIFIC,
-    Unit.MappingClass.CALENDAR,
-    Unit.MappingClass.NOT_PHYSICAL,
-    Unit.MappingClass.UNMAPPED,
 }
 
 _UNIT_FIELDS = (
@@ -168,10 +134,10 @@ def load_units(codes=None):
 
 def _reference_units():
     """Every unit the reference files define: code -> field values."""
-    mappings = _builtin_mappings()
-    levels = {row["LevelAndCategory"] for row in _read_csv(REC20_LEVELS_FILE)}
+    mappings = builtin_mappings()
+    levels = {row["LevelAndCategory"] for row in read_csv(REC20_LEVELS_FILE)}
     units = {}
-    for row in _read_csv(REC20_FILE):
+    for row in read_csv(REC20_FILE):
         code = row["CommonCode"].strip()
         expression, mapping_class = mappings.get(code, ("", Unit.MappingClass.UNMAPPED))
         units[code] = {
@@ -185,7 +151,7 @@ def _reference_units():
             "pint_expression": expression,
             "mapping_class": mapping_class,
         }
-    for row in _read_csv(REC21_FILE):
+    for row in read_csv(REC21_FILE):
         code = "X" + row["Code"].strip()
         if code in units:
             raise ValueError(f"Rec 21 package code {code} clashes with a Rec 20 code.")
@@ -208,24 +174,6 @@ def _reference_units():
     return units
 
 
-@lru_cache(maxsize=1)
-def _builtin_mappings():
-    """The hub's pint mapping by code: the curated map, completed by the hub's count units."""
-    mappings = {}
-    for row in _read_csv(PINT_MAP_FILE):
-        mapping_class = row["mapping_class"].strip()
-        if mapping_class not in Unit.MappingClass.values:
-            raise ValueError(f"Unknown mapping class {mapping_class!r} for {row['code']}.")
-        mappings[row["code"].strip()] = (row["pint_expression"].strip(), mapping_class)
-    mappings.update(_HUB_MAPPINGS)
-    return mappings
-
-
-def _read_csv(path):
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _status(marker, code):
     try:
         return _STATUSES[marker.strip()]
@@ -242,73 +190,14 @@ def _level_category(text, levels, code):
     return ",".join(parts)
 
 
-# --- The pint registry ---------------------------------------------------------------------
-
-_registry = None
-_registry_lock = threading.Lock()
-
-
-def registry():
-    """The hub's pint registry: pint's defaults plus the hub's count units, on exact
-    fractions. Built on first use (it takes about half a second) and shared."""
-    global _registry
-    if _registry is None:
-        with _registry_lock:
-            if _registry is None:
-                import pint
-
-                built = pint.UnitRegistry(non_int_type=Fraction)
-                for definition in _HUB_DEFINITIONS:
-                    built.define(definition)
-                _registry = built
-    return _registry
-
-
-@lru_cache(maxsize=512)
-def _parse(expression):
-    """(magnitude, pint units, dimensionality) of a pint expression such as 100*kilogram."""
-    import pint
-
-    try:
-        quantity = registry().parse_expression(expression)
-    except (pint.errors.PintError, AttributeError, SyntaxError, TypeError) as exc:
-        raise ConversionError(
-            f"The pint expression {expression!r} is not understood by the hub's registry."
-        ) from exc
-    if not isinstance(quantity, registry().Quantity):
-        raise ConversionError(f"The pint expression {expression!r} names no unit.")
-    return Fraction(quantity.magnitude), quantity.units, quantity.dimensionality
-
-
-def _mapping(unit):
-    """(pint expression, mapping class) of a unit. A unit that was never mapped (no
-    expression, class unmapped), e.g. one typed in by hand, takes the hub's mapping for its
-    code, so KGM is a mass however it was created."""
-    if unit.pint_expression or unit.mapping_class != Unit.MappingClass.UNMAPPED:
-        return unit.pint_expression, unit.mapping_class
-    return _builtin_mappings().get(unit.code, ("", Unit.MappingClass.UNMAPPED))
-
-
-def _dimensionality(unit):
-    """The pint dimensionality of a unit, or None when it has no global conversion."""
-    expression, mapping_class = _mapping(unit)
-    if not expression or mapping_class in _NO_GLOBAL_CONVERSION:
-        return None
-    return _parse(expression)[2]
-
-
 def _pint_convert(value, source, target):
-    magnitude, units, _ = _parse(_mapping(source)[0])
-    target_magnitude, target_units, _ = _parse(_mapping(target)[0])
+    magnitude, units, _ = parse_expression(mapping_of(source)[0])
+    target_magnitude, target_units, _ = parse_expression(mapping_of(target)[0])
     converted = registry().Quantity(value * magnitude, units).to(target_units).magnitude
     return Fraction(converted) / target_magnitude
 
 
 # --- Conversion ----------------------------------------------------------------------------
-
-
-class ConversionError(ValueError):
-    """A quantity cannot be converted; the message says why and what would help."""
 
 
 @dataclass
@@ -360,15 +249,7 @@ def convert_detailed(quantity, from_unit, to_unit, item=None, supplier=None, on_
 
 def is_mass(unit):
     """Whether a unit (instance or code) measures mass, e.g. KGM, LBR, TNE."""
-    return _measures_mass(*_mapping(_resolve(unit)))
-
-
-@lru_cache(maxsize=512)
-def _measures_mass(expression, mapping_class):
-    """is_mass() of a unit's mapping: asked for every row of an item import with a weight."""
-    if not expression or mapping_class in _NO_GLOBAL_CONVERSION:
-        return False
-    return dict(_parse(expression)[2]) == {"[mass]": 1}
+    return measures_mass(_resolve(unit))
 
 
 def are_compatible(a, b):
@@ -376,8 +257,8 @@ def are_compatible(a, b):
     a, b = _resolve(a), _resolve(b)
     if a.code == b.code:
         return True
-    dimensionality = _dimensionality(a)
-    return dimensionality is not None and dimensionality == _dimensionality(b)
+    dimensionality = dimensionality_of(a)
+    return dimensionality is not None and dimensionality == dimensionality_of(b)
 
 
 def _resolve(unit):
@@ -490,7 +371,7 @@ def find_path(start, goal, edges, units):
     nodes = {code: unit for code, unit in units.items() if unit.status != Unit.Status.DELETED}
     if start not in nodes or goal not in nodes:
         return None
-    dimensions = {code: _dimensionality(unit) for code, unit in nodes.items()}
+    dimensions = {code: dimensionality_of(unit) for code, unit in nodes.items()}
     came_by = {start: None}
     queue = deque([start])
     while queue and goal not in came_by:
@@ -544,7 +425,7 @@ def _no_conversion(source, target, item):
         head += f" for item {item.number}"
     kinds = {}
     for unit in (source, target):
-        dimensionality = _dimensionality(unit)
+        dimensionality = dimensionality_of(unit)
         kinds[unit.code] = None if dimensionality is None else _kind(dimensionality)
     involves_mass = "a mass" in kinds.values()
     if None not in kinds.values():
@@ -556,7 +437,7 @@ def _no_conversion(source, target, item):
     elif item is None:
         unit = source if kinds[source.code] is None else target
         reason = _why_no_global_conversion(unit)
-        if _mapping(unit)[1] == Unit.MappingClass.CALENDAR:
+        if mapping_of(unit)[1] == Unit.MappingClass.CALENDAR:
             hint = "count working days with the location's calendar instead"
         else:
             hint = "give the item and a conversion for it"
@@ -569,7 +450,7 @@ def _no_conversion(source, target, item):
 
 
 def _why_no_global_conversion(unit):
-    mapping_class = _mapping(unit)[1]
+    mapping_class = mapping_of(unit)[1]
     if mapping_class == Unit.MappingClass.ITEM_SPECIFIC:
         return f"what one {unit.name} holds differs by item"
     if mapping_class == Unit.MappingClass.CALENDAR:

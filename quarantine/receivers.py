@@ -13,17 +13,15 @@ purchase order) starts the replay of its later changes and acknowledgements quar
 because it was missing (`replay_after_release`), once the release has committed.
 """
 
-import logging
 import re
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.queue import send
 from quarantine.models import CaseKey, CaseTransition, QuarantineCase, error_rule_codes
-from quarantine.services import write_case_keys
+from quarantine.services import blocked_cases, held_cases, record_keys, write_case_keys
 from validation.models import InboundMessage, Rule, Team
-
-logger = logging.getLogger(__name__)
 
 _LINE_PATH = re.compile(r"^\$\.lines\[(\d+)\]")
 # Where each message type names its plant (the receiving or planning location); a forecast
@@ -167,22 +165,17 @@ def search_text(case, message):
 
 def replay_after_reference(sender, reference, created, **kwargs):
     """A cross-reference was added or changed: replay the cases blocked on its code."""
-    from quarantine.tasks import auto_replay
-
     what = "added" if created else "changed"
     reason = (
         f"Cross-reference #{reference.pk} {reference.system.code} {reference.kind} "
         f"{reference.code} was {what}."
     )
     keys = [[reference.system_id, reference.kind, reference.code]]
-    _start_auto_replay(auto_replay, keys, reason)
+    _start_auto_replay(keys, reason)
 
 
 def replay_after_status(sender, record, old_status, new_status, **kwargs):
     """A master record's status changed: replay the cases blocked on any code naming it."""
-    from quarantine.services import record_keys
-    from quarantine.tasks import auto_replay
-
     keys = [list(key) for key in record_keys(record)]
     if not keys:
         return
@@ -191,7 +184,7 @@ def replay_after_status(sender, record, old_status, new_status, **kwargs):
         f"{record._meta.verbose_name.capitalize()} {label} changed status from {old_status} "
         f"to {new_status}."
     )
-    _start_auto_replay(auto_replay, keys, reason)
+    _start_auto_replay(keys, reason)
 
 
 def replay_after_release(sender, message, status, diagnostics, parts, **kwargs):
@@ -203,29 +196,32 @@ def replay_after_release(sender, message, status, diagnostics, parts, **kwargs):
 
 
 def _start_held_replay(message):
-    from quarantine.services import held_cases
-    from quarantine.tasks import replay_held
-
     if not held_cases(message).exists():
         return  # nothing waited for it: spare the broker a task
     number = message.document_key.partition(":")[2]
     reason = f"{message.public_id} of the same purchase order ({number}) was released."
-    try:
-        replay_held.delay(message.pk, reason)
-    except Exception:  # the broker is down: the cases stay open for a person to replay
-        logger.exception("Could not enqueue the replay of the cases waiting for %s", message)
+    # No sweep sends a lost replay again (the cases stay open for a person), so the send
+    # keeps Celery's default publish retries.
+    send(
+        "quarantine.tasks.replay_held",
+        message.pk,
+        reason,
+        retry_policy=None,
+        unsent="the cases stay open for a person to replay",
+    )
 
 
-def _start_auto_replay(task, keys, reason):
-    from quarantine.services import blocked_cases
-
+def _start_auto_replay(keys, reason):
     keys = [tuple(key) for key in keys]
     if not blocked_cases(keys).exists():
         return  # nothing waits for it: spare the broker a task
-    try:
-        task.delay([list(key) for key in keys], reason)
-    except Exception:  # the broker is down: the cases stay open for a person to replay
-        logger.exception("Could not enqueue auto-replay (%s)", reason)
+    send(
+        "quarantine.tasks.auto_replay",
+        [list(key) for key in keys],
+        reason,
+        retry_policy=None,
+        unsent="the cases stay open for a person to replay",
+    )
 
 
 def _line_of(diagnostic, message, parts):

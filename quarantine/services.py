@@ -41,6 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import take_unsent
+from core.queue import send
 from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
@@ -50,8 +51,8 @@ from validation.ledger import HELD_BY_PREDECESSOR
 from validation.models import InboundMessage
 from validation.replay import NotReplayable, override_release, replay_message
 from xref import resolve
-from xref.models import CrossReference
-from xref.services import register_reference, target_by_key
+from xref.models import TARGETS, CrossReference
+from xref.services import register_reference, target_by_key, target_key
 
 logger = logging.getLogger(__name__)
 
@@ -309,14 +310,7 @@ def start_bulk(action, case_ids, by, **kwargs):
 def enqueue_bulk(run_id):
     """Send a bulk run's task. Never raises: a run whose task was not sent (the broker is
     down) stays pending, and the sweep sends it again (enqueue_waiting_bulk_runs)."""
-    from quarantine.tasks import bulk_action
-
-    try:
-        bulk_action.apply_async(
-            (run_id,), retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
-        )
-    except Exception:  # the broker is down or refused: the sweep will send it again
-        logger.exception("Could not enqueue bulk run %s; the sweep will", run_id)
+    send("quarantine.tasks.bulk_action", run_id, unsent="the sweep will send the bulk run")
 
 
 def enqueue_waiting_bulk_runs(now=None):
@@ -578,7 +572,7 @@ def record_keys(record):
     """The codes that name a master record in any system: its cross-references (and, for a
     revision, its item's), as (system_id, kind, code)."""
     conditions = Q()
-    for kind, (field, model) in _targets().items():
+    for kind, (field, model) in TARGETS.items():
         if isinstance(record, model):
             conditions |= Q(kind=kind, **{field: record})
             if field == "item_revision":
@@ -586,12 +580,6 @@ def record_keys(record):
     if not conditions:
         return []
     return list(CrossReference.objects.filter(conditions).values_list("system_id", "kind", "code"))
-
-
-def _targets():
-    from xref.models import TARGETS
-
-    return TARGETS
 
 
 # --- SLA ----------------------------------------------------------------------------------
@@ -775,13 +763,11 @@ def _name(user):
 
 
 def _natural_key(target):
-    from xref.services import target_key
-
     return target_key(_kind_of(target), target)
 
 
 def _kind_of(target):
-    for kind, (_, model) in _targets().items():
+    for kind, (_, model) in TARGETS.items():
         if type(target) is model:
             return kind
     raise ValueError(f"{target!r} is not a canonical record.")

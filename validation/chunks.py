@@ -35,7 +35,7 @@ from django.db.models import F, JSONField, Q, Subquery, Sum, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from validation import enqueue, ledger, pipeline
+from validation import enqueue, pipeline
 from validation.claims import (
     LARGE_FIELDS,
     Claim,
@@ -46,7 +46,7 @@ from validation.claims import (
 )
 from validation.controls.common import MAX_FILTERED_LISTED
 from validation.models import InboundMessage, MessageChunk
-from validation.outcomes import TRANSIENT_ERRORS, announce, dead_letter, describe, split_per_part
+from validation.outcomes import TRANSIENT_ERRORS, dead_letter, describe, write_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -294,39 +294,12 @@ def finish_message(message_id, attempt):
     diagnostics = pipeline.combine_diagnostics(found.iterator(chunk_size=1))
     errors = any(d["severity"] == "error" for d in diagnostics)
     status = Status.QUARANTINED if errors else Status.RELEASED
-    now = timezone.now()
     with transaction.atomic():
-        if status == Status.RELEASED:
-            try:
-                ledger.record(
-                    leader,
-                    _recorded_payload(leader, attempt),
-                    lines_filtered=chunks.aggregate(n=Sum("filtered_count"))["n"] or 0,
-                    now=now,
-                )
-            except ledger.Refused as refused:
-                status = Status.QUARANTINED
-                diagnostics = [*diagnostics, refused.diagnostic()]
-        per_part, announced = split_per_part(parts, diagnostics, None)
-        for part, (part_diagnostics, _) in zip(parts, per_part, strict=True):
-            released = None
-            if status == Status.RELEASED:
-                staged = _first_of_part(message_id, attempt, part.pk).values("part_released")
-                released = Subquery(staged[:1])
-            written = under_claim(claim, part).update(
-                status=status,
-                diagnostics=part_diagnostics,
-                released_payload=released,
-                finished_at=now,
-                last_error="",
-                updated_at=now,
-            )
-            if not written:
-                transaction.set_rollback(True)
-                return None
-            part.status, part.diagnostics, part.finished_at = status, part_diagnostics, now
+        staged = StagedRelease(leader, attempt, chunks)
+        status = write_outcome(claim, status, diagnostics, staged=staged)
+        if status is None:
+            return None
         MessageChunk.objects.filter(message_id=message_id).delete()
-        announce(status, parts, announced)
     logger.info("Message %s %s from %s chunks", leader.public_id, status, leader.chunks_total)
     return status
 
@@ -350,13 +323,27 @@ def _released_text(part, check, chunks):
     return json.dumps(header, separators=(",", ":"))[:-1] + ',"lines":[' + lines + "]}"
 
 
-def _recorded_payload(leader, attempt):
-    """What the ledger records of a message released from chunks: a forecast's header (its
-    lines are not needed), else the released payload its chunks staged."""
-    if leader.message_type == "forecast":
-        return stored_header(leader)
-    staged = _first_of_part(leader.pk, attempt, leader.pk).values_list("part_released", flat=True)
-    return staged.first()
+class StagedRelease:
+    """The released payload of a message validated in chunks, as its parts' first chunks
+    staged it in the database (outcomes.write_outcome copies it there, never reading it)."""
+
+    def __init__(self, leader, attempt, chunks):
+        self.leader, self.attempt, self.chunks = leader, attempt, chunks
+
+    def recorded(self):
+        """What the ledger records, and how many lines the chunks filtered: a forecast's
+        header (its lines are not needed), else the staged released payload."""
+        leader = self.leader
+        if leader.message_type == "forecast":
+            payload = stored_header(leader)
+        else:
+            staged = _first_of_part(leader.pk, self.attempt, leader.pk)
+            payload = staged.values_list("part_released", flat=True).first()
+        return payload, self.chunks.aggregate(n=Sum("filtered_count"))["n"] or 0
+
+    def of_part(self, part):
+        staged = _first_of_part(self.leader.pk, self.attempt, part.pk)
+        return Subquery(staged.values("part_released")[:1])
 
 
 def _dead_letter_chunked(chunk, error):

@@ -46,30 +46,36 @@ TRANSIENT_ERRORS = (
 _LINE_PATH = re.compile(r"^\$\.lines\[(\d+)\]")
 
 
-def write_outcome(claim, status, diagnostics, released_payload=None):
+def write_outcome(claim, status, diagnostics, released_payload=None, staged=None):
     """Write a final status on every claimed message in one transaction, only while the claim
     still holds, record a release in the document ledger (validation.ledger), and announce
     it. Returns the status written (quarantined when the ledger refused a release another got
     to first), or None when the claim was lost (the sweep took it back; another attempt owns
-    the message now)."""
+    the message now).
+
+    `staged` stands for a released payload kept in the database rather than in memory (a
+    message validated in chunks, validation.chunks.StagedRelease): its `recorded()` gives
+    the ledger's payload and count of filtered lines, its `of_part(part)` the expression a
+    part's released payload is copied from within the database."""
     now = timezone.now()
     with transaction.atomic():
         if status == Status.RELEASED:
+            if staged is None:
+                recorded, filtered = released_payload, _filtered_count(released_payload)
+            else:
+                recorded, filtered = staged.recorded()
             # The ledger in the outcome's own transaction: recorded exactly when released. A
             # release that got there first (the same forecast version, order change or
             # shipment validated at the same moment) turns this one into a quarantine.
             try:
-                ledger.record(
-                    claim.leader,
-                    released_payload,
-                    lines_filtered=_filtered_count(released_payload),
-                    now=now,
-                )
+                ledger.record(claim.leader, recorded, lines_filtered=filtered, now=now)
             except ledger.Refused as refused:
                 status, released_payload = Status.QUARANTINED, None
                 diagnostics = [*diagnostics, refused.diagnostic()]
         per_part, announced = split_per_part(claim.parts, diagnostics, released_payload)
         for part, (part_diagnostics, part_released) in zip(claim.parts, per_part, strict=True):
+            if staged is not None and status == Status.RELEASED:
+                part_released = staged.of_part(part)
             written = under_claim(claim, part).update(
                 status=status,
                 diagnostics=part_diagnostics,
@@ -85,12 +91,9 @@ def write_outcome(claim, status, diagnostics, released_payload=None):
                     claim.leader.public_id,
                 )
                 return None
-            part.status, part.diagnostics, part.released_payload = (
-                status,
-                part_diagnostics,
-                part_released,
-            )
-            part.finished_at = now
+            part.status, part.diagnostics, part.finished_at = status, part_diagnostics, now
+            if staged is None:  # a staged one stays in the database, not read back
+                part.released_payload = part_released
         announce(status, claim.parts, announced)
     return status
 

@@ -5,8 +5,11 @@ words), registered as a system's cross-references (manage.py load_ack_status_cod
 import csv
 from pathlib import Path
 
+from mdm.models import CodeList, CodeValue
 from validation.layouts import ACK_LIST
 from validation.ledger import ACCEPTED, BACKORDERED, CHANGED, REJECTED
+from xref.models import CrossReference
+from xref.services import ReferenceConflict, register_reference
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # The canonical acknowledgement line statuses: code, meaning.
@@ -37,10 +40,6 @@ def load_status_codes(system, scheme):
     """Make sure ACK_LINE_STATUS has the canonical statuses, and register a scheme's codes as
     `system`'s cross-references to them (idempotent; a code a steward mapped elsewhere is
     left alone). Returns {"registered", "unchanged", "conflicts"}."""
-    from mdm.models import CodeList, CodeValue
-    from xref.models import CrossReference
-    from xref.services import ReferenceConflict, register_reference
-
     code_list, _ = CodeList.objects.get_or_create(
         code=ACK_LIST,
         defaults={

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from mdm.admin import RECORD_FIELDS, MasterDataAdmin
+from mdm.admin import RECORD_FIELDS, MasterDataAdmin, kept_rows
 from xref import services
 from xref.models import TARGET_FIELDS, TARGET_PATHS, TARGETS, CrossReference, Kind
 
@@ -144,12 +144,9 @@ class KnownAsFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         rows = [
-            form.cleaned_data
-            for form in self.forms
-            if form.cleaned_data
-            and not form.cleaned_data.get("DELETE")
-            and form.cleaned_data.get("status") == CrossReference.Status.ACTIVE
-            and form.cleaned_data.get("system")
+            row
+            for row in kept_rows(self)
+            if row.get("status") == CrossReference.Status.ACTIVE and row.get("system")
         ]
         for n, row in enumerate(rows):
             period = (row.get("valid_from"), row.get("valid_to"))

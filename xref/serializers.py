@@ -7,8 +7,6 @@ difference: a clash with another reference's claim is left to the registration s
 answers it as an idempotent repeat (200) or a conflict (409) rather than as a bad request.
 """
 
-import copy
-
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -198,12 +196,7 @@ class CrossReferenceSerializer(ValidatedModelSerializer):
     def _validate_model(self, attrs):
         """full_clean(), except that an overlapping claim alone is not refused here: the
         registration service decides whether it is the same mapping again or a conflict."""
-        if self.instance is None:
-            instance = self.Meta.model(**attrs)
-        else:
-            instance = copy.copy(self.instance)
-            for name, value in attrs.items():
-                setattr(instance, name, value)
+        instance = self.unsaved_instance(attrs)
         try:
             instance.full_clean()
         except DjangoValidationError as exc:

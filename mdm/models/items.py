@@ -17,6 +17,7 @@ from mdm.models.base import (
 )
 from mdm.models.suppliers import Supplier
 from mdm.models.units import Unit
+from mdm.pint_registry import measures_mass
 
 
 class Item(PublicIdModel):
@@ -106,18 +107,12 @@ class Item(PublicIdModel):
         if weight_unit:
             if weight_unit.usable_error():
                 errors["weight_unit"] = weight_unit.usable_error()
-            elif not _is_mass_unit(weight_unit):
+            elif not measures_mass(weight_unit):
                 errors["weight_unit"] = f"{weight_unit.code} is not a unit of mass."
         if (self.net_weight is None) != (self.weight_unit_id is None):
             errors.setdefault("weight_unit", "Net weight and weight unit go together.")
         if errors:
             raise ValidationError(errors)
-
-
-def _is_mass_unit(unit):
-    from mdm import units
-
-    return units.is_mass(unit)
 
 
 class ItemRevision(TimestampedModel):

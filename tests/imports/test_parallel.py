@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from imports import applying, planning, runs, tasks
+from imports import applying, enqueue, planning, runs, tasks
 from imports.judging import Judge
 from imports.models import ImportChunk, ImportRun
 from mdm.models import Item, Unit
@@ -97,7 +97,9 @@ def test_a_plan_in_chunks_finds_what_a_plan_in_one_chunk_finds(world, settings, 
     assert list(chunked.rows.values_list(*fields)) == list(whole.rows.values_list(*fields))
     update = chunked.rows.get(action="update")
     assert update.changes == [["description", "Bolt", "Hex bolt"]]
-    assert not ImportChunk.objects.exists()  # the settling removed them
+    # The plan keeps its chunks, with the valid rows' values, for the apply.
+    kept = ImportChunk.objects.filter(run=chunked)
+    assert list(kept.values_list("status", flat=True)) == [ImportChunk.Status.KEPT] * 4
 
 
 def test_the_apply_of_a_chunked_plan_writes_its_rows(world, settings):
@@ -118,6 +120,34 @@ def test_the_apply_of_a_chunked_plan_writes_its_rows(world, settings):
     }
     assert Item.objects.get(number="201").net_weight == Decimal("1.5")
     assert Item.history.filter(change_reference=str(run.pk)).count() == 4
+    assert not ImportChunk.objects.filter(run=run).exists()  # written, so dropped
+
+
+def test_the_apply_writes_what_the_plan_kept_without_judging_again(world, settings, monkeypatch):
+    run = _plan(settings, chunk_rows=3)
+    run.skip_errors = True
+    run.save(update_fields=["skip_errors"])
+
+    def judged_again(self, rows, cells_of):
+        raise AssertionError("the apply judged rows its plan had judged")
+
+    monkeypatch.setattr(Judge, "judge", judged_again)
+    applying.apply_run(run)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.APPLIED, run.message
+    assert Item.objects.get(number="100").description == "Hex bolt"
+
+
+def test_an_apply_whose_plan_kept_nothing_is_refused(world, settings):
+    run = _plan(settings, chunk_rows=3)
+    run.skip_errors = True
+    run.save(update_fields=["skip_errors"])
+    ImportChunk.objects.filter(run=run).delete()  # as a plan made by an older version
+    applying.apply_run(run)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert "plan the file again" in run.message
+    assert Item.objects.get(number="100").description == "Bolt"
 
 
 def test_a_failing_chunk_fails_the_plan_and_says_where(world, settings, monkeypatch):
@@ -141,14 +171,14 @@ def test_a_failing_chunk_fails_the_plan_and_says_where(world, settings, monkeypa
 
 def test_a_task_delivered_twice_does_its_work_once(world, settings, monkeypatch):
     held = []
-    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append((task, pk)))
+    monkeypatch.setattr(enqueue, "send_task", lambda task, pk: held.append((task, pk)))
     run = _plan(settings, chunk_rows=5)
     assert run.status == ImportRun.Status.RUNNING  # its chunk tasks are on their way
-    chunk_tasks = [pk for task, pk in held if task is tasks.plan_chunk]
+    chunk_tasks = [pk for task, pk in held if task == "plan_chunk"]
     assert len(chunk_tasks) == 3
     for pk in chunk_tasks + chunk_tasks:  # every chunk task delivered twice
         planning.plan_chunk(pk)
-    finishers = [pk for task, pk in held if task is tasks.finish_plan]
+    finishers = [pk for task, pk in held if task == "finish_plan"]
     assert finishers and set(finishers) == {run.pk}
     planning.finish_plan(run.pk)
     assert planning.finish_plan(run.pk) is None  # the second settling finds nothing to do
@@ -159,7 +189,7 @@ def test_a_task_delivered_twice_does_its_work_once(world, settings, monkeypatch)
 
 def test_a_file_error_midway_fails_the_plan_before_any_chunk(world, settings, monkeypatch):
     held = []
-    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append(pk))
+    monkeypatch.setattr(enqueue, "send_task", lambda task, pk: held.append(pk))
     broken = FILE.encode() + "209,Gr\xfc\xdfe,H87,component,,,\n".encode("latin-1")
     run = _plan(settings, chunk_rows=3, text=broken)
     assert run.status == ImportRun.Status.FAILED
@@ -204,10 +234,10 @@ def test_the_apply_writes_each_value_as_the_plan_read_it(units, settings):
 
 def test_the_sweep_sends_again_the_chunk_tasks_lost_on_the_way(world, settings, monkeypatch):
     held = []
-    monkeypatch.setattr(tasks, "send", lambda task, pk: held.append((task, pk)))
+    monkeypatch.setattr(enqueue, "send_task", lambda task, pk: held.append((task, pk)))
     settings.HUB_REQUEUE_SECONDS = 300
     run = _plan(settings, chunk_rows=5)
-    chunk_tasks = [pk for task, pk in held if task is tasks.plan_chunk]
+    chunk_tasks = [pk for task, pk in held if task == "plan_chunk"]
     planning.plan_chunk(chunk_tasks[0])  # one task arrived; the broker lost the others
     held.clear()
     assert runs.enqueue_waiting_runs() == 0  # the plan made progress a moment ago
@@ -216,7 +246,7 @@ def test_the_sweep_sends_again_the_chunk_tasks_lost_on_the_way(world, settings, 
     ImportChunk.objects.filter(pk=chunk_tasks[1]).update(claimed_at=a_while_ago)
     ImportRun.objects.filter(pk=run.pk).update(heartbeat_at=a_while_ago)
     assert runs.enqueue_waiting_runs() == 2
-    assert held == [(tasks.plan_chunk, pk) for pk in chunk_tasks[1:]]
+    assert held == [("plan_chunk", pk) for pk in chunk_tasks[1:]]
 
     monkeypatch.undo()  # the broker is back (tasks run inline)
     runs.enqueue_waiting_runs()

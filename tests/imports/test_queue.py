@@ -10,7 +10,7 @@ import kombu.exceptions
 import pytest
 from django.utils import timezone
 
-from imports import applying, reverting, runs, tasks
+from imports import applying, enqueue, reverting, runs, tasks
 from imports.models import ImportRun
 from mdm.models import Item
 from tests.imports.conftest import csv_file
@@ -108,10 +108,10 @@ def test_the_sweep_sends_a_queued_run_once_however_many_sweeps_run(units, settin
     settings.HUB_REQUEUE_SECONDS = 60
     run = runs.start_run("items", csv_file(ITEMS))
     waited(run, 61)
-    with mock.patch.object(tasks, "send") as send:
+    with mock.patch.object(enqueue, "send_task") as send:
         assert runs.enqueue_waiting_runs() == 1
         assert runs.enqueue_waiting_runs() == 0  # the first sweep took it
-    send.assert_called_once_with(tasks.process_import, run.pk)
+    send.assert_called_once_with("process_import", run.pk)
 
 
 # --- apply: 202 while it runs, and once ----------------------------------------------------
