@@ -4,14 +4,15 @@ A file of a bulk kind (items, suppliers, ...) is planned by Celery tasks, the wa
 forecast messages are validated. The run's task reads the file once to find where every
 HUB_IMPORT_CHUNK_ROWS rows start (`fan_out`), stores an ImportChunk per slice and sends a
 `plan_chunk` task for each, on the HUB_IMPORT_QUEUE queue: any worker judges any chunk
-(imports.judging) and stores its verdict on each row. A chunk task claims its chunk with a
+(imports.judging) and stores its verdict on each row, with the values of each valid row,
+which the plan keeps for its apply (imports.applying). A chunk task claims its chunk with a
 conditional UPDATE, so a redelivered task does nothing twice. The task that finds no chunk
 pending sends `finish_plan`, which claims the chunks (again a conditional UPDATE: of two,
 one settles) and settles them in file order (imports.settling): keys and unique values
 that an earlier row of the file has, the fingerprint, counts, errors, the failed-rows file
-and the plan's row log. A chunk that fails (other than a transient database error, which
-is retried) fails the run, naming the chunk's rows. Without a broker (SQLite, tests) Celery
-runs the tasks eagerly: the same code, inline.
+and the plan's row log; the chunks stay, kept for the apply. A chunk that fails (other
+than a transient database error, which is retried) fails the run, naming the chunk's rows.
+Without a broker (SQLite, tests) Celery runs the tasks eagerly: the same code, inline.
 
 A row-by-row kind is planned in the run's own task (`read_through`), in a transaction it
 rolls back, since each row must see the rows before it.

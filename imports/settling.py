@@ -2,7 +2,7 @@
 a unique value an earlier row has), the plan's fingerprint, the counts, the row errors and
 the failed-rows file, the row log of a plan; and the end of a pass (`finish`), which stores
 them on the run. A plan settles chunks judged by any worker (imports.planning); an apply
-settles each chunk as it judges it (imports.applying).
+settles the rows its plan kept, chunk by chunk, as it writes them (imports.applying).
 """
 
 import hashlib
