@@ -69,7 +69,7 @@ def _written(run_id):
     """(The match spec of the run's kind, the history rows of what the run wrote), or (None,
     None) when the run is gone or its kind is not matched."""
     run = ImportRun.objects.filter(pk=run_id).first()
-    spec = run and matching.SPEC_BY_MODEL.get(KINDS[run.kind].model)
+    spec = matching.SPEC_BY_MODEL.get(KINDS[run.kind].model) if run is not None else None
     if spec is None:
         return None, None
     history = get_history_manager_for_model(spec.model).model
