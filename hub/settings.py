@@ -354,6 +354,8 @@ HUB_RETENTION_INTERVAL = envint("HUB_RETENTION_INTERVAL", 3600, minimum=60)
 # Quarantine SLA: how often (seconds) open cases are checked against their team's SLA hours
 # (quarantine.TeamSettings, in the admin) and overdue notices emailed.
 QUARANTINE_SLA_INTERVAL = envint("HUB_QUARANTINE_SLA_INTERVAL", 300, minimum=1)
+# How often (seconds) the match weights are re-estimated from the pairs people decided on.
+HUB_MATCH_WEIGHTS_INTERVAL = envint("HUB_MATCH_WEIGHTS_INTERVAL", 86400, minimum=60)
 
 # Mail (the SLA notices). Without HUB_EMAIL_HOST, mails are written to standard output (the
 # worker's log) instead of being sent.
@@ -390,6 +392,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quarantine.tasks.mark_overdue",
         "schedule": QUARANTINE_SLA_INTERVAL,
         "options": {"expires": QUARANTINE_SLA_INTERVAL},
+    },
+    "reestimate-match-weights": {
+        "task": "xref.tasks.reestimate_match_weights",
+        "schedule": HUB_MATCH_WEIGHTS_INTERVAL,
+        "options": {"expires": HUB_MATCH_WEIGHTS_INTERVAL},
     },
     "delete-old-messages": {
         "task": "validation.tasks.delete_old_messages",

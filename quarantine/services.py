@@ -44,6 +44,7 @@ from core.db import take_unsent
 from core.queue import send
 from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
+from quarantine import match_labels
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
 from validation.documents import held_behind
 from validation.layouts import LAYOUTS
@@ -202,18 +203,15 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
     """Register the missing cross-reference (system calls `target` `code`) and replay the
     message, in one step. `target` is the canonical record or its natural key (ITM-000123).
     The origin is "match_confirmed" when the target is one of the case's suggested
-    candidates, else "manual". Raises ReferenceConflict (a ValidationError) when the code is
+    candidates, else "manual". The choice is kept as labelled match pairs
+    (quarantine.match_labels). Raises ReferenceConflict (a ValidationError) when the code is
     already claimed by another record. Returns (case, reference)."""
     _require_act(by)
     if isinstance(target, str):
         target = target_by_key(kind, target)
     system_obj = system if isinstance(system, SourceSystem) else _system(system)
-    suggested = {
-        candidate["id"]
-        for entry in suggestions(case)
-        if entry["kind"] == kind and entry["code"] == code
-        for candidate in entry["candidates"]
-    }
+    entry = next((e for e in suggestions(case) if (e["kind"], e["code"]) == (kind, code)), None)
+    suggested = {candidate["id"] for candidate in entry["candidates"]} if entry else set()
     key = _natural_key(target)
     origin = (
         CrossReference.Origin.MATCH_CONFIRMED if key in suggested else CrossReference.Origin.MANUAL
@@ -230,6 +228,8 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
             origin=origin,
             user=by,
         )
+        if entry is not None:  # the choice among the candidates shown teaches the matcher
+            match_labels.record_fix(locked, entry, key, by)
         _replay_message(locked, by, kind=Resolution.FIX)
         what = "added" if created else "already there"
         _record(

@@ -2,8 +2,11 @@
 shapes, form-encoded parameters and JSONP), thin over `reconcile.services`.
 
 Every endpoint sits under /reconcile/<key>/ and answers CORS requests from any origin
-(OpenRefine fetches the manifest, suggestions and property proposals from the browser); a
-wrong or revoked key gets a 403 that the browser can read. JSON endpoints answer JSONP when a
+(OpenRefine fetches the manifest, suggestions and property proposals from the browser): every
+answer carries the CORS headers, errors included (a wrong or revoked key's 403, a 400, a 500),
+so a browser shows the client the problem rather than a network error. The service URL and
+its sub-paths answer alike with or without a trailing slash (api_urls): a redirect would
+carry no CORS headers, and a POST redirected loses its body. JSON endpoints answer JSONP when a
 `callback` names a plain JavaScript identifier. The view link (/reconcile/records/<id>/) needs
 no key: it redirects to the record's admin page, which asks for a login. The identifier and
 schema spaces (/reconcile/records/, /reconcile/types/) are identifiers that OpenRefine does
@@ -17,6 +20,7 @@ import re
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.exception import response_for_exception
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,12 +40,28 @@ CORS_HEADERS = {
 }
 
 
-def _with_cors(response, request=None):
+def _with_cors(response, request):
     for name, value in CORS_HEADERS.items():
         response[name] = value
-    requested = request.headers.get("Access-Control-Request-Headers") if request else None
+    requested = request.headers.get("Access-Control-Request-Headers")
     response["Access-Control-Allow-Headers"] = requested or "Content-Type"
     return response
+
+
+def cors(view):
+    """`view` with the CORS headers on every answer, Django's own answer to an exception in
+    the view (a 404, a 400 for a body it cannot read, the 500) included."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as exc:
+            # Django's handling as without this wrapper: logged, signalled, handler500.
+            response = response_for_exception(request, exc)
+        return _with_cors(response, request)
+
+    return wrapper
 
 
 def _param(request, name):
@@ -71,22 +91,22 @@ def endpoint(methods=("GET", "HEAD")):
 
     def decorate(view):
         @csrf_exempt  # OpenRefine posts forms from its backend, without a CSRF token
+        @cors
         @functools.wraps(view)
         def wrapper(request, key, *args, **kwargs):
             if request.method == "OPTIONS":
-                return _with_cors(HttpResponse(status=204), request)
+                return HttpResponse(status=204)
             if request.method not in methods:
                 response = _error(405, f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join((*methods, "OPTIONS"))
-                return _with_cors(response)
+                return response
             if services.find_key(key) is None:
                 detail = "Unknown or revoked reconciliation key; ask a data steward for a new one."
-                return _with_cors(_error(403, detail))
+                return _error(403, detail)
             try:
-                response = view(request, key, *args, **kwargs)
+                return view(request, key, *args, **kwargs)
             except services.BadRequest as exc:
-                response = _error(400, str(exc))
-            return _with_cors(response)
+                return _error(400, str(exc))
 
         return wrapper
 
@@ -145,6 +165,7 @@ def preview(request, key):
     return render(request, "reconcile/preview.html", context)
 
 
+@cors
 def record(request, public_id):
     """A record's page in the hub: its admin change page (the admin asks for a login)."""
     rtype = services.record_type(public_id)
@@ -161,12 +182,13 @@ def record(request, public_id):
 def hub_role_required(view):
     """A login, and a hub role: without one, a 403 saying so (as every screen answers)."""
 
+    @cors
     @login_required
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not has_role(request.user, *ROLES):
             detail = "Your login has no hub role; ask an administrator for the viewer role."
-            return _with_cors(_error(403, detail))
+            return _error(403, detail)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -175,13 +197,11 @@ def hub_role_required(view):
 @hub_role_required
 def records(request):
     """The identifier space: what the ids are."""
-    return _with_cors(
-        JsonResponse(
-            {
-                "description": "Public ids of the hub's master records (ITM-, SUP-, LOC-).",
-                "types": [t.as_dict() for t in services.TYPES.values()],
-            }
-        )
+    return JsonResponse(
+        {
+            "description": "Public ids of the hub's master records (ITM-, SUP-, LOC-).",
+            "types": [t.as_dict() for t in services.TYPES.values()],
+        }
     )
 
 
@@ -194,4 +214,4 @@ def types(request):
             for t in services.TYPES.values()
         ]
     }
-    return _with_cors(JsonResponse(data))
+    return JsonResponse(data)

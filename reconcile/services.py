@@ -3,17 +3,20 @@ OpenRefine (and any other reconciliation client) asks, answered with plain dicts
 send as JSON.
 
 - Reconciliation: each query's text and property conditions go to `xref.matching.match`;
-  candidates keep its score (0-100, 100 only for an identifier hit). A candidate is marked
-  `match: true` only when it is unambiguous: the one identifier hit (DUNS, LEI, VAT, GTIN,
-  GLN, MPN, or the hub's own number), or a text score of at least MATCH_SCORE with a margin
-  of MATCH_MARGIN over the next candidate. OpenRefine auto-matches only such a candidate.
+  candidates keep its score, the probability in percent that the candidate is the record
+  meant. The best candidate is marked `match: true` when it is sure (`matching.SURE`, 90:
+  right nine times in ten or more); candidates that agree equally share the probability, so
+  of two look-alikes neither is; and never when the query's identifiers name two records.
+  OpenRefine auto-matches only such a candidate.
 - An identifier the query gives that disagrees with the candidate's own lowers its score by
   CONFLICT_PENALTY and rules out `match`; so does a country that disagrees.
 - Data extension (`reconcile.extension`): a record's fields, and its code in a named source
   system (property `code:<SYSTEM>`).
 
 Ids are the records' public ids (SUP-000045), URL-safe, so clients may put them in links
-without encoding. Types are "Item", "Supplier" and "Location".
+without encoding. Types are "Item", "Supplier" and "Location", in any case ("supplier" is
+"Supplier": OpenRefine sends a type typed by hand as typed); a query naming another type is
+refused, as is a batch of more than MAX_BATCH queries (the manifest's `batchSize`).
 """
 
 import contextlib
@@ -29,15 +32,15 @@ from xref import matching
 
 VERSION = "0.2"
 DEFAULT_LIMIT = 5
-# OpenRefine sends 10 queries a batch by default and a few hundred at most.
+# OpenRefine sends 10 queries a batch by default and a few hundred at most; the manifest
+# advertises this as its `batchSize` (OpenRefine 3.8 and later size its batches by it).
 MAX_BATCH = 1000
 # A query's text, each property value and a suggest prefix: /api/v1/match/'s own limit.
 MAX_TEXT = matching.MAX_QUERY_LENGTH
 # A batch's work grows with its queries and their text: this bounds the text (1,000 names of
 # 30 characters; the reconciliation benchmark's 1,000 names hold 22,000).
 MAX_BATCH_CHARACTERS = 30_000
-MATCH_SCORE = 90.0
-MATCH_MARGIN = 10.0
+MATCH_SCORE = matching.SURE
 SHARED_READS_QUERIES = 100  # a batch this large shares its reads (see reconcile_batch)
 CONFLICT_PENALTY = 20.0
 SUGGEST_PAGE = 10
@@ -119,6 +122,7 @@ TYPES = {
     ),
 }
 TYPE_BY_PREFIX = {t.model.PUBLIC_ID_PREFIX: t for t in TYPES.values()}
+TYPE_BY_FOLDED_ID = {t.id.casefold(): t for t in TYPES.values()}
 CONDITION_HELP = {
     "country": "ISO 3166 code or English name; used in matching",
     "duns": "used in matching: an exact DUNS identifies the supplier",
@@ -131,6 +135,11 @@ CONDITION_HELP = {
 }
 # Evidence names of xref.matching that are identifiers (the others are fuzzy text).
 IDENTIFIER_EVIDENCE = frozenset({"duns", "lei", "vat", "gtin", "gln", "mpn", "number", "code"})
+
+
+def find_type(type_id):
+    """The type of a type id in any case ("supplier", "SUPPLIER"), or None."""
+    return TYPE_BY_FOLDED_ID.get(str(type_id).strip().casefold())
 
 
 def record_type(public_id):
@@ -175,6 +184,7 @@ def manifest(service_url, view_url, identifier_space, schema_space):
     return {
         "versions": [VERSION],
         "name": "Master data hub",
+        "batchSize": MAX_BATCH,
         "identifierSpace": identifier_space,
         "schemaSpace": schema_space,
         "defaultTypes": [t.as_dict() for t in TYPES.values()],
@@ -238,18 +248,14 @@ def reconcile_batch(queries):
 
 
 def _parse_query(key, query):
-    """(text, type ids, limit, conditions) of one query, hashable. Lenient: a client that sends
-    a number where text is due, or an unknown property, is answered, not refused; text or a
-    property value over MAX_TEXT characters is a BadRequest."""
+    """(text, type ids, limit, conditions) of one query, hashable, with the types' own ids.
+    Lenient: a client that sends a number where text is due, or an unknown property, is
+    answered, not refused; an unknown type, or text or a property value over MAX_TEXT
+    characters, is a BadRequest naming the query."""
     text = query.get("query")
     text = "" if text is None else str(text).strip()
     _check_length(text, f"Query {key[:40]!r}")
-    wanted = query.get("type")
-    if wanted is None or wanted == "" or wanted == []:
-        type_ids = tuple(TYPES)
-    else:
-        wanted = wanted if isinstance(wanted, list) else [wanted]
-        type_ids = tuple(dict.fromkeys(str(t) for t in wanted))
+    type_ids = _query_types(key, query.get("type"))
     limit = query.get("limit", DEFAULT_LIMIT)
     try:
         limit = max(1, min(int(limit), matching.MAX_LIMIT))
@@ -267,6 +273,28 @@ def _parse_query(key, query):
             if value and pid and pid not in conditions:
                 conditions[pid] = value
     return text, type_ids, limit, tuple(sorted(conditions.items()))
+
+
+def _query_types(key, wanted):
+    """The type ids a query names, in any case, as the types' own ids; every type when it
+    names none.
+
+    An unknown type refuses the whole batch (a 400) rather than answering that query with no
+    candidates: a v0.2 result has no member for an error, so a client would show an empty
+    result as "nothing matches", and OpenRefine sends one type for every query of a column,
+    so no query of the batch would have been answered right anyway."""
+    if wanted is None or wanted == "" or wanted == []:
+        return tuple(TYPES)
+    found = []
+    for type_id in wanted if isinstance(wanted, list) else [wanted]:
+        rtype = find_type(type_id)
+        if rtype is None:
+            raise BadRequest(
+                f"Query {key[:40]!r} names an unknown type {str(type_id)[:40]!r}; the types "
+                f"are {', '.join(TYPES)} (in any case)."
+            )
+        found.append(rtype.id)
+    return tuple(dict.fromkeys(found))
 
 
 def _check_length(text, what):
@@ -316,9 +344,7 @@ def _candidates(text, type_ids, limit, conditions):
     conditions = dict(conditions)
     found = []
     for type_id in type_ids:
-        rtype = TYPES.get(type_id)
-        if rtype is None:
-            continue  # an unknown type has no candidates; the batch is still answered
+        rtype = TYPES[type_id]
         fields = {
             pid: conditions[pid]
             for pid in rtype.conditions
@@ -394,10 +420,12 @@ def _results(query, candidates, details):
             score = max(0.0, score - CONFLICT_PENALTY * len(conflicts))
         scored.append((score, candidate, record, evidence, conflicts))
     scored.sort(key=lambda item: (-item[0], item[1].id))
+    # The query's identifiers name two records: it contradicts itself, so nothing is sure.
+    named = [e for _, _, _, e, _ in scored if any(e.get(n) == 100.0 for n in IDENTIFIER_EVIDENCE)]
+    contradicted = len(named) > 1
     results = []
     for position, (score, candidate, record, evidence, conflicts) in enumerate(scored[:limit]):
-        runner_up = scored[position + 1][0] if position + 1 < len(scored) else 0.0
-        is_match = position == 0 and not conflicts and _unambiguous(score, runner_up)
+        is_match = position == 0 and not conflicts and score >= MATCH_SCORE and not contradicted
         features = [{"id": name, "value": value} for name, value in sorted(evidence.items())]
         features += [{"id": f"{name}_conflict", "value": True} for name in conflicts]
         results.append(
@@ -412,12 +440,6 @@ def _results(query, candidates, details):
             }
         )
     return results
-
-
-def _unambiguous(score, runner_up):
-    if score >= 100.0:
-        return runner_up < 100.0  # the one identifier hit
-    return score >= MATCH_SCORE and score - runner_up >= MATCH_MARGIN
 
 
 def _conflicts(rtype, record, conditions, evidence):
@@ -484,7 +506,8 @@ def suggest_entities(prefix, cursor=0, type_id=None):
     prefix = _prefix(prefix)
     if not prefix:
         return {"result": []}
-    types = [TYPES[type_id]] if type_id in TYPES else list(TYPES.values())
+    chosen = find_type(type_id) if type_id else None
+    types = [chosen] if chosen else list(TYPES.values())  # an unknown type: every type
     try:
         cursor = max(0, int(cursor or 0))
     except (TypeError, ValueError):
@@ -537,7 +560,8 @@ def suggest_types(prefix, cursor=0):
 def properties(type_id=None):
     """[{id, name, description}] of the properties of a type (of every type when None): the
     record's fields and its code in each active source system."""
-    types = [TYPES[type_id]] if type_id in TYPES else list(TYPES.values())
+    chosen = find_type(type_id) if type_id else None
+    types = [chosen] if chosen else list(TYPES.values())
     found = {}
     for rtype in types:
         for pid, name, _ in rtype.fields:
@@ -571,13 +595,14 @@ def suggest_properties(prefix, cursor=0, type_id=None):
 
 
 def propose_properties(type_id, limit=None):
-    if type_id not in TYPES:
-        known = ", ".join(TYPES)
-        raise BadRequest(f"Unknown type {type_id!r}; the types are {known}.")
-    proposed = [{"id": p["id"], "name": p["name"]} for p in properties(type_id)]
+    rtype = find_type(type_id) if type_id else None
+    if rtype is None:
+        given = f"Unknown type {str(type_id)[:40]!r}" if type_id else "No type given"
+        raise BadRequest(f"{given}; the types are {', '.join(TYPES)}.")
+    proposed = [{"id": p["id"], "name": p["name"]} for p in properties(rtype.id)]
     if limit is not None and str(limit).isdigit():
         proposed = proposed[: int(limit)]
-    return {"type": type_id, "properties": proposed}
+    return {"type": rtype.id, "properties": proposed}
 
 
 def active_systems():

@@ -89,6 +89,15 @@ def _no_lockout_from_earlier_tests(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_match_caches():
+    # The matcher caches key counts and its weights per process: one test's records and
+    # estimated weights (rolled back with it) must not steer the next test's answers.
+    from xref.matching.counts import cache as match_cache
+
+    match_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real password hashing costs ~0.2 s per user; the tests do not measure it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -163,7 +163,7 @@ def _candidate_text(candidate):
     text = f"{identifier} {name}".strip()
     if candidate.get("reason"):
         return f"{text} ({candidate['reason']})"
-    return f"{text} ({score:.0f})" if isinstance(score, int | float) else text
+    return f"{text} ({score:.0f}% likely)" if isinstance(score, int | float) else text
 
 
 def _json_safe(value):

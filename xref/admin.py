@@ -1,5 +1,6 @@
 """Cross-references in the admin: their own list, and a "Known as" table on every master
-record's page listing the codes other systems use for it.
+record's page listing the codes other systems use for it. Then the matcher's labelled pairs
+(read, export, delete) and its estimated weights (read only).
 
 mdm must not import xref, so the "Known as" tables are added here to mdm's registered admins.
 Forms validate through CrossReference.full_clean(), so an overlapping claim is refused on the
@@ -8,13 +9,22 @@ form with the sentence naming the reference it collides with.
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, Subquery, When
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin, kept_rows
-from xref import services
-from xref.models import TARGET_FIELDS, TARGET_PATHS, TARGETS, CrossReference, Kind
+from xref import labels, services
+from xref.models import (
+    TARGET_FIELDS,
+    TARGET_PATHS,
+    TARGETS,
+    CrossReference,
+    Kind,
+    MatchLabel,
+    MatchWeights,
+)
 
 # The registry's search box also finds the references of the records whose public id (exact)
 # or name (a part of it) is typed: `ITM-000023` or `Frontier`. Per kind, the record's fields
@@ -201,3 +211,115 @@ def known_as_inline(kind):
 for _kind, (_field, _model) in TARGETS.items():
     _model_admin = admin.site.get_model_admin(_model)
     _model_admin.inlines = (*_model_admin.inlines, known_as_inline(_kind))
+
+
+# The matcher's labelled pairs and weights. What a record of each kind is called:
+RECORD_NAMES = {"item": "description", "supplier": "name", "location": "name"}
+
+
+def _of_record(fields):
+    """A field of the label's record, whichever kind it is (`fields` names it per kind): one
+    subquery per kind, so a page of labels is one query."""
+    return Case(
+        *(
+            When(
+                kind=kind,
+                then=Subquery(
+                    model.objects.filter(public_id=OuterRef("record")).values(fields[kind])[:1]
+                ),
+            )
+            for kind, model in labels.MODELS.items()
+        )
+    )
+
+
+@admin.register(MatchLabel)
+class MatchLabelAdmin(admin.ModelAdmin):
+    """Decisions are kept by the quarantine fixes, the API and CSV imports; here they are
+    read, exported and, when wrong, deleted (or replaced by a new decision)."""
+
+    list_display = (
+        "kind",
+        "record_link",
+        "is_match",
+        "query_text",
+        "source",
+        "decided_by",
+        "decided_at",
+    )
+    list_display_links = ("kind",)
+    list_filter = ("kind", "source", "is_match")
+    list_select_related = ("decided_by",)
+    search_fields = ("record", "query__q")
+    search_help_text = "The record's public id (ITM-000023), or words of the query's text."
+    date_hierarchy = "decided_at"
+    fields = (
+        "kind",
+        "query",
+        "query_key",
+        "record_link",
+        "is_match",
+        "source",
+        "decided_by",
+        "decided_at",
+    )
+    readonly_fields = fields
+    actions = ("export_selected",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                record_pk=_of_record(dict.fromkeys(labels.KINDS, "pk")),
+                record_name=_of_record(RECORD_NAMES),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Record", ordering="record")
+    def record_link(self, label):
+        """The record's public id and name, a link to its page."""
+        text = f"{label.record} {label.record_name or ''}".strip()
+        if label.record_pk is None:
+            return text
+        opts = labels.MODELS[label.kind]._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[label.record_pk])
+        return format_html('<a href="{}">{}</a>', url, text)
+
+    @admin.display(description="Query")
+    def query_text(self, label):
+        return labels.query_text(label.query)
+
+    @admin.action(description="Export selected as CSV", permissions=("view",))
+    def export_selected(self, request, queryset):
+        response = HttpResponse(
+            "\ufeff" + labels.export_csv(labels=queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="match-labels.csv"'
+        return response
+
+
+@admin.register(MatchWeights)
+class MatchWeightsAdmin(admin.ModelAdmin):
+    """The weights as estimated: written by the estimation alone, read-only for everyone."""
+
+    list_display = ("kind", "estimated_at", "labelled_pairs", "unlabelled_pairs", "summary")
+    list_filter = ("kind",)
+    date_hierarchy = "estimated_at"
+    fields = ("kind", "estimated_at", "labelled_pairs", "unlabelled_pairs", "summary", "weights")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -20,9 +20,8 @@ from xref import matching
 SOURCE = "described"
 KINDS = frozenset(matching.KINDS)
 LIMIT = 5
-# A record the text alone scores below this is too far from what the sender wrote to be worth
-# a steward's look (an identifier that agrees scores 100).
-MIN_SCORE = 60.0
+# A record less likely than this to be the one meant is not worth a steward's look.
+MIN_SCORE = matching.WORTH_A_LOOK
 # What the free text is, by kind, in a reason.
 TEXT_LABELS = {"item": "description", "supplier": "name", "location": "name"}
 # Evidence fields (xref.matching) in words.
@@ -47,7 +46,7 @@ def candidates(kind, text="", limit=LIMIT, **identifiers):
     """Records of `kind` that free `text` (an item's description, a supplier's name) and
     `identifiers` (item: mpn, gtin; supplier: duns, lei, vat; location: gln) describe, best
     first, at most `limit`: {"id", "name", "score", "evidence", "source": "described",
-    "reason"}. Text alone must score MIN_SCORE."""
+    "reason"}, each at least MIN_SCORE likely."""
     identifiers = {name: value.strip() for name, value in identifiers.items() if value}
     text = (text or "").strip()[: matching.MAX_QUERY_LENGTH]
     if kind not in KINDS or not (text or identifiers):

@@ -293,3 +293,65 @@ class MatchKey(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.record_id}: {self.key}"
+
+
+class MatchLabel(models.Model):
+    """A person's decision on a match candidate: the record is (or is not) what the query
+    meant. Kept as a labelled pair the matcher's weights are estimated from
+    (`xref.matching.calibration`); a later decision on the same query and record replaces
+    the earlier one."""
+
+    class Source(models.TextChoices):
+        QUARANTINE = "quarantine", "Quarantine fix"
+        RECONCILIATION = "reconciliation", "Reconciliation"
+        DUPLICATES = "duplicates", "Duplicate review"
+        API = "api", "API"
+        IMPORT = "import", "CSV import"
+
+    kind = models.CharField(
+        max_length=10, choices=[(k, k.title()) for k in ("item", "supplier", "location")]
+    )
+    query = models.JSONField(
+        help_text='What was asked: {"q": free text, and identifiers such as "mpn", "duns"}.'
+    )
+    query_key = models.CharField(max_length=64, editable=False, help_text="Digest of the query.")
+    record = models.CharField(max_length=40, help_text="Public id of the candidate record.")
+    is_match = models.BooleanField(help_text="Whether the record is what the query meant.")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "query_key", "record"], name="one_label_per_query_and_record"
+            )
+        ]
+        ordering = ["-decided_at", "-id"]
+        verbose_name = "labelled match pair"
+
+    def __str__(self):
+        verdict = "is" if self.is_match else "is not"
+        return f"{self.record} {verdict} {self.query.get('q') or self.query}"
+
+
+class MatchWeights(models.Model):
+    """The matcher's weights for one kind, as estimated (the latest row of a kind is used):
+    per comparison and level, how often true matches and non-matches show it."""
+
+    kind = models.CharField(max_length=10)
+    weights = models.JSONField()
+    estimated_at = models.DateTimeField(auto_now_add=True)
+    labelled_pairs = models.PositiveIntegerField(default=0)
+    unlabelled_pairs = models.PositiveIntegerField(default=0)
+    summary = models.TextField(blank=True, help_text="How the estimate went, in words.")
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-estimated_at"], name="xref_weights_latest")]
+        ordering = ["-estimated_at", "-id"]
+        verbose_name_plural = "match weights"
+
+    def __str__(self):
+        return f"{self.kind} weights of {self.estimated_at:%Y-%m-%d %H:%M}"

@@ -147,8 +147,8 @@ def translate_many(keys, as_of=None):
 def candidates(kind, code, limit=CANDIDATE_LIMIT, system=None, scope="", as_of=None, near=None):
     """Candidates for an unknown code, at most `limit`: its near misses among `system`'s codes
     of the kind (given as `near`, or looked up when a system is named), then the matching
-    service's fuzzy candidates for the code as text, each with a "reason" and a "source"
-    ("near_miss" or "match")."""
+    service's fuzzy candidates for the code as text worth a look (matching.WORTH_A_LOOK),
+    each with a "reason" and a "source" ("near_miss" or "match")."""
     if kind not in MATCHABLE_KINDS:
         return []
     if near is None and system:
@@ -156,7 +156,8 @@ def candidates(kind, code, limit=CANDIDATE_LIMIT, system=None, scope="", as_of=N
     found = list(near or ())
     seen = {candidate["id"] for candidate in found}
     for candidate in matching.match(kind, code, limit=limit):
-        if candidate.id not in seen and len(found) < limit:
+        worth = candidate.score >= matching.WORTH_A_LOOK
+        if worth and candidate.id not in seen and len(found) < limit:
             found.append({**candidate.as_dict(), "source": "match", "reason": _why(candidate)})
     return found
 

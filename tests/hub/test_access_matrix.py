@@ -52,7 +52,8 @@ from validation.models import (
     SupplyException,
 )
 from validation.submission import submit_message
-from xref.models import CrossReference
+from xref import labels
+from xref.models import CrossReference, MatchWeights
 
 LOGIN = "login"
 CALLERS = ("anonymous", "viewer", "steward", "other_system")
@@ -106,6 +107,11 @@ MATRIX = {
     ),
     "translate-batch": ("/api/v1/translate/batch/", {"POST": row(401, 403, 400, 400)}),
     "match": ("/api/v1/match/item/?q=bolt", {"GET": row(401, 403, 200, 200)}),
+    "match-labels": (
+        "/api/v1/match/labels/",
+        {"GET": row(401, 403, 200, 403), "POST": row(401, 403, 400, 400)},
+    ),
+    "match-labels-import": ("/api/v1/match/labels/import/", {"POST": row(401, 403, 400, 403)}),
     "xref-list": ("/api/v1/xrefs/", MASTER_LIST),
     "xref-detail": ("/api/v1/xrefs/{w.xref.pk}/", MASTER_DETAIL),
     # Master data.
@@ -314,6 +320,8 @@ ADMIN_MODELS = {
     "mdm.codevalue": ("code_value", ALL),
     "mdm.apiclient": ("api_client", REVOKE_ONLY),
     "xref.crossreference": ("xref", ALL),
+    "xref.matchlabel": ("match_label", {"delete"}),
+    "xref.matchweights": ("match_weights", set()),
     "validation.rule": ("rule", {"change"}),
     "validation.planpolicy": ("plan_policy", ALL),
     "validation.inboundmessage": ("erp_message", set()),
@@ -518,6 +526,8 @@ def _build_world():
         run=run,
         reconciliation_key=reconciliation_key,
         reconcile_key=secret,
+        match_label=labels.record("item", {"q": "hex bolt"}, item.public_id, True, "api")[0],
+        match_weights=MatchWeights.objects.create(kind="item", weights={}),
         planning_key=planning_key,
         api_client=ApiClient.objects.get(system=planning_system),
         group=Group.objects.get(name="viewer"),

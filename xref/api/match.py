@@ -20,7 +20,11 @@ IDENTIFIER_PARAMS = {
     "lei": ("supplier", "Legal Entity Identifier (20 characters)"),
     "vat": ("supplier", "VAT number, with or without its country prefix"),
     "gln": ("location", "GLN (13 digits)"),
+    "address": ("location", "Street address, compared with the location's"),
+    "postal_code": ("location", "Postal code, compared with the location's"),
 }
+# The hub's own number: every kind takes it (a location's is its code).
+NUMBER_HELP = "The hub's own number of the record (a location's code), given as such"
 
 
 class MatchQuerySerializer(serializers.Serializer):
@@ -36,6 +40,9 @@ class MatchQuerySerializer(serializers.Serializer):
     lei = serializers.CharField(required=False, max_length=30)
     vat = serializers.CharField(required=False, max_length=30)
     gln = serializers.CharField(required=False, max_length=20)
+    address = serializers.CharField(required=False, max_length=250)
+    postal_code = serializers.CharField(required=False, max_length=20)
+    number = serializers.CharField(required=False, max_length=40)
 
     def validate_country(self, value):
         if not identifiers.is_country(value):
@@ -54,7 +61,7 @@ class MatchQuerySerializer(serializers.Serializer):
             errors["country"] = ["Items have no country."]
         if errors:
             raise serializers.ValidationError(errors)
-        given = [name for name in IDENTIFIER_PARAMS if data.get(name)]
+        given = [name for name in [*IDENTIFIER_PARAMS, "number"] if data.get(name)]
         if not data.get("q", "").strip() and not given:
             raise serializers.ValidationError(
                 {"q": ["Give the text to match, an identifier, or both."]}
@@ -67,10 +74,16 @@ class CandidateSerializer(serializers.Serializer):
 
     id = serializers.CharField(help_text="Public id of the record, e.g. SUP-000045")
     name = serializers.CharField(help_text="Name (items: description)")
-    score = serializers.FloatField(help_text="0-100; 100 for an exact identifier")
+    score = serializers.FloatField(
+        help_text=(
+            "The probability, in percent, that this is the record meant. "
+            f"{matching.SURE:.0f} or more: sure (right nine times in ten or more); "
+            f"{matching.WORTH_A_LOOK:.0f} or more: worth a look."
+        )
+    )
     evidence = serializers.DictField(
         child=serializers.FloatField(),
-        help_text='What agreed, by field, 0-100: {"duns": 100} or {"name": 91.4}',
+        help_text='How alike each field is, 0-100: {"duns": 100} or {"name": 91.4}',
     )
 
 
@@ -87,11 +100,14 @@ class MatchView(APIView):
     @extend_schema(
         summary="Match free text and identifiers to records",
         description=(
-            "Identifiers first: an exact DUNS, LEI, VAT, GTIN, GLN or manufacturer part "
-            "number (given as a parameter or found in `q`, e.g. a model number inside an "
-            "item description) scores 100. Then fuzzy text over names and legal names "
-            "(suppliers, locations) or descriptions, model numbers and manufacturers (items). "
-            "`kind` is `item`, `supplier` or `location`; anything else is a 400."
+            "Each candidate's `score` is the probability, in percent, that it is the record "
+            f"meant: {matching.SURE:.0f} or more is sure (take it without a person), "
+            f"{matching.WORTH_A_LOOK:.0f} or more is worth a steward's look. It weighs every "
+            "field compared: identifiers (DUNS, LEI, VAT, GTIN, GLN, the hub's own `number`), "
+            "names and legal names, descriptions, model numbers, manufacturer, address. "
+            "Candidates that agree equally share the probability, so two look-alike records "
+            "are never both sure. `kind` is `item`, `supplier` or `location`; anything else "
+            "is a 400."
         ),
         parameters=[
             OpenApiParameter(
@@ -115,6 +131,7 @@ class MatchView(APIView):
                 OpenApiParameter(name, OpenApiTypes.STR, description=f"{text} ({owner}s)")
                 for name, (owner, text) in IDENTIFIER_PARAMS.items()
             ],
+            OpenApiParameter("number", OpenApiTypes.STR, description=NUMBER_HELP),
         ],
         responses={200: MatchResultsSerializer},
     )

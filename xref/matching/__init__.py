@@ -1,43 +1,39 @@
-"""Match free text and identifiers to master records: ranked candidates with a score (0-100)
-and per-field evidence, for items, suppliers and locations.
+"""Match free text and identifiers to master records: ranked candidates, each with the
+probability that it is the record meant (0-100) and per-field evidence, for items, suppliers
+and locations.
 
 How a query is answered (`match()`):
 
-1. Identifiers first. Explicit parameters (mpn=, gtin=, duns=, lei=, vat=, gln=) and
-   identifier-shaped tokens inside the free text (a 13-digit GTIN with a valid check digit,
-   a 9-digit DUNS, an LEI, a VAT number, the hub's own item or supplier number, a location
-   code) are normalised (GTIN-12 and GTIN-13 compare as the same GTIN-14) and looked up
-   exactly. An exact hit scores 100 with evidence naming the identifier, so it ranks above
-   any name that merely looks closer.
-2. Candidates from the match index (`MatchKey`, one row per search key of a record): the
-   rarer keys of the query (words, trigrams of name words, model numbers and their prefixes)
-   are summed per record, weighted by rarity, in one grouped query, and the best few hundred
-   records are kept. For suppliers and locations, every record containing one of the
-   query's words is also taken while the word is not too common (a misspelled word is
-   corrected first against the index, its most common one-edit spelling first; a word that
-   is unknown or rare is also read as a common word of the kind one edit away, two for
-   longer words: "wier" as "wire", "farki" as "fabrik"), and so is
-   every one-word name found inside a query word ("Li & Li" inside "Kitrilium", which WRatio's
-   partial match scores high); their normalised names come straight from the index rows, so
-   tens of thousands of names are compared without reading a master table. A query never
-   reads all records of a kind. Inside `batch()` (a reconciliation batch), the names under
-   a word are read once for the batch with their letter counts, and only the names whose
-   bound (`shortlist`) can reach the top are scored: the same best names, about a
-   fifteenth of the scoring.
-3. Scoring with rapidfuzz: `WRatio` over normalised names and legal names for suppliers and
-   locations; for items, the description (token set, token sort and the rarity-weighted
-   share of the query's words found), combined with the best model-number agreement (exact,
-   a variant suffix or vendor prefix, or a conflicting number of the same numbering scheme,
-   which lowers the score; a retailer's catalogue number beside a maker's model number
-   neither helps nor hurts). Model numbers the text names as what the product is for ("case
-   for Iconia Tab A500") are never identifier hits.
+1. Candidates (`retrieval`). Identifiers the query gives as parameters (mpn=, gtin=, duns=,
+   lei=, vat=, gln=, number=) or that have their shape inside the free text (a GTIN with a
+   valid check digit, a DUNS, an LEI, a VAT number; the hub's own number only when the token
+   has the shape of the kind's numbers and is not a year, a version or a measurement) are
+   looked up exactly. The match index (`MatchKey`, one row per search key of a record) gives
+   the records sharing the query's rarer keys (words, trigrams of name words, model numbers
+   and their prefixes), weighted by rarity; for suppliers and locations, the best names by
+   rapidfuzz's WRatio among every record under the query's words (and their likely
+   spellings, and one-word names inside its words). A query never reads all records of a
+   kind; inside `batch()` (a reconciliation batch), the names under a word are read once.
+2. Comparison (`scoring`): each candidate is compared with the query field by field, each
+   comparison giving a level (identifier the same or different; names the same, 92+, ...;
+   descriptions; model numbers the same and rare, a variant, different; manufacturer;
+   address; postal code). Years, versions, platforms and measurements are never model or
+   record numbers; a name reduced to one word by its legal form is its own, weak level.
+3. Probability (`calibration`): Fellegi-Sunter weights per kind and level, estimated by EM
+   from data (`training` re-estimates them from the pairs people decided on), give each
+   candidate's likelihood ratio; the candidates of a query share one match (found among
+   them at the kind's found rate), so the score is the probability, in percent, that the
+   candidate is the one meant. SURE (90) and WORTH_A_LOOK (20) are the two documented
+   thresholds. Equal scores are ordered by the
+   closer text, then by public id: every process answers alike.
 
 The modules, in the order a query meets them: `text` (folding, normalised names, model
-numbers), `keys` (what each kind is indexed under), `query` (a query's text, identifiers
-and keys; identifiers are parsed by `mdm.identifiers`), `counts` (how many records have a
-key, common words and their misspellings, cached per process), `retrieval` (the candidates),
-`shortlist` (the best names of many without scoring each), `scoring`, `ranking` (`match()`);
-`index` keeps the index current, `sql` holds the SQL the statements share.
+numbers), `keys` (what each kind is indexed under), `query` (a query's text, identifiers and
+keys; identifiers are parsed by `mdm.identifiers`), `counts` (how many records have a key,
+common words, the shapes of the kind's numbers, cached per process), `retrieval`,
+`shortlist` (the best names of many without scoring each), `scoring` (comparison levels),
+`calibration` (weights and probabilities), `ranking` (`match()`); `index` keeps the index
+current, `sql` holds the SQL the statements share, `training` re-estimates the weights.
 
 The index is kept current by signal receivers on save and delete of items, suppliers and
 locations (connected in `XrefConfig.ready`), in the same transaction as the change.
@@ -45,6 +41,7 @@ Writes that skip signals (bulk inserts, `QuerySet.update`) need `manage.py
 rebuild_match_index` (or `index_unindexed()`, as the demo seed does).
 """
 
+from xref.matching.calibration import SURE, WORTH_A_LOOK
 from xref.matching.index import connect_signals, index_rows, index_unindexed, rebuild
 from xref.matching.keys import INDEX_VERSION, KINDS, SPEC_BY_MODEL, SPECS
 from xref.matching.ranking import MAX_LIMIT, MAX_QUERY_LENGTH, Candidate, match
@@ -57,6 +54,8 @@ __all__ = [
     "MAX_QUERY_LENGTH",
     "SPECS",
     "SPEC_BY_MODEL",
+    "SURE",
+    "WORTH_A_LOOK",
     "Candidate",
     "batch",
     "connect_signals",

@@ -4,13 +4,16 @@ misspellings: what steers which keys a query reads and how it weighs them, cache
 
 import threading
 import time
+from collections import Counter
 
 from django.db import connection
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.db import fetch_prepared
+from mdm.identifiers import compact
 from xref.matching.sql import value_rows
+from xref.matching.text import number_shape
 from xref.models import MatchKey
 
 # How many records have a key is cached per process for CACHE_SECONDS: the counts only steer
@@ -24,6 +27,10 @@ CACHE_SECONDS = 600
 COMMON_WORD = 100
 COMMON_WORD_RATIO = 10
 SECOND_EDIT_LENGTH = 5
+# A token of free text is read as a record's number only when its shape is that of at least
+# NUMBER_SHAPE_SHARE of a sample of NUMBER_SHAPE_SAMPLE of the kind's numbers.
+NUMBER_SHAPE_SAMPLE = 2000
+NUMBER_SHAPE_SHARE = 0.01
 
 
 class _Cache:
@@ -159,3 +166,19 @@ def common_spellings(spec, word, count):
         for distance, spelling in close
         if distance == nearest and common[spelling] >= COMMON_WORD_RATIO * max(count, 1)
     }
+
+
+def number_shapes(spec):
+    """The shapes (`text.number_shape`) the kind's numbers have, read from a sample and
+    cached per process: those of at least NUMBER_SHAPE_SHARE of the sample."""
+    cached = cache.get(("shapes", spec.kind))
+    if cached is not None:
+        return cached
+    field = "code" if "code" in spec.fields else "number"
+    sample = spec.model.objects.values_list(field, flat=True)[:NUMBER_SHAPE_SAMPLE]
+    shapes = Counter(number_shape(compact(value)) for value in sample)
+    total = sum(shapes.values())
+    found = frozenset(s for s, n in shapes.items() if n >= NUMBER_SHAPE_SHARE * total)
+    if total >= NUMBER_SHAPE_SAMPLE:  # a small kind is read afresh: its numbers may change
+        cache.put(("shapes", spec.kind), found)
+    return found

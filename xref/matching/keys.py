@@ -11,7 +11,7 @@ from xref.models import MatchKey
 KINDS = ("item", "supplier", "location")
 # Bump when the keys a record is indexed under change: indexes built by an older version need
 # `manage.py rebuild_match_index` (the match benchmark rebuilds its copy by this number).
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 # MatchKey.key's length: a record's longer key is cut to it in the index, so a query's key
 # longer than this can never be found and is never made.
 KEY_LENGTH = 80
@@ -24,7 +24,7 @@ class KindSpec:
     kind: int  # MatchKey.Kind
     model: type
     fields: tuple  # fields read to index and score a record
-    identifiers: tuple  # query parameters that are identifiers
+    identifiers: tuple  # fields a query may give beside its text
     name_fields: tuple = ()  # fuzzy-matched names (suppliers, locations)
     anchors: bool = False  # whether word keys carry the name, for whole-word candidates
     has_country: bool = True
@@ -45,16 +45,29 @@ SUPPLIER_FIELDS = (
     "lei",
     "vat",
 )
-LOCATION_FIELDS = ("id", "public_id", "code", "name", "country", "gln")
+LOCATION_FIELDS = (
+    "id",
+    "public_id",
+    "code",
+    "name",
+    "country",
+    "gln",
+    "address",
+    "postal_code",
+)
 SPECS = {
     "item": KindSpec(
-        MatchKey.Kind.ITEM, Item, ITEM_FIELDS, ("mpn", "gtin", "manufacturer"), has_country=False
+        MatchKey.Kind.ITEM,
+        Item,
+        ITEM_FIELDS,
+        ("mpn", "gtin", "manufacturer", "number"),
+        has_country=False,
     ),
     "supplier": KindSpec(
         MatchKey.Kind.SUPPLIER,
         Supplier,
         SUPPLIER_FIELDS,
-        ("duns", "lei", "vat"),
+        ("duns", "lei", "vat", "number"),
         name_fields=("name", "legal_name"),
         anchors=True,
     ),
@@ -62,7 +75,7 @@ SPECS = {
         MatchKey.Kind.LOCATION,
         Location,
         LOCATION_FIELDS,
-        ("gln",),
+        ("gln", "number", "address", "postal_code"),
         name_fields=("name",),
         anchors=True,
     ),

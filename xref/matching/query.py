@@ -1,7 +1,7 @@
 """A match query as matching reads it: the normalised text and its words, the identifiers it
 gives or contains (as index keys), its model numbers, and the index keys of its text."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mdm.identifiers import (
     compact,
@@ -18,6 +18,8 @@ from xref.matching.text import (
     cut_ok,
     model_numbers,
     normalize,
+    not_a_code,
+    number_shape,
     own_model_numbers,
     trigrams,
 )
@@ -29,25 +31,45 @@ class Query:
 
     text: str  # normalised free text
     words: list
-    identifiers: dict  # index key -> evidence field
+    identifiers: dict  # index key -> evidence field (the records they name are candidates)
     codes: list  # model numbers, explicit mpn first
     own_codes: set
     mpn: str
     manufacturer: str
+    number: str = ""  # the hub's own number, given as such
+    numbers: frozenset = frozenset()  # tokens of the text shaped like the kind's numbers
+    gtin: str | None = None
+    supplier_ids: dict = field(default_factory=dict)  # duns, lei: parsed; vat: its forms
+    named: frozenset = frozenset()  # the fields the caller gave by name
+    gln: str | None = None
+    address: str = ""
+    postal_code: str = ""
+    described: bool = True  # whether the text says more than its model numbers
 
 
-def parse(name, q, fields):
-    """The Query of free text `q` and identifier `fields` for the kind `name`."""
+def parse(name, q, fields, shapes=frozenset()):
+    """The Query of free text `q` and `fields` (identifiers, manufacturer, address, the hub's
+    own `number`) for the kind `name`. A token of the text counts as a record's number only
+    when it has one of `shapes` (those of the kind's numbers) and is not a year, a version
+    or a measurement."""
     legal = name != "item"
     text = normalize(q, legal_forms=legal)
     identifiers = {}
     tokens = [t for t in TOKEN_SPLIT.split(q) if t]
+    number_field = "number" if name != "location" else "code"
+    number = compact(fields.get("number") or "")
+    numbers = set()
     for token in tokens:
         form = compact(token)
-        if len(form) >= 3:
-            identifiers["num:" + form] = "number" if name != "location" else "code"
+        if len(form) >= 3 and number_shape(form) in shapes and not not_a_code(token):
+            numbers.add(form)
+    for form in {number, *numbers} - {""}:
+        identifiers["num:" + form] = number_field
     mpn = compact(fields.get("mpn") or "")
     codes = []
+    gtin = None
+    supplier_ids = {}
+    gln = None
     if name == "item":
         if mpn:
             identifiers["mpn:" + mpn] = "mpn"
@@ -63,21 +85,30 @@ def parse(name, q, fields):
         for value in [fields.get("gtin") or "", *tokens]:
             if gtin := parse_gtin(value):
                 identifiers["gtin:" + gtin] = "gtin"
+                break
     elif name == "supplier":
         for value in [fields.get("duns") or "", *tokens]:
             if duns := parse_duns(value):
                 identifiers["duns:" + duns] = "duns"
+                supplier_ids["duns"] = duns
+                break
         for value in [fields.get("lei") or "", *tokens]:
             if lei := parse_lei(value):
                 identifiers["lei:" + lei] = "lei"
+                supplier_ids["lei"] = lei
+                break
         vat_values = [fields.get("vat") or ""] + [t for t in tokens if looks_like_vat(t)]
         for value in vat_values:
-            for form in vat_forms(value):
-                identifiers["vat:" + form] = "vat"
+            if forms := vat_forms(value):
+                for form in forms:
+                    identifiers["vat:" + form] = "vat"
+                supplier_ids["vat"] = forms
+                break
     else:
         for value in [fields.get("gln") or "", *tokens]:
             if gln := parse_gln(value):
                 identifiers["gln:" + gln] = "gln"
+                break
     own = set(own_model_numbers(q))
     if mpn:
         own.add(mpn)
@@ -85,7 +116,24 @@ def parse(name, q, fields):
     words = text.split()
     if manufacturer:
         words += [w for w in normalize(manufacturer).split() if w not in words]
-    return Query(text, words, identifiers, codes, own, mpn, manufacturer)
+    return Query(
+        text,
+        words,
+        identifiers,
+        codes,
+        own,
+        mpn,
+        manufacturer,
+        number=number,
+        numbers=frozenset(numbers),
+        gtin=gtin,
+        supplier_ids=supplier_ids,
+        named=frozenset(key for key, value in fields.items() if value),
+        gln=gln,
+        address=normalize(fields.get("address") or ""),
+        postal_code=compact(fields.get("postal_code") or "")[:5],
+        described=any(not any(compact(w) in code for code in codes) for w in text.split()),
+    )
 
 
 def text_keys(name, query):

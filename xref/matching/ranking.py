@@ -2,23 +2,23 @@
 
 from dataclasses import dataclass, field
 
-from xref.matching import retrieval
+from xref.matching import calibration, retrieval
+from xref.matching.counts import number_shapes
 from xref.matching.keys import KINDS, SPECS
 from xref.matching.query import parse
-from xref.matching.scoring import display_name, score_item, score_named
+from xref.matching.scoring import compare, display_name
 
 MAX_LIMIT = 50
 # The longest text a query may give: /api/v1/match/ and the reconciliation service refuse
 # longer text (its pieces and spellings are bounded by KEY_LENGTH and PROBED_LETTERS; this
 # bounds the rest, fuzzy scores against the text included).
 MAX_QUERY_LENGTH = 500
-# 100 means an identifier agreed; text alone, however close, scores at most this.
-TEXT_SCORE_MAX = 99.0
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A record that may be the one meant, with a score (0-100) and what agreed, by field."""
+    """A record that may be the one meant: the probability (0-100) that it is, and what
+    agreed, by field (0-100)."""
 
     id: str
     name: str
@@ -29,10 +29,27 @@ class Candidate:
         return {"id": self.id, "name": self.name, "score": self.score, "evidence": self.evidence}
 
 
-def match(kind, q="", limit=5, country=None, **fields):
-    """Ranked candidates for free text `q` and identifier `fields` (item: mpn, gtin,
-    manufacturer; supplier: duns, lei, vat; location: gln), best first, at most `limit`.
-    `country` keeps suppliers and locations of that ISO country only."""
+@dataclass(frozen=True)
+class Compared:
+    """A candidate record's row, its comparison levels and evidence."""
+
+    row: dict
+    levels: dict
+    evidence: dict
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A query's candidates, compared, and how many records the kind has."""
+
+    rows: list
+    population: int
+
+
+def compared(kind, q="", country=None, limit=5, include=(), **fields):
+    """Every candidate record of a query, compared field by field (unordered), as
+    `Candidates`: what `match()` ranks and `training` estimates weights from. The records of
+    the public ids in `include` are compared too, found or not."""
     if kind not in SPECS:
         raise ValueError(f"Unknown kind {kind!r}; choose one of {', '.join(KINDS)}.")
     spec = SPECS[kind]
@@ -41,33 +58,54 @@ def match(kind, q="", limit=5, country=None, **fields):
         raise ValueError(f"{kind} matching does not take {', '.join(sorted(unknown))}.")
     if country and not spec.has_country:
         raise ValueError(f"{kind}s have no country.")
-    limit = max(1, min(int(limit), MAX_LIMIT))
     q = (q or "").strip()
     fields = {name: (value or "").strip() for name, value in fields.items() if value}
-    query = parse(kind, q, fields)
     if not q and not fields:
-        return []
+        return Candidates([], 0)
+    query = parse(kind, q, fields, number_shapes(spec))
+    found = retrieval.find(spec, kind, query, limit, country, include)
+    result = []
+    for row in found.records.values():
+        levels, evidence = compare(kind, query, row, found.counts, found.size)
+        result.append(Compared(row, levels, evidence))
+    return Candidates(result, found.size)
 
-    found = retrieval.find(spec, kind, query, limit, country)
-    scorer = score_item if kind == "item" else score_named
-    scored = []
-    for record_id, row in found.records.items():
-        score, evidence = scorer(spec, query, row, found.counts, found.size)
-        evidence = {name: value for name, value in evidence.items() if value > 0}
-        if record_id in found.hits:
-            evidence.update(found.hits[record_id])
-            score = 100.0
-        else:
-            score = min(score, TEXT_SCORE_MAX)
-        if score > 0:
-            scored.append((score, row, evidence))
-    scored.sort(key=lambda item: (-item[0], item[1]["public_id"]))
+
+def match(kind, q="", limit=5, country=None, **fields):
+    """Ranked candidates for free text `q` and `fields` (item: mpn, gtin, manufacturer;
+    supplier: duns, lei, vat; location: gln, address, postal_code; every kind: its own
+    number), best first, at most `limit`. `country` keeps suppliers and locations of that
+    ISO country only. The score is the probability, in percent, that the candidate is the
+    record meant (`calibration`); equal scores are ordered by the closer text, then by
+    public id, so every process answers alike."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    found = compared(kind, q, country, limit, **fields)
+    rows = found.rows
+    if not rows:
+        return []
+    weights = calibration.current(kind)
+    scores = calibration.probabilities(weights, [r.levels for r in rows], found.population)
+    ranked = sorted(
+        zip(scores, rows, strict=True),
+        key=lambda pair: (-round(pair[0], 1), -closeness(pair[1]), pair[1].row["public_id"]),
+    )
     return [
         Candidate(
-            id=row["public_id"],
-            name=display_name(kind, row),
+            id=candidate.row["public_id"],
+            name=display_name(kind, candidate.row),
             score=round(score, 1),
-            evidence={name: round(value, 1) for name, value in evidence.items()},
+            evidence={name: round(value, 1) for name, value in candidate.evidence.items() if value},
         )
-        for score, row, evidence in scored[:limit]
+        for score, candidate in ranked[:limit]
     ]
+
+
+def closeness(candidate):
+    """How close the record's text is to the query's (0-100): what orders equal scores."""
+    return max(
+        (candidate.evidence.get(name, 0.0) for name in TEXT_FIELDS),
+        default=0.0,
+    )
+
+
+TEXT_FIELDS = ("description", "name", "legal_name")

@@ -51,9 +51,9 @@ class Found:
     size: int
 
 
-def find(spec, kind, query, limit, country=None):
+def find(spec, kind, query, limit, country=None, include=()):
     """The records worth scoring for a query that wants `limit` candidates (of `country` only,
-    if given)."""
+    if given), and those of the public ids in `include`."""
     hits = _identifier_hits(spec, query)
     size = max(kind_size(spec), 1)
     cap = max(COMMON_KEY_FLOOR, int(size * COMMON_KEY_SHARE))
@@ -63,6 +63,8 @@ def find(spec, kind, query, limit, country=None):
     pooled = _pooled(spec, weights, POOL * (4 if country else 1))
 
     read = set(pooled) | set(hits)
+    if include:
+        read.update(spec.model.objects.filter(public_id__in=include).values_list("id", flat=True))
     if spec.anchors and query.words:
         # The names are scored as the records' names are: a few more than asked for leave
         # room for a legal name that scores higher.
@@ -88,7 +90,7 @@ def _pool_weights(counts, size, cap, rows=POOL_ROWS):
     """Weights of the keys worth summing: the rarest first, until they hold `rows` rows (a
     key in more than `cap` records is never used)."""
     weights, total = {}, 0
-    for key, n in sorted(counts.items(), key=lambda item: item[1]):
+    for key, n in sorted(counts.items(), key=lambda item: (item[1], item[0])):
         if n == 0:
             continue
         if n > cap or n >= size or (weights and total + n > rows):
@@ -130,7 +132,7 @@ def _anchor_keys(spec, query, counts):
     unknown = [w for w in _probed(query) if len(w) >= 4 and counts.get("w:" + w, 0) == 0]
     spellings = {}
     for word in unknown:
-        for spelling in _edits(word):
+        for spelling in sorted(_edits(word)):
             spellings["w:" + spelling] = word
     found = existing_words(spec, spellings, ANCHOR_WORD_MAX) if spellings else {}
     first, rest = {}, {}
@@ -154,11 +156,11 @@ def _anchor_keys(spec, query, counts):
     for key, _ in likeliest.values():
         first[key] = rest.pop(key)
     picked, total = set(), 0
-    for key, n in sorted(first.items(), key=lambda item: item[1]):
+    for key, n in sorted(first.items(), key=lambda item: (item[1], item[0])):
         if total + n <= ANCHOR_ROWS:
             picked.add(key)
             total += n
-    for key, n in sorted(rest.items(), key=lambda item: item[1]):
+    for key, n in sorted(rest.items(), key=lambda item: (item[1], item[0])):
         if total + n > ANCHOR_ROWS:
             break
         picked.add(key)

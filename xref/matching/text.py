@@ -30,6 +30,18 @@ UNITS = (
 )
 MEASUREMENT = re.compile(rf"^\d+([.,]\d+)?-?({UNITS})$", re.IGNORECASE)
 NUMBER_WORD = re.compile(r"^\d+([.,]\d+)?-[a-z]{3,}$", re.IGNORECASE)
+# Versions, releases and platforms name software, not the product: "v10.0", "r11.5",
+# "v6-cd", "win32", "x64".
+VERSION = re.compile(
+    r"^((v|r|ver|rev|version)\.?\d+([._]\d+)*(-[a-z]{1,3})?|win(32|64|\d\d|xp|nt)|x86|x64|"
+    r"i[3-6]86|amd64|arm64|ia64)$",
+    re.IGNORECASE,
+)
+# Sizes by a standard's notation: a metric thread (M8, M8x40, M10x1.5), a nominal pipe
+# size (DN50).
+SIZE = re.compile(r"^(M\d+([.,]\d+)?(x\d+([.,]\d+)?)?|DN\d+)$", re.IGNORECASE)
+# A year says when, not which: 1900 to 2099 alone is never a record's number in free text.
+YEAR = re.compile(r"^(19|20)\d\d$")
 # What a product is for ("toner for Canon L170") names other products' model numbers.
 COMPATIBLE = re.compile(r"\b(for|fits|compatible|replaces|works with)\b", re.IGNORECASE)
 
@@ -71,7 +83,19 @@ def _is_code(form):
 
 
 def _codeish(raw):
-    return not (MEASUREMENT.match(raw) or NUMBER_WORD.match(raw)) and _is_code(compact(raw))
+    return not not_a_code(raw) and _is_code(compact(raw))
+
+
+def not_a_code(raw):
+    """Whether a token of free text is a measurement, a size, a quantity, a version, a
+    platform or a year: never a model number or a record's number."""
+    return any(pattern.match(raw) for pattern in (MEASUREMENT, NUMBER_WORD, SIZE, VERSION, YEAR))
+
+
+def number_shape(form):
+    """The shape of a compacted number, letters as A and digits as 9: "ITM000123" ->
+    "AAA999999"."""
+    return re.sub(r"[A-Z]", "A", re.sub(r"[0-9]", "9", form))
 
 
 def model_numbers(text):
