@@ -310,8 +310,8 @@ def _level_weights(seen_m, seen_u, start, comparison, strength):
     showing each, drawn to `start` by `strength` pseudo-pairs. A level no pair shows keeps
     the start's ratio. Except for identifiers, every level's m is at least MIN_M: a true
     match shows any level now and then (a typo, a long description, a shortened name), so
-    no one of them rules a pair out whatever else agrees. The ordered levels are kept in
-    order (`_in_order`)."""
+    no one of them rules a pair out whatever else agrees. The levels are kept in order
+    (`_in_order`)."""
     start_m = np.array(start.m[comparison.name])
     start_u = np.array(start.u[comparison.name])
     m = (seen_m + strength * start_m) / (seen_m + strength * start_m).sum()
@@ -320,17 +320,17 @@ def _level_weights(seen_m, seen_u, start, comparison, strength):
     m[unseen] = (start_m / start_u)[unseen] * u[unseen]
     if not comparison.identifier:
         m = np.where(unseen, m, np.maximum(m, MIN_M * m.sum()))
-    m, u = _in_order(m, u, comparison.ordered)
+    m, u = _in_order(m, u)
     return np.clip(m / m.sum(), FLOOR, 1 - FLOOR), np.clip(u / u.sum(), FLOOR, 1 - FLOOR)
 
 
-def _in_order(m, u, ordered):
-    """Counts of matches and non-matches per level, with adjacent levels among the first
-    `ordered` pooled where a better level would otherwise be weaker evidence than the next
-    (pool adjacent violators): each pooled level keeps its share of non-matches and gets the
-    pool's ratio."""
+def _in_order(m, u):
+    """Counts of matches and non-matches per level, with adjacent levels pooled where a
+    better level would otherwise be weaker evidence than the next (pool adjacent
+    violators): each pooled level keeps its share of non-matches and gets the pool's
+    ratio."""
     m, u = m.astype(float).copy(), u.astype(float).copy()
-    blocks = [[i] for i in range(ordered)]
+    blocks = [[i] for i in range(len(m))]
     changed = True
     while changed:
         changed = False
@@ -358,12 +358,9 @@ def neutral(kind):
             agree = np.where(ranks < n - 1, 1.0 / IDENTIFIER_CHANCE, 1.0)
             m[comparison.name] = tuple(_normal(np.where(ranks < n - 1, 1.0, 0.05)))
             u[comparison.name] = tuple(_normal(agree))
-        else:  # the levels apart from the ordered ones say nothing either way
-            top = comparison.ordered
-            m[comparison.name] = tuple(_normal(np.where(ranks < top, 0.5**ranks, 0.25)))
-            u[comparison.name] = tuple(
-                _normal(np.where(ranks < top, 0.5 ** (top - 1 - ranks), 0.25))
-            )
+        else:
+            m[comparison.name] = tuple(_normal(0.5**ranks))
+            u[comparison.name] = tuple(_normal(0.5 ** (n - 1 - ranks)))
     return Weights(kind, 0.01, m, u)
 
 

@@ -30,17 +30,12 @@ NAME_SCORER = fuzz.WRatio
 @dataclass(frozen=True)
 class Comparison:
     name: str
-    levels: tuple  # level names, the strongest agreement first
-    # How many of the first levels are in order: a better one is never weaker evidence
-    # (the estimate is held to that); the levels after them stand apart.
-    ordered: int = 0
+    # Level names, the strongest agreement first: a better level is never weaker evidence
+    # (`calibration` holds its estimates to that).
+    levels: tuple
     # A unique identifier: its first level ("same") is near proof, its last ("different")
     # near disproof, before any data says otherwise (`calibration`'s starting weights).
     identifier: bool = False
-
-    def __post_init__(self):
-        if not self.ordered:
-            object.__setattr__(self, "ordered", len(self.levels))
 
 
 # A name of one word the same (once legal forms are left out) is weak evidence: it counts at
