@@ -427,7 +427,7 @@ def suggestions(case):
           "candidates": [{"id", "name", "score", "reason", "code"}]}]
 
     A candidate's reason says why it was suggested ("one character differs: O for 0",
-    "description matches 92"); `code` is the existing code of a near miss.
+    "description 92% alike, 76% likely"); `code` is the existing code of a near miss.
 
     One entry per distinct (kind, code): a code repeated on many lines is fixed once."""
     entries, seen = [], set()

@@ -162,10 +162,19 @@ def candidates(kind, code, limit=CANDIDATE_LIMIT, system=None, scope="", as_of=N
     return found
 
 
+# Evidence fields (xref.matching) in words.
+FIELD_WORDS = {"mpn": "MPN", "gtin": "GTIN", "duns": "DUNS", "lei": "LEI", "vat": "VAT number"}
+
+
 def _why(candidate):
-    """'description matches 92' from a match candidate's evidence."""
+    """'description 92% alike, 76% likely' from a match candidate's evidence and score."""
     agreed = sorted(candidate.evidence.items(), key=lambda item: -item[1])
-    return ", ".join(f"{name.replace('_', ' ')} matches {value:.0f}" for name, value in agreed)
+    said = [
+        f"{FIELD_WORDS.get(name, name.replace('_', ' '))} "
+        + ("the same" if value >= 100 else f"{value:.0f}% alike")
+        for name, value in agreed
+    ]
+    return ", ".join([*said, f"{candidate.score:.0f}% likely"])
 
 
 # --- keys ---------------------------------------------------------------------------------

@@ -310,7 +310,7 @@ class ResolveCandidateSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(
         help_text='Why it was suggested, e.g. "one character differs: O for 0", "same code '
-        'without the prefix \'PL-\'", "description matches 92".'
+        'without the prefix \'PL-\'", "description 92% alike, 76% likely".'
     )
     system = serializers.CharField(required=False, help_text="near_miss: the system.")
     code = serializers.CharField(required=False, help_text="near_miss: the existing code.")
