@@ -10,8 +10,9 @@ weigh at least as much as worse ones (pool adjacent violators), and no level but
 identifier's rules a pair out alone (every level's m is at least MIN_M).
 
 A query is asked for one record, so its candidates compete: the record meant is among them
-with the kind's found rate, any of them alike before they are compared, and the probability
-that candidate i is it follows from the ratios of all of them (`probabilities`). Two records
+with the kind's found rate (or each has the pair prior, for weights estimated from a
+dedupe), any of them alike before they are compared, and the probability that candidate i
+is it follows from the ratios of all of them (`probabilities`). Two records
 that agree equally well with a query share the probability, and neither is sure. A duplicate
 check judges one pair alone (`pair_probability`, with the prior of a pair). The score the
 API answers is the probability in percent:
@@ -65,8 +66,10 @@ class Weights:
     prior: float
     m: dict  # comparison name -> tuple of probabilities, one per level
     u: dict
-    # How often the record a query means is among its candidates at all.
-    found_rate: float = 0.5
+    # How often the record a query means is among its candidates at all, as estimated from
+    # lookups; None when the weights were estimated from pairs judged alone (a dedupe):
+    # then a candidate's prior is the pair prior.
+    found_rate: float | None = None
 
     def log_odds(self, levels):
         """The log odds that a pair with these levels ({comparison: level or None}) is a
@@ -116,7 +119,9 @@ class Weights:
                 raise ValueError(f"{kind} weights do not have the levels of {comparison.name}.")
             m[comparison.name] = tuple(_clip(x) for x in found["m"])
             u[comparison.name] = tuple(_clip(x) for x in found["u"])
-        return cls(kind, _clip(data["prior"]), m, u, _clip(data.get("found_rate", 0.5)))
+        found_rate = data.get("found_rate")
+        found_rate = None if found_rate is None else _clip(found_rate)
+        return cls(kind, _clip(data["prior"]), m, u, found_rate)
 
 
 def _clip(p):
@@ -171,15 +176,21 @@ def probabilities(weights, rows, population=None):
     the record meant: the query's record is among its candidates with the kind's found_rate
     f, any one of n = CANDIDATES alike before they are compared (fewer when the kind has
     fewer records, its `population`); so candidate i is it with
-    (f/n) r_i / ((1 - f) + (f/n) sum r_j), r the product of m/u over its comparisons."""
+    (f/n) r_i / ((1 - f) + (f/n) sum r_j), r the product of m/u over its comparisons. Weights
+    estimated from pairs judged alone have no found rate: each candidate's prior odds are
+    then the pair prior's, o, and candidate i is it with o r_i / (1 + o sum r_j)."""
     if not rows:
         return []
     ratios = [min(weights.log_ratio(levels), ODDS_CAP) for levels in rows]
     top = max(ratios)
     # Scaled by exp(-top) so that large ratios do not overflow.
-    share = weights.found_rate / prior_candidates(population)
+    if weights.found_rate is None:  # the pair prior: odds_i / (1 + sum of odds)
+        share, rest = weights.prior / (1 - weights.prior), 1.0
+    else:
+        share = weights.found_rate / prior_candidates(population)
+        rest = 1 - weights.found_rate
     scaled = [share * math.exp(x - top) for x in ratios]
-    none = (1 - weights.found_rate) * math.exp(-top) if top < ODDS_CAP else 0.0
+    none = rest * math.exp(-top) if top < ODDS_CAP else 0.0
     total = none + sum(scaled)
     return [100.0 * x / total for x in scaled]
 
@@ -200,7 +211,7 @@ def estimate(kind, groups, lookup=True, start=None, strength=1.0, population=Non
     pairs = _pairs(comparisons, groups)
     m = [np.array(start.m[c.name]) for c in comparisons]
     u = [np.array(start.u[c.name]) for c in comparisons]
-    prior, found_rate = start.prior, start.found_rate
+    prior, found_rate = start.prior, start.found_rate or 0.5
     free = pairs.known < 0
     iterations = 0
     while iterations < MAX_ITERATIONS:
@@ -241,7 +252,7 @@ def estimate(kind, groups, lookup=True, start=None, strength=1.0, population=Non
         prior,
         {c.name: tuple(map(float, m[i])) for i, c in enumerate(comparisons)},
         {c.name: tuple(map(float, u[i])) for i, c in enumerate(comparisons)},
-        found_rate,
+        found_rate if lookup else None,
     )
     return weights, iterations
 
@@ -254,7 +265,7 @@ def with_found_rate(weights, groups, population=None):
         [math.exp(min(weights.log_ratio(levels), ODDS_CAP / 2)) for levels, _ in g] for g in groups
     ]
     ratios = [r for r in ratios if r]
-    rate = weights.found_rate
+    rate = weights.found_rate or 0.5
     for _ in range(MAX_ITERATIONS):
         found = 0.0
         for group in ratios:

@@ -120,7 +120,7 @@ def _same(given, own, evidence, field):
 
 
 def _compare_item(query, row, counts, size, levels, evidence):
-    own_gtin = parse_gtin(row["gtin"] or "")
+    own_gtin = parse_gtin(row["gtin"] or "") if query.gtin else None
     levels["gtin"] = _same(query.gtin, own_gtin, evidence, "gtin")
     description = normalize(row["description"])
     levels["description"] = None
@@ -224,7 +224,8 @@ def _compare_named(kind, query, row, levels, evidence):
     if kind == "supplier":
         levels["identifier"] = _identifier(query, row, evidence)
     else:
-        levels["gln"] = _same(query.gln, parse_gln(row["gln"] or ""), evidence, "gln")
+        own_gln = parse_gln(row["gln"] or "") if query.gln else None
+        levels["gln"] = _same(query.gln, own_gln, evidence, "gln")
     best, level = 0.0, None
     if query.text:
         for field in ("name", "legal_name") if kind == "supplier" else ("name",):
@@ -250,6 +251,8 @@ def _compare_named(kind, query, row, levels, evidence):
 def _identifier(query, row, evidence):
     """A supplier's DUNS, LEI or VAT number: 0 when one the query gives is the record's, 1
     when the query gives one the record has another of, else None."""
+    if not query.supplier_ids:
+        return None
     own = {
         "duns": parse_duns(row["duns"] or ""),
         "lei": parse_lei(row["lei"] or ""),
