@@ -13,6 +13,8 @@ MAX_LIMIT = 50
 # longer text (its pieces and spellings are bounded by KEY_LENGTH and PROBED_LETTERS; this
 # bounds the rest, fuzzy scores against the text included).
 MAX_QUERY_LENGTH = 500
+# The evidence fields of a record's text: the closest orders candidates of equal score.
+TEXT_FIELDS = ("description", "name", "legal_name")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,3 @@ def closeness(candidate):
         (candidate.evidence.get(name, 0.0) for name in TEXT_FIELDS),
         default=0.0,
     )
-
-
-TEXT_FIELDS = ("description", "name", "legal_name")
