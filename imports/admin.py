@@ -5,11 +5,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from imports.models import ImportRun
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "file_name", "status", "created_by", "created_at", "screen")
     list_filter = ("kind", "status")
     readonly_fields = [field.name for field in ImportRun._meta.fields]
@@ -24,12 +25,3 @@ class ImportRunAdmin(admin.ModelAdmin):
             "title": "Import runs (upload files on the import screen, /imports/)",
         }
         return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from core.admin import ReadOnlyAdmin
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin
 from validation.layouts import LAYOUTS
 from validation.models import InboundMessage, PlanPolicy, Rule
@@ -77,7 +78,7 @@ class PlanPolicyAdmin(MasterDataAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ReadOnlyAdmin):
     list_display = (
         "public_id",
         "message_type",
@@ -138,15 +139,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Last error")
     def last_error_short(self, message):

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin, kept_rows
 from xref import labels, services
 from xref.models import (
@@ -306,7 +307,7 @@ class MatchLabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(MatchWeights)
-class MatchWeightsAdmin(admin.ModelAdmin):
+class MatchWeightsAdmin(ReadOnlyAdmin):
     """The weights as estimated: written by the estimation alone, read-only for everyone."""
 
     list_display = ("kind", "estimated_at", "labelled_pairs", "unlabelled_pairs", "summary")
@@ -314,12 +315,3 @@ class MatchWeightsAdmin(admin.ModelAdmin):
     date_hierarchy = "estimated_at"
     fields = ("kind", "estimated_at", "labelled_pairs", "unlabelled_pairs", "summary", "weights")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -153,10 +153,9 @@ def current(kind):
 
 
 def forget():
-    """Drop the cached weights of every kind (after a new estimate in this process): a
-    cached None is read as no entry."""
+    """Drop the cached weights of every kind (after a new estimate in this process)."""
     for kind in COMPARISONS:
-        cache.put(("weights", kind), None)
+        cache.discard(("weights", kind))
 
 
 def pair_probability(weights, levels):

@@ -28,7 +28,9 @@ COMMON_WORD = 100
 COMMON_WORD_RATIO = 10
 SECOND_EDIT_LENGTH = 5
 # A token of free text is read as a record's number only when its shape is that of at least
-# NUMBER_SHAPE_SHARE of a sample of NUMBER_SHAPE_SAMPLE of the kind's numbers.
+# NUMBER_SHAPE_SHARE of a sample of NUMBER_SHAPE_SAMPLE of the kind's numbers (read once per
+# process and CACHE_SECONDS: a new shape counts in free text within that time, given as
+# number= at once).
 NUMBER_SHAPE_SAMPLE = 2000
 NUMBER_SHAPE_SHARE = 0.01
 
@@ -53,6 +55,10 @@ class _Cache:
             if len(self.values) >= self.size:
                 self.values.clear()
             self.values[key] = (value, time.monotonic() + CACHE_SECONDS)
+
+    def discard(self, key):
+        with self.lock:
+            self.values.pop(key, None)
 
     def clear(self):
         with self.lock:
@@ -179,6 +185,5 @@ def number_shapes(spec):
     shapes = Counter(number_shape(compact(value)) for value in sample)
     total = sum(shapes.values())
     found = frozenset(s for s, n in shapes.items() if n >= NUMBER_SHAPE_SHARE * total)
-    if total >= NUMBER_SHAPE_SAMPLE:  # a small kind is read afresh: its numbers may change
-        cache.put(("shapes", spec.kind), found)
+    cache.put(("shapes", spec.kind), found)
     return found

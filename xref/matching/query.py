@@ -31,7 +31,7 @@ class Query:
 
     text: str  # normalised free text
     words: list
-    identifiers: dict  # index key -> evidence field (the records they name are candidates)
+    identifiers: set  # index keys: the records they name are candidates
     codes: list  # model numbers, explicit mpn first
     own_codes: set
     mpn: str
@@ -54,9 +54,8 @@ def parse(name, q, fields, shapes=frozenset()):
     or a measurement."""
     legal = name != "item"
     text = normalize(q, legal_forms=legal)
-    identifiers = {}
+    identifiers = set()
     tokens = [t for t in TOKEN_SPLIT.split(q) if t]
-    number_field = "number" if name != "location" else "code"
     number = compact(fields.get("number") or "")
     numbers = set()
     for token in tokens:
@@ -64,7 +63,7 @@ def parse(name, q, fields, shapes=frozenset()):
         if len(form) >= 3 and number_shape(form) in shapes and not not_a_code(token):
             numbers.add(form)
     for form in {number, *numbers} - {""}:
-        identifiers["num:" + form] = number_field
+        identifiers.add("num:" + form)
     mpn = compact(fields.get("mpn") or "")
     codes = []
     gtin = None
@@ -72,7 +71,7 @@ def parse(name, q, fields, shapes=frozenset()):
     gln = None
     if name == "item":
         if mpn:
-            identifiers["mpn:" + mpn] = "mpn"
+            identifiers.add("mpn:" + mpn)
             codes.append(mpn)
             codes += [c for c in model_numbers(fields["mpn"]) if c != mpn]
         codes += [c for c in model_numbers(q) if c not in codes]
@@ -81,33 +80,33 @@ def parse(name, q, fields, shapes=frozenset()):
         own_text = set(own_model_numbers(q))
         for code in codes:
             if code in own_text or code == mpn or not q:
-                identifiers.setdefault("mpn:" + code, "mpn")
+                identifiers.add("mpn:" + code)
         for value in [fields.get("gtin") or "", *tokens]:
             if gtin := parse_gtin(value):
-                identifiers["gtin:" + gtin] = "gtin"
+                identifiers.add("gtin:" + gtin)
                 break
     elif name == "supplier":
         for value in [fields.get("duns") or "", *tokens]:
             if duns := parse_duns(value):
-                identifiers["duns:" + duns] = "duns"
+                identifiers.add("duns:" + duns)
                 supplier_ids["duns"] = duns
                 break
         for value in [fields.get("lei") or "", *tokens]:
             if lei := parse_lei(value):
-                identifiers["lei:" + lei] = "lei"
+                identifiers.add("lei:" + lei)
                 supplier_ids["lei"] = lei
                 break
         vat_values = [fields.get("vat") or ""] + [t for t in tokens if looks_like_vat(t)]
         for value in vat_values:
             if forms := vat_forms(value):
                 for form in forms:
-                    identifiers["vat:" + form] = "vat"
+                    identifiers.add("vat:" + form)
                 supplier_ids["vat"] = forms
                 break
     else:
         for value in [fields.get("gln") or "", *tokens]:
             if gln := parse_gln(value):
-                identifiers["gln:" + gln] = "gln"
+                identifiers.add("gln:" + gln)
                 break
     own = set(own_model_numbers(q))
     if mpn:

@@ -46,7 +46,7 @@ class Found:
     the counts of the query's keys (which weigh its words in scoring) in a kind of `size`."""
 
     records: dict  # record id -> {field: value}
-    hits: dict  # record id -> {evidence field: 100}
+    hits: set  # ids of the records an identifier named
     counts: dict  # index key -> records with it (capped)
     size: int
 
@@ -62,7 +62,7 @@ def find(spec, kind, query, limit, country=None, include=()):
     weights = _pool_weights(counts, size, cap, NAMED_POOL_ROWS if spec.anchors else POOL_ROWS)
     pooled = _pooled(spec, weights, POOL * (4 if country else 1))
 
-    read = set(pooled) | set(hits)
+    read = set(pooled) | hits
     if include:
         read.update(spec.model.objects.filter(public_id__in=include).values_list("id", flat=True))
     if spec.anchors and query.words:
@@ -75,15 +75,12 @@ def find(spec, kind, query, limit, country=None, include=()):
 
 
 def _identifier_hits(spec, query):
-    """{record id: {evidence field: 100}} for exact identifier hits."""
+    """Ids of the records the query's identifiers name exactly."""
     if not query.identifiers:
-        return {}
-    hits = {}
-    where, params = one_of("key", query.identifiers, str)
-    sql = f"SELECT key, record_id FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
-    for key, record_id in fetch_prepared(sql, [spec.kind, *params]):
-        hits.setdefault(record_id, {})[query.identifiers[key]] = 100.0
-    return hits
+        return set()
+    where, params = one_of("key", sorted(query.identifiers), str)
+    sql = f"SELECT record_id FROM {MatchKey._meta.db_table} WHERE kind = %s AND {where}"
+    return {row[0] for row in fetch_prepared(sql, [spec.kind, *params])}
 
 
 def _pool_weights(counts, size, cap, rows=POOL_ROWS):
