@@ -248,6 +248,44 @@ def at(best, truth, threshold):
     return threshold, precision, recall, f1
 
 
+def labelled_only(best, truth):
+    """The answers to queries the ground truth names a record for: where it is incomplete
+    (a query with no labelled record that has one all the same), precision over these is
+    what the matcher can be held to."""
+    return [(q, score, found) for q, score, found in best if truth.get(q)]
+
+
+def by_band(best, truth):
+    """[(band, answers, share right)] of the best answers per ten points of score: a
+    calibrated score is right about as often as it says."""
+    bands = {}
+    for q, score, found in best:
+        band = min(int(score // 10) * 10, 90)
+        answers, right = bands.get(band, (0, 0))
+        bands[band] = (answers + 1, right + (found in truth.get(q, ())))
+    return [(band, n, round(right / n, 3)) for band, (n, right) in sorted(bands.items())]
+
+
+def unlabelled_same_number(data, best, threshold):
+    """How many sure answers to queries without a labelled record name the query's model
+    number exactly (the caller's mpn is the record's, or in its description): answers
+    counted wrong that are most likely right, the ground truth being incomplete."""
+    from mdm.identifiers import compact
+    from xref.matching.text import model_numbers
+
+    asked = {key: compact(fields.get("mpn") or "") for key, fields in data.queries}
+    master = {record["key"]: record for record in data.master}
+    counted_wrong = same = 0
+    for q, score, found in best:
+        if score < threshold or data.truth.get(q):
+            continue
+        counted_wrong += 1
+        record = master[found]
+        codes = {compact(record.get("mpn") or ""), *model_numbers(record.get("description"))}
+        same += bool(asked.get(q)) and asked[q] in codes
+    return counted_wrong, same
+
+
 def best_threshold(best, truth):
     return max((at(best, truth, t) for t in range(101)), key=lambda row: (row[3], row[0]))
 
@@ -272,7 +310,8 @@ def evaluate(data):
         own, iterations = calibration.shipped(data.kind), 0
     em_seconds = time.perf_counter() - started
     sure = calibration.SURE
-    own_row = at(best_answers(found, own, data.dedupe), data.truth, sure)
+    own_best = best_answers(found, own, data.dedupe)
+    own_row = at(own_best, data.truth, sure)
     try:
         shipped = calibration.shipped(data.kind)
         shipped_row = at(best_answers(found, shipped, data.dedupe), data.truth, sure)
@@ -294,7 +333,10 @@ def evaluate(data):
             "master_records": len(data.master),
             "queries_per_second": round(qps, 1),
             "own": _figures(own_row),
-            "own_best": _figures(best_threshold(best_answers(found, own, data.dedupe), data.truth)),
+            "own_labelled": _figures(at(labelled_only(own_best, data.truth), data.truth, sure)),
+            "own_best": _figures(best_threshold(own_best, data.truth)),
+            "bands": by_band(own_best, data.truth),
+            "unlabelled_sure": unlabelled_same_number(data, own_best, sure),
             "shipped": _figures(shipped_row),
             "floor_best": {**_figures(floor_row), "queries_per_second": round(floor_qps, 1)},
             "floor_at_90": _figures(floor_90),
@@ -417,6 +459,7 @@ def _report(sets, transfers):
     for _, figures, _ in sets:
         for label, key in (
             ("own estimate", "own"),
+            ("own, labelled queries", "own_labelled"),
             ("shipped weights", "shipped"),
             ("own estimate, best T", "own_best"),
             ("floor: rapidfuzz, best T", "floor_best"),
@@ -431,6 +474,23 @@ def _report(sets, transfers):
         ["set", "weights", "threshold", "precision", "recall", "F1"],
         rows,
     )
+    common.print_table(
+        "How often the best answer is right, per ten points of its score (own estimate)",
+        ["set", "score", "answers", "right"],
+        [
+            (figures["name"], f"{band}-{band + 10}", n, right)
+            for _, figures, _ in sets
+            for band, n, right in figures["bands"]
+        ],
+    )
+    for _, figures, _ in sets:
+        counted_wrong, same = figures["unlabelled_sure"]
+        if same:
+            print(
+                f"{figures['name']}: {counted_wrong} sure answers to queries without a "
+                f"labelled record are counted wrong; {same} of them name the query's model "
+                "number exactly (the ground truth is incomplete)."
+            )
     common.print_table(
         "Transfer: weights estimated on one set, applied to another",
         ["set", "weights of", "how", "P", "R", "F1", "own F1", "loss"],

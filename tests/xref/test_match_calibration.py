@@ -89,6 +89,23 @@ def test_a_version_in_the_text_does_not_match_an_item_by_it(units):
     assert all(c.score < matching.SURE for c in found if c.id == release.public_id)
 
 
+def test_a_number_after_a_for_clause_and_a_dash_is_the_products_own():
+    assert text.own_model_numbers("Leather Folio for iPod touch - F8Z373 - Black") == ["F8Z373"]
+    assert text.own_model_numbers("Toner for LaserJet P2015") == []
+
+
+def test_the_same_model_number_on_both_sides_is_never_evidence_against(units):
+    """A number both texts name after "for" is what both products are for: weak evidence,
+    never a disagreement that rules the record out."""
+    folio = item(units, "700001", "Leather folio for Iconia Tab A500")
+    item(units, "700002", "Silicone skin for Galaxy S2 phone")
+
+    found = matching.match("item", "Folio case for Iconia Tab A500")
+
+    assert found[0].id == folio.public_id
+    assert found[0].score >= matching.WORTH_A_LOOK
+
+
 # --- one-word names ----------------------------------------------------------------------------
 
 

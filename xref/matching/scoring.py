@@ -189,10 +189,11 @@ def _model_number(query, row, counts, size, evidence):
     if mpn:
         record_codes.add(mpn)
         own.add(mpn)
-    best, rarity = 0.0, 0.0
+    best, rarity, near = 0.0, 0.0, False
     for a in query.codes:
         for b in sorted(record_codes):
             similarity = code_similarity(a, b)
+            near = near or similarity >= 75
             if a not in query.own_codes or b not in own:
                 similarity *= 0.7  # a number the product is for, not its own
             if similarity > best:
@@ -205,9 +206,10 @@ def _model_number(query, row, counts, size, evidence):
         return 2
     if best >= 75:
         return 3
-    # Numbers disagree only when written in one numbering scheme: a retailer's catalogue
-    # number beside a maker's model number says nothing either way.
-    if any(comparable(a, b) for a in query.codes for b in record_codes):
+    # Numbers disagree only when written in one numbering scheme and none is near another:
+    # a retailer's catalogue number beside a maker's model number, or the same number of a
+    # product both are for, says nothing either way.
+    if not near and any(comparable(a, b) for a in query.codes for b in record_codes):
         return 4
     return None
 

@@ -44,6 +44,7 @@ SIZE = re.compile(r"^(M\d+([.,]\d+)?(x\d+([.,]\d+)?)?|DN\d+)$", re.IGNORECASE)
 YEAR = re.compile(r"^(19|20)\d\d$")
 # What a product is for ("toner for Canon L170") names other products' model numbers.
 COMPATIBLE = re.compile(r"\b(for|fits|compatible|replaces|works with)\b", re.IGNORECASE)
+CLAUSE = re.compile(r"\s[-\u2013\u2014]+\s")
 
 
 def fold(text):
@@ -122,10 +123,14 @@ def model_numbers(text):
 
 
 def own_model_numbers(text):
-    """Model numbers of the thing itself: those before "for ..." (a toner's own number, not
-    the printers it fits)."""
-    match = COMPATIBLE.search(text or "")
-    return model_numbers(text[: match.start()] if match else text)
+    """Model numbers of the thing itself: all but those after "for ..." (a toner's own number,
+    not the printers it fits). A "for" clause ends where the text goes on after a dash set
+    apart ("Folio for iPod touch - F8Z373": F8Z373 is the folio's)."""
+    own = []
+    for clause in CLAUSE.split(text or ""):
+        match = COMPATIBLE.search(clause)
+        own += model_numbers(clause[: match.start()] if match else clause)
+    return list(dict.fromkeys(own))
 
 
 def cut_ok(code, at):
