@@ -33,7 +33,7 @@ from core.history import current_change_source
 from demo.build import SEED
 from demo.items import item_number
 from demo.reference_data import DEMO_UNITS
-from demo.suppliers import supplier_number
+from demo.suppliers import TWINS, supplier_number, twin_number
 from mdm.models import (
     CodeValue,
     Item,
@@ -187,6 +187,10 @@ def cloud_partner_code(index):
     return f"BP{1_000_000 + index}"
 
 
+def twin_partner_code(index):
+    return f"BP{2_000_000 + index}"
+
+
 def network_supplier_code(index):
     # 7919 and 10^8 are coprime: distinct indexes get distinct ids.
     return f"AN01{index * 7919 % 10**8:08d}"
@@ -202,6 +206,7 @@ def seed_references(today, items, suppliers):
     wanted = _Builder(systems, cutover)
     wanted.items(items)
     wanted.suppliers(suppliers)
+    wanted.twins(suppliers)
     wanted.locations()
     wanted.units()
     wanted.code_values()
@@ -295,6 +300,14 @@ class _Builder:
             self.add(NETWORK, Kind.SUPPLIER, network_id, supplier_id)
             for site_id, code in sorted(sites[supplier_id], key=lambda site: site[1]):
                 self.add(NETWORK, Kind.SUPPLIER_SITE, f"{network_id}-{code}", site_id)
+
+    def twins(self, count):
+        """The ERP_CLOUD partner code of each planted twin supplier (demo.suppliers.TWINS)."""
+        numbers = {twin_number(index): index for index in TWINS if index <= count}
+        for number, supplier_id in Supplier.objects.filter(number__in=numbers).values_list(
+            "number", "id"
+        ):
+            self.add(CLOUD, Kind.SUPPLIER, twin_partner_code(numbers[number]), supplier_id)
 
     def locations(self):
         codes = [f"{plant}{suffix}" for plant in PLANT_CODES for suffix in ("", "-WH1", "-GR1")]

@@ -6,8 +6,10 @@
 2. the match index of the records just added (bulk inserts send no signals);
 3. the cross-references of the four systems (demo.references);
 4. each quarantine team's service level (demo.teams);
+5. a duplicate run over the suppliers and the locations added (three suppliers are planted
+   twice, demo.suppliers.TWINS), run once the seed has committed;
 
-and, once that has committed, 5. the demo messages (demo.messages), submitted like a sync
+and, once that has committed, 6. the demo messages (demo.messages), submitted like a sync
 flow would submit them. A failure before the commit leaves nothing half-written.
 
 Idempotent: records are looked up by their natural keys and only the missing ones are
@@ -42,7 +44,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
-from xref import matching
+from xref import duplicates, matching
 
 DEFAULT_ITEMS = 5000
 DEFAULT_SUPPLIERS = 200
@@ -90,6 +92,11 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None, mess
         summary.append(_index_new_records())
         summary.extend(seed_references(today, items, suppliers))
         seed_team_settings()
+        # New suppliers and locations are looked at for duplicates (bulk inserts queue no
+        # checks): a run each, once the seed has committed. Items are left to a steward's run.
+        for model, kind in ((Supplier, "supplier"), (Location, "location")):
+            if created[model]:
+                duplicates.full_run(kind)
         if messages:
             # The messages need the records and cross-references for good: after the commit.
             transaction.on_commit(submit_demo_messages)

@@ -307,13 +307,16 @@ def seed_suppliers(created, count):
     for index in range(1, count + 1):
         fields, sites = supplier_record(index, named)
         sites_by_number[fields["number"]] = sites
-        if fields["number"] in existing:
-            continue
-        if fields["duns"] in taken_duns:
-            fields["duns"] = ""
-        if fields["lei"] in taken_leis:
-            fields["lei"] = ""
-        new.append(Supplier(**fields))
+        if fields["number"] not in existing:
+            if fields["duns"] in taken_duns:
+                fields["duns"] = ""
+            if fields["lei"] in taken_leis:
+                fields["lei"] = ""
+            new.append(Supplier(**fields))
+        # A twin right after its original: a smaller seed and then a bigger one number
+        # every record as a fresh bigger seed does.
+        if index in TWINS and twin_number(index) not in existing:
+            new.append(Supplier(**twin_record(index, fields)))
     bulk_insert(created, Supplier, new, Supplier.PUBLIC_ID_PREFIX)
 
     supplier_ids = dict(Supplier.objects.values_list("number", "id"))
@@ -333,3 +336,24 @@ def seed_suppliers(created, count):
                 )
             )
     bulk_insert(created, SupplierSite, new_sites, SupplierSite.PUBLIC_ID_PREFIX)
+
+
+# Suppliers onboarded twice (issue 19): ERP_CLOUD created a record of its own for these
+# suppliers, under its legal name, with the VAT number but no DUNS (unique to the first).
+# The duplicate review queue finds them; merging one moves its ERP code to the survivor.
+TWINS = (3, 11, 27)
+
+
+def twin_number(index):
+    return f"V{900000 + index}"
+
+
+def twin_record(index, original):
+    """The fields of the twin of supplier `index`, whose fields are `original`."""
+    return {
+        "number": twin_number(index),
+        "name": original["legal_name"] or original["name"],
+        "legal_name": original["legal_name"],
+        "country": original["country"],
+        "vat": original["vat"],
+    }

@@ -313,6 +313,10 @@ VALIDATION_QUEUE = os.getenv("HUB_VALIDATION_QUEUE") or "celery"
 # that a pool of workers of its own can run imports beside the validation pool (README,
 # "Running against PostgreSQL and Redis").
 HUB_IMPORT_QUEUE = os.getenv("HUB_IMPORT_QUEUE") or "celery"
+# The queue of duplicate checks (xref.tasks: a saved record, an import's batch, a full run's
+# chunks): an import of a million records queues a million checks, which a pool of its own
+# keeps from delaying validation.
+HUB_DUPLICATES_QUEUE = os.getenv("HUB_DUPLICATES_QUEUE") or "celery"
 # Retries of a task that hit a transient error (database or broker unreachable), with
 # exponential backoff from RETRY_BACKOFF up to RETRY_BACKOFF_MAX; then dead letter.
 VALIDATION_MAX_RETRIES = envint("HUB_VALIDATION_MAX_RETRIES", 5, minimum=0)

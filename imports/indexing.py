@@ -2,16 +2,20 @@
 sends no save signals: brought up to date after the apply commits. At a million items the
 index has some twenty million keys, so the work is spread: the run's task sends a task per
 batch of its records on the import queue, and any worker indexes any batch, each in its own
-transaction. A batch delivered twice writes the same keys again."""
+transaction. A batch delivered twice writes the same keys again. Each batch, once indexed,
+is checked for duplicates (xref.duplicates) by a task on the duplicates queue."""
 
+from django.conf import settings
 from django.db import transaction
 from simple_history.utils import get_history_manager_for_model
 
 from core.history import Source
+from core.queue import send
 from imports import enqueue
 from imports.kinds import KINDS
 from imports.models import ImportRun
 from xref import matching
+from xref.duplicates import KIND_BY_MODEL
 from xref.models import MatchKey
 
 # Records a batch task indexes: some 90,000 keys of items, a few seconds' work.
@@ -62,6 +66,14 @@ def index_batch(run_id, first_id, last_id):
             spec.model.objects.filter(pk__in_array=list(created | changed)).values(*spec.fields)
         )
         matching.index_rows(spec, rows)
+    # Indexed, the batch's records can be checked for duplicates (on the duplicates queue).
+    send(
+        "xref.tasks.check_duplicates_batch",
+        KIND_BY_MODEL[spec.model],
+        sorted(row["public_id"] for row in rows),
+        queue=settings.HUB_DUPLICATES_QUEUE,
+        unsent="the next full duplicate run checks them",
+    )
     return len(rows)
 
 

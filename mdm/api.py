@@ -11,8 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from core.problems import ProblemResponse
 from core.rest import (
@@ -34,6 +35,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
+from mdm.models.base import live_record
 
 # Codes may contain dots (e.g. "ACK.STATUS"), so lookups match anything up to the next slash.
 CODE_IN_PATH = "[^/]+"
@@ -87,6 +89,65 @@ class NestedViewSet(MasterDataViewSet):
         if not getattr(self, "swagger_fake_view", False) and self.parent_kwarg in self.kwargs:
             context["parent"] = {self.parent_field: self.get_parent()}
         return context
+
+
+class MergedRecord(APIException):
+    status_code = 409
+    default_detail = "The record was merged into another; change that one."
+
+
+INCLUDE_MERGED = OpenApiParameter(
+    "include_merged",
+    OpenApiTypes.BOOL,
+    description="Also list records merged into another (left out by default).",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[INCLUDE_MERGED]),
+    retrieve=extend_schema(
+        description="A record merged into another answers with the record it was merged into "
+        "(the end of the chain of merges), whose URL is in the Content-Location header; "
+        "`merged_from` then names the id asked for."
+    ),
+)
+class MergeableViewSet(MasterDataViewSet):
+    """Records that can be merged into another (items, suppliers, locations: xref.merging).
+    A merged record's id stays valid forever: its detail URL answers with the live record it
+    was merged into. Lists leave merged records out unless `include_merged=true`; a merged
+    record is not changed or deleted here (409): its values are the merge's to restore."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        params = getattr(self.request, "query_params", {})
+        wanted = params.get("include_merged", "")
+        if self.action == "list" and wanted.strip().lower() not in ("true", "1", "yes"):
+            queryset = queryset.filter(merged_into="")
+        return queryset
+
+    def get_object(self):
+        record = super().get_object()
+        if record.merged_into and self.action != "retrieve":
+            raise MergedRecord(
+                f"{record.public_id} was merged into {record.merged_into}; "
+                f"change {record.merged_into} instead."
+            )
+        return record
+
+    def retrieve(self, request, *args, **kwargs):
+        record = self.get_object()
+        if not record.merged_into:
+            return Response(self.get_serializer(record).data)
+        try:
+            live = live_record(type(record), record.public_id)
+        except ValueError as exc:
+            raise MergedRecord(str(exc)) from None
+        live = self.get_queryset().get(pk=live.pk)
+        data = {**self.get_serializer(live).data, "merged_from": record.public_id}
+        url = reverse(
+            f"{self.basename}-detail", kwargs={"public_id": live.public_id}, request=request
+        )
+        return Response(data, headers={"Content-Location": url})
 
 
 def path_parameter(name, description):
@@ -184,7 +245,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class ItemViewSet(MasterDataViewSet):
+class ItemViewSet(MergeableViewSet):
     """Items: materials, components and products, by public id (ITM-...)."""
 
     queryset = Item.objects.select_related("base_unit", "weight_unit")
@@ -223,7 +284,7 @@ class ItemUnitConversionViewSet(NestedViewSet):
     parent_field = "item"
 
 
-class SupplierViewSet(MasterDataViewSet):
+class SupplierViewSet(MergeableViewSet):
     """Suppliers, by public id (SUP-...)."""
 
     queryset = Supplier.objects.all()
@@ -249,7 +310,7 @@ class SupplierSiteViewSet(NestedViewSet):
     parent_field = "supplier"
 
 
-class LocationViewSet(MasterDataViewSet):
+class LocationViewSet(MergeableViewSet):
     """Plants, warehouses, distribution centres, ship-tos and supplier sites, by public id
     (LOC-...)."""
 

@@ -86,6 +86,20 @@ def calendar_field(**kwargs):
     )
 
 
+class MergedIntoField(serializers.CharField):
+    """The public id of the record this one was merged into (xref.merging); null for a live
+    record."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", "Public id of the record this one was merged into; null while it is live."
+        )
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class BoundedDecimalField(serializers.DecimalField):
     """DRF's decimal field, its value then held to core.numbers' bound (named when refused):
     without max_digits, DRF takes 1e999999999 as it comes."""
@@ -189,6 +203,7 @@ class UnitSerializer(serializers.ModelSerializer):
 class ItemSerializer(ValidatedModelSerializer):
     base_unit = unit_field()
     weight_unit = unit_field(required=False, allow_null=True)
+    merged_into = MergedIntoField()
 
     class Meta:
         model = Item
@@ -205,6 +220,7 @@ class ItemSerializer(ValidatedModelSerializer):
             "commodity",
             "net_weight",
             "weight_unit",
+            "merged_into",
             *TIMESTAMPS,
         )
         read_only_fields = ("public_id", *TIMESTAMPS)
@@ -257,6 +273,8 @@ class ItemUnitConversionSerializer(ValidatedModelSerializer):
 
 
 class SupplierSerializer(ValidatedModelSerializer):
+    merged_into = MergedIntoField()
+
     class Meta:
         model = Supplier
         fields = (
@@ -269,6 +287,7 @@ class SupplierSerializer(ValidatedModelSerializer):
             "duns",
             "lei",
             "vat",
+            "merged_into",
             *TIMESTAMPS,
         )
         read_only_fields = ("public_id", *TIMESTAMPS)
@@ -314,6 +333,7 @@ class LocationSerializer(ValidatedModelSerializer):
         allow_null=True,
         help_text="For supplier-site locations: public id of the supplier site (SST-...).",
     )
+    merged_into = MergedIntoField()
 
     class Meta:
         model = Location
@@ -333,6 +353,7 @@ class LocationSerializer(ValidatedModelSerializer):
             "parent",
             "supplier_site",
             "can_receive",
+            "merged_into",
             *TIMESTAMPS,
         )
         read_only_fields = ("public_id", *TIMESTAMPS)

@@ -11,12 +11,14 @@ class QuarantineConfig(AppConfig):
         from mdm.signals import record_status_changed
         from quarantine.receivers import (
             open_case,
+            replay_after_merge,
             replay_after_reference,
             replay_after_release,
             replay_after_status,
+            replay_after_unmerge,
         )
         from validation.signals import message_outcome
-        from xref.signals import reference_changed
+        from xref.signals import records_merged, records_unmerged, reference_changed
 
         message_outcome.connect(open_case, dispatch_uid="quarantine.open_case")
         message_outcome.connect(
@@ -27,6 +29,10 @@ class QuarantineConfig(AppConfig):
         )
         record_status_changed.connect(
             replay_after_status, dispatch_uid="quarantine.replay_after_status"
+        )
+        records_merged.connect(replay_after_merge, dispatch_uid="quarantine.replay_after_merge")
+        records_unmerged.connect(
+            replay_after_unmerge, dispatch_uid="quarantine.replay_after_unmerge"
         )
 
         # As in validation: the roles get this app's permissions once they exist.

@@ -8,20 +8,24 @@ was replayed), the outcome ends the case (released: resolved by replay) or updat
 (quarantined again: the new diagnostics, same case), with a transition saying so.
 
 `reference_changed` (xref) and `record_status_changed` (mdm) start the auto-replay of the
-cases blocked on the codes concerned, in a Celery task. A released message of a document (a
-purchase order) starts the replay of its later changes and acknowledgements quarantined
-because it was missing (`replay_after_release`), once the release has committed.
+cases blocked on the codes concerned, in a Celery task; so do `records_merged` and
+`records_unmerged` (xref), for the codes of the merged record, once the merge commits. A
+released message of a document (a purchase order) starts the replay of its later changes
+and acknowledgements quarantined because it was missing (`replay_after_release`), once the
+release has committed.
 """
 
 import re
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.queue import send
 from quarantine.models import CaseKey, CaseTransition, QuarantineCase, error_rule_codes
 from quarantine.services import blocked_cases, held_cases, record_keys, write_case_keys
 from validation.models import InboundMessage, Rule, Team
+from xref.models import CrossReference
 
 _LINE_PATH = re.compile(r"^\$\.lines\[(\d+)\]")
 # Where each message type names its plant (the receiving or planning location); a forecast
@@ -185,6 +189,41 @@ def replay_after_status(sender, record, old_status, new_status, **kwargs):
         f"to {new_status}."
     )
     _start_auto_replay(keys, reason)
+
+
+def replay_after_merge(sender, kind, survivor, loser, merge, **kwargs):
+    """A record was merged into another (xref.merging, inside its transaction): the open
+    cases blocked on the loser's codes, which now name the survivor, are replayed once the
+    merge commits. Returns them for the merge's record: {label: [case ids]}."""
+    keys = _merged_codes(merge)
+    cases = list(blocked_cases(keys).values_list("pk", flat=True))
+    if not cases:
+        return {}
+    reason = f"{loser.public_id} was merged into {survivor.public_id}."
+    transaction.on_commit(lambda: _start_auto_replay(keys, reason), robust=True)
+    return {"quarantine.quarantinecase.replayed": cases}
+
+
+def replay_after_unmerge(sender, kind, survivor, loser, merge, **kwargs):
+    """A merge was undone: once that commits, the cases blocked on the loser's codes (its
+    own again) are replayed. The cases themselves name records by the senders' codes, so
+    none has to move back."""
+    keys = _merged_codes(merge)
+    reason = f"The merge of {loser.public_id} into {survivor.public_id} was undone."
+    transaction.on_commit(lambda: _start_auto_replay(keys, reason), robust=True)
+
+
+def _merged_codes(merge):
+    """(system_id, kind, code) of the references a merge moved: the loser's own, and those
+    of the sites and revisions that moved with it."""
+    moved = merge.moved
+    condition = Q(pk__in=moved.get("xref.crossreference", []))
+    condition |= Q(supplier_site__in=moved.get("mdm.suppliersite.supplier", []))
+    condition |= Q(item_revision__in=moved.get("mdm.itemrevision.item", []))
+    return [
+        list(key)
+        for key in CrossReference.objects.filter(condition).values_list("system_id", "kind", "code")
+    ]
 
 
 def replay_after_release(sender, message, status, diagnostics, parts, **kwargs):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from quarantine import supply, views
+from quarantine import duplicate_views, merge_views, supply, views
 
 app_name = "quarantine"
 
@@ -15,6 +15,35 @@ urlpatterns = [
         supply.supply_exception_action,
         name="supply-exception-action",
     ),
+    path("duplicates/<str:kind>/", duplicate_views.duplicates, name="duplicates"),
+    path(
+        "duplicates/<str:kind>/runs/",
+        duplicate_views.duplicate_run_start,
+        name="duplicate-run-start",
+    ),
+    path(
+        "duplicates/<str:kind>/runs/<int:run_id>/progress.json",
+        duplicate_views.duplicate_run_progress,
+        name="duplicate-run-progress",
+    ),
+    path(
+        "duplicates/<str:kind>/pairs/<int:pair_id>/",
+        duplicate_views.duplicate_pair,
+        name="duplicate-pair",
+    ),
+    path(
+        "duplicates/<str:kind>/pairs/<int:pair_id>/decide/",
+        duplicate_views.duplicate_decide,
+        name="duplicate-decide",
+    ),
+    path(
+        "duplicates/<str:kind>/pairs/<int:pair_id>/merge/",
+        merge_views.merge_pair,
+        name="duplicate-merge",
+    ),
+    path("merges/", merge_views.merges, name="merges"),
+    path("merges/<int:merge_id>/", merge_views.merged, name="merge"),
+    path("merges/<int:merge_id>/unmerge/", merge_views.unmerge, name="merge-unmerge"),
     path("bulk/", views.bulk_start, name="bulk-start"),
     path("bulk/<int:run_id>/", views.bulk_status, name="bulk"),
     path("bulk/<int:run_id>/progress.json", views.bulk_progress, name="bulk-progress"),

@@ -152,7 +152,7 @@ def _query(query, name, value):
 def bulk_start(request):
     _require_view(request.user)
     _require_act(request.user)
-    back = _safe_next(request, reverse("quarantine:queue"))
+    back = safe_next(request, reverse("quarantine:queue"))
     form = BulkForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -178,7 +178,7 @@ def bulk_status(request, run_id):
     context = {
         "run": run,
         "progress": progress,
-        "back": _safe_next(request, reverse("quarantine:queue")),
+        "back": safe_next(request, reverse("quarantine:queue")),
         "progress_url": reverse("quarantine:bulk-progress", args=[run.pk]),
     }
     return render(request, "quarantine/bulk.html", context)
@@ -191,7 +191,8 @@ def bulk_progress(request, run_id):
     return JsonResponse(services.bulk_progress(run_id))
 
 
-def _safe_next(request, default):
+def safe_next(request, default):
+    """The page to go back to: `next` when it is of this site, else `default`."""
     target = request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

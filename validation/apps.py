@@ -28,10 +28,16 @@ class ValidationConfig(AppConfig):
 
     def ready(self):
         from core.roles import sync_role_permissions
+        from validation.merging import move_ledger, move_ledger_back
         from validation.registry import load_rules
+        from xref.signals import records_merged, records_unmerged
 
         # The rules every message is validated against, from the modules that define them.
         load_rules()
+
+        # The ledger's rows follow a merged master record to the survivor, and back.
+        records_merged.connect(move_ledger, dispatch_uid="validation.move_ledger")
+        records_unmerged.connect(move_ledger_back, dispatch_uid="validation.move_ledger_back")
 
         # mdm gives the roles their permissions after its own migrations, before this app's
         # permissions exist on a fresh database; give them again once they do.

@@ -17,3 +17,7 @@ class XrefConfig(AppConfig):
         from xref import matching
 
         matching.connect_signals()
+        # ...and every save or delete queues a duplicate check once it commits.
+        from xref import duplicates
+
+        duplicates.connect_signals()

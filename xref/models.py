@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from mdm.models import (
     CodeValue,
@@ -355,3 +357,147 @@ class MatchWeights(models.Model):
 
     def __str__(self):
         return f"{self.kind} weights of {self.estimated_at:%Y-%m-%d %H:%M}"
+
+
+class DuplicatePair(models.Model):
+    """Two master records of one kind that may be one record twice: found by the duplicate
+    check (`xref.duplicates`), scored, and decided on by a steward."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SAME = "same", "The same"
+        NOT_SAME = "not_same", "Not the same"
+        LATER = "later", "Later"
+
+    kind = models.CharField(
+        max_length=10, choices=[(k, k.title()) for k in ("item", "supplier", "location")]
+    )
+    # Public ids, stored in order (record_a < record_b), so a pair has one row however it
+    # was found.
+    record_a = models.CharField(max_length=20)
+    record_b = models.CharField(max_length=20)
+    score = models.FloatField(help_text="Probability (0-100) that the two are one record.")
+    levels = models.JSONField(default=dict, help_text="Comparison levels, by comparison.")
+    evidence = models.JSONField(default=dict, help_text="What agreed, by field (0-100).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    identity = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Digest of both records' identifiers when the pair was decided.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last check that found the pair (set without a history row): a full run counts the
+    # pairs it found by it.
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    history = history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "record_a", "record_b"], name="one_duplicate_pair_per_records"
+            )
+        ]
+        indexes = [
+            # The review queue: a kind's open pairs, best first.
+            models.Index(fields=["kind", "status", "-score"], name="xref_duplicate_queue"),
+            # A record's pairs by its second place (its first is the unique constraint's).
+            models.Index(fields=["kind", "record_b"], name="xref_duplicate_second"),
+        ]
+        ordering = ["kind", "-score", "record_a", "record_b"]
+
+    def __str__(self):
+        return f"{self.record_a} ~ {self.record_b} ({self.score:.0f}%, {self.status})"
+
+    def other(self, public_id):
+        """The pair's other record."""
+        return self.record_b if public_id == self.record_a else self.record_a
+
+
+class DuplicateRun(models.Model):
+    """A full duplicate run over one kind: its records checked in chunks, one Celery task
+    each, settled by a final task."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # The chunks not done yet (their indexes): a chunk task delivered twice counts once.
+    pending = models.JSONField(default=list)
+    pairs_found = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} duplicate run of {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+MERGE_KINDS = [(k, k.title()) for k in ("item", "supplier", "location")]
+
+
+class Merge(models.Model):
+    """One master record merged into another by a steward (`xref.merging`): the survivor kept
+    its public id, the loser's resolves to it. Keeps both records as they were and every row
+    that moved, so the merge can be undone exactly."""
+
+    kind = models.CharField(max_length=10, choices=MERGE_KINDS)
+    survivor = models.CharField(max_length=20, help_text="Public id of the record that stayed.")
+    loser = models.CharField(
+        max_length=20, help_text="Public id of the record merged into the survivor."
+    )
+    before = models.JSONField(
+        encoder=DjangoJSONEncoder,
+        help_text="Both records' field values before the merge ({survivor, loser}), and the "
+        "codes of rows renamed to fit beside the survivor's.",
+    )
+    moved = models.JSONField(
+        default=dict,
+        help_text="What moved from the loser to the survivor: {label: [row ids]}; labels "
+        'starting "kept." name rows left with the loser.',
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # Two merges of one loser at once: the database lets one stand.
+            models.UniqueConstraint(
+                fields=["kind", "loser"],
+                condition=Q(undone_at__isnull=True),
+                name="one_merge_per_loser",
+                violation_error_message="This record is already merged into another.",
+            )
+        ]
+        indexes = [
+            # A record's merges: what was merged into it (and, by the constraint's index,
+            # what it was merged into).
+            models.Index(fields=["kind", "survivor"], name="xref_merge_survivor"),
+        ]
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self):
+        undone = " (undone)" if self.undone_at else ""
+        return f"{self.loser} merged into {self.survivor}{undone}"

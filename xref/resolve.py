@@ -23,6 +23,10 @@ across all scopes). Without a scope, an unscoped reference wins; otherwise refer
 every scope are considered, and several meaning different records are ambiguous (several
 meaning the same record resolve to it).
 
+A reference still pointing at a record merged into another (a merge moves them; only one
+written to the merged record since does) answers with the live record the merge chain ends
+at, naming the merged one in the record's `merged_from`.
+
 The "unit" kind is resolved strictly through references: a Rec 20 code that no reference
 maps is not_found, so each system's unit codes are stated, never guessed.
 
@@ -61,6 +65,7 @@ from mdm.models import (
     SupplierSite,
 )
 from mdm.models import Unit as UnitModel
+from mdm.models.base import live_record
 from xref import matching, near_miss
 from xref.models import TARGETS, CrossReference, Kind
 from xref.services import CODE_VALUE_SEPARATOR, REVISION_SEPARATOR
@@ -298,6 +303,8 @@ class _Resolver:
         self.system_ids = systems
         self.system_codes = {pk: code for code, pk in systems.items()}
         self.records = {}
+        # (kind, pk) of a record merged into another -> the live record's pk (_follow_merged).
+        self.live = {}
 
     def resolve(self, parsed, near_misses=True):
         """parsed: (kind, system code, code, scope) tuples."""
@@ -324,7 +331,11 @@ class _Resolver:
         sources = {(kind, system, code, scope) for kind, system, code, _, scope, _ in parsed}
         decisions = self._decide(sources)
         wanted = {
-            (self.system_ids[to_system], kind, decisions[(kind, system, code, scope)][1][TARGET])
+            (
+                self.system_ids[to_system],
+                kind,
+                self._live(kind, decisions[(kind, system, code, scope)][1][TARGET]),
+            )
             for kind, system, code, to_system, scope, _ in parsed
             if decisions[(kind, system, code, scope)][0] == RESOLVED
         }
@@ -336,7 +347,8 @@ class _Resolver:
             if status != RESOLVED:
                 answers[key] = self._answer(status, found)
                 continue
-            rows = codes.get((self.system_ids[to_system], kind, found[TARGET]), ())
+            target = self._live(kind, found[TARGET])
+            rows = codes.get((self.system_ids[to_system], kind, target), ())
             answers[key] = self._translation(kind, found, rows, to_scope)
         return [answers[key] for key in parsed]
 
@@ -506,14 +518,40 @@ class _Resolver:
                 fetched = cursor.fetchall()
         records = self.records
         rows = []
+        merged = []
         for row in fetched:
             kind = row[1]
             target = row[5] if row[6] is None else row[6]
             if (kind, target) not in records:
                 first, last, summarize = slices[kind]
-                records[(kind, target)] = summarize(row[first:last])
+                records[(kind, target)] = summary = summarize(row[first:last])
+                if "merged_into" in summary:
+                    merged.append((kind, target))
             rows.append((*row[:5], target, *row[7:12]))
+        if merged:
+            self._follow_merged(merged)
         return rows
+
+    def _follow_merged(self, merged):
+        """References to a record merged into another (a merge moves them, so only those
+        written to it since) answer with the live record at the end of its merged_into
+        chain, naming the merged one in `merged_from`; translation uses the live record's
+        codes. A broken chain (mdm.models.base.live_record) leaves the summary as it is."""
+        for kind, target in merged:
+            summary = self.records[(kind, target)]
+            joins, columns, summarize = SUMMARIES[kind]
+            try:
+                record = live_record(TARGETS[kind][1], summary["id"])
+            except ValueError:
+                continue
+            if record is None:
+                continue
+            values = [getattr(record, column.split(".")[1]) for column in columns]
+            self.records[(kind, target)] = {**summarize(values), "merged_from": summary["id"]}
+            self.live[(kind, target)] = record.pk
+
+    def _live(self, kind, target):
+        return self.live.get((kind, target), target)
 
     def _references_of(self, targets, system_ids=None, valid_only=True):
         """Active references of the (kind, record pk) targets, valid at as_of unless told
@@ -666,6 +704,13 @@ def _join(model, alias, on):
     return f"LEFT JOIN {model._meta.db_table} {alias} ON {alias}.{on}"
 
 
+def _merged(summary, merged_into):
+    """A summary marked when its record was merged into another (see _follow_merged)."""
+    if merged_into:
+        summary["merged_into"] = merged_into
+    return summary
+
+
 # The summary of each kind of record, read in the same statement as the references: the
 # joins, the columns, and the dict built from them. Canonical ids are the registry's natural
 # keys (xref.services): the public id, the Rec 20 code for units, ITM-000123/B for an item
@@ -673,14 +718,11 @@ def _join(model, alias, on):
 SUMMARIES = {
     Kind.ITEM: (
         [_join(Item, "i", "id = x.item_id")],
-        ["i.public_id", "i.number", "i.description", "i.status", "i.base_unit_id"],
-        lambda v: {
-            "id": v[0],
-            "number": v[1],
-            "description": v[2],
-            "status": v[3],
-            "base_unit": v[4],
-        },
+        ["i.public_id", "i.number", "i.description", "i.status", "i.base_unit_id", "i.merged_into"],
+        lambda v: _merged(
+            {"id": v[0], "number": v[1], "description": v[2], "status": v[3], "base_unit": v[4]},
+            v[5],
+        ),
     ),
     Kind.ITEM_REVISION: (
         [_join(ItemRevision, "r", "id = x.item_revision_id"), _join(Item, "ri", "id = r.item_id")],
@@ -694,8 +736,10 @@ SUMMARIES = {
     ),
     Kind.SUPPLIER: (
         [_join(Supplier, "s", "id = x.supplier_id")],
-        ["s.public_id", "s.number", "s.name", "s.status", "s.country"],
-        lambda v: {"id": v[0], "number": v[1], "name": v[2], "status": v[3], "country": v[4]},
+        ["s.public_id", "s.number", "s.name", "s.status", "s.country", "s.merged_into"],
+        lambda v: _merged(
+            {"id": v[0], "number": v[1], "name": v[2], "status": v[3], "country": v[4]}, v[5]
+        ),
     ),
     Kind.SUPPLIER_SITE: (
         [
@@ -707,8 +751,10 @@ SUMMARIES = {
     ),
     Kind.LOCATION: (
         [_join(Location, "l", "id = x.location_id")],
-        ["l.public_id", "l.code", "l.name", "l.kind", "l.status"],
-        lambda v: {"id": v[0], "code": v[1], "name": v[2], "kind": v[3], "status": v[4]},
+        ["l.public_id", "l.code", "l.name", "l.kind", "l.status", "l.merged_into"],
+        lambda v: _merged(
+            {"id": v[0], "code": v[1], "name": v[2], "kind": v[3], "status": v[4]}, v[5]
+        ),
     ),
     Kind.UNIT: (
         [_join(UnitModel, "u", "code = x.unit_id")],

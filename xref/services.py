@@ -19,6 +19,9 @@ Natural keys of canonical records, used by the API and its filters:
     supplier        SUP-000045            supplier site   SST-000067
     location        LOC-000007            unit            H87 (UN/ECE Rec 20 or Rec 21 code)
     code value      ACK_LINE_STATUS:accepted (code list code, ":", value code)
+
+The public id of an item, supplier or location merged into another (xref.merging) stands for
+the live record it was merged into.
 """
 
 from datetime import date
@@ -37,6 +40,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
+from mdm.models.base import live_record
 from xref.models import (
     TARGET_FIELDS,
     TARGETS,
@@ -61,6 +65,9 @@ UPDATABLE = frozenset(
     }
 )
 
+# Records that can be merged into another (xref.merging): their public ids are followed to
+# the live record.
+MERGEABLE = (Item, Supplier, Location)
 # Public id prefix -> (kind, foreign key field) for the records known by public id.
 PUBLIC_ID_KINDS = {
     Item.PUBLIC_ID_PREFIX: Kind.ITEM,
@@ -329,7 +336,13 @@ def target_by_key(kind, key):
         if kind == Kind.UNIT:
             return Unit.objects.get(code=key.upper())
         _, model = TARGETS[kind]
+        if model in MERGEABLE:  # a merged record's id stands for the record it was merged into
+            record = live_record(model, key.upper())
+            if record is not None:
+                return record
         return model.objects.get(public_id=key.upper())
+    except ValueError as exc:  # a broken chain of merges
+        raise ValidationError({"target": str(exc)}) from None
     except ObjectDoesNotExist:
         pass
     hint = f" (give it as {formats[kind]})" if kind in formats else ""
@@ -354,8 +367,15 @@ def target_condition(key):
     prefix = key.split("-", 1)[0].upper()
     if prefix in PUBLIC_ID_KINDS:
         kind = PUBLIC_ID_KINDS[prefix]
-        field, _ = TARGETS[kind]
-        return Q(kind=kind, **{f"{field}__public_id": key.upper()})
+        field, model = TARGETS[kind]
+        public_id = key.upper()
+        if model in MERGEABLE:  # a merged record's references are the live record's now
+            try:
+                record = live_record(model, public_id)
+            except ValueError:
+                record = None
+            public_id = record.public_id if record is not None else public_id
+        return Q(kind=kind, **{f"{field}__public_id": public_id})
     return Q(kind=Kind.UNIT, unit_id=key.upper())
 
 

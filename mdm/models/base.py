@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -99,6 +99,48 @@ class PublicIdModel(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._stored_public_id = instance.__dict__.get("public_id")
         return instance
+
+
+def merged_into_field():
+    """The public id of the record a record was merged into (xref.merging): empty while it is
+    a live record. A merged record is kept so its public id resolves forever."""
+    return models.CharField(
+        max_length=20,
+        blank=True,
+        editable=False,
+        help_text="Public id of the record this one was merged into; empty for a live record.",
+    )
+
+
+def merged_index(name):
+    """Partial index on merged_into: the few merged records, for "what was merged into X"
+    and for following a merged id. Live records (nearly all) stay out of it, so it costs
+    their writes nothing."""
+    return models.Index(fields=["merged_into"], condition=~Q(merged_into=""), name=name)
+
+
+# A chain of merges longer than this is taken for a cycle (A into B into A cannot be made by
+# xref.merging, which refuses to merge into a merged record, but rows can be edited by hand).
+MERGE_CHAIN_LIMIT = 100
+
+
+def live_record(model, public_id):
+    """The record `public_id` stands for now: the record itself while it is live, else the
+    live record at the end of its merged_into chain (A into B, B into C: A stands for C).
+    None when no record has the id; ValueError on a cycle or a chain that ends nowhere."""
+    record = model.objects.filter(public_id=public_id).first()
+    seen = set()
+    while record is not None and record.merged_into:
+        seen.add(record.public_id)
+        if record.merged_into in seen or len(seen) > MERGE_CHAIN_LIMIT:
+            raise ValueError(f"The merges of {public_id} make a cycle ({', '.join(sorted(seen))}).")
+        following = model.objects.filter(public_id=record.merged_into).first()
+        if following is None:
+            raise ValueError(
+                f"{record.public_id} was merged into {record.merged_into}, which does not exist."
+            )
+        record = following
+    return record
 
 
 class TimestampedModel(models.Model):

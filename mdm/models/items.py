@@ -13,6 +13,8 @@ from mdm.models.base import (
     PublicIdModel,
     TimestampedModel,
     history,
+    merged_index,
+    merged_into_field,
     related_or_none,
 )
 from mdm.models.suppliers import Supplier
@@ -66,6 +68,8 @@ class Item(PublicIdModel):
         Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
 
+    merged_into = merged_into_field()
+
     history = history()
 
     class Meta:
@@ -89,6 +93,7 @@ class Item(PublicIdModel):
             models.Index(fields=["mpn"]),
             models.Index(fields=["manufacturer"]),
             models.Index(fields=["status"], name="item_status"),
+            merged_index("item_merged"),
         ]
 
     def __str__(self):

@@ -9,6 +9,8 @@ from mdm.models.base import (
     CODE_VALIDATOR,
     PublicIdModel,
     history,
+    merged_index,
+    merged_into_field,
     related_or_none,
     validate_country,
     validate_timezone,
@@ -59,6 +61,8 @@ class Location(PublicIdModel):
     )
     can_receive = models.BooleanField(default=False, help_text="Goods may be shipped here.")
 
+    merged_into = merged_into_field()
+
     history = history()
 
     class Meta:
@@ -77,6 +81,7 @@ class Location(PublicIdModel):
                 violation_error_message="A location cannot be its own parent.",
             ),
         ]
+        indexes = [merged_index("location_merged")]
 
     def __str__(self):
         return f"{self.code} {self.name}"

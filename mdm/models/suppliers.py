@@ -5,7 +5,14 @@ from django.db import models
 from django.db.models import Q
 
 from mdm import identifiers
-from mdm.models.base import CODE_VALIDATOR, PublicIdModel, history, validate_country
+from mdm.models.base import (
+    CODE_VALIDATOR,
+    PublicIdModel,
+    history,
+    merged_index,
+    merged_into_field,
+    validate_country,
+)
 from mdm.models.calendars import Calendar
 
 
@@ -30,6 +37,8 @@ class Supplier(PublicIdModel):
     lei = models.CharField("LEI", max_length=20, blank=True)
     vat = models.CharField("VAT number", max_length=20, blank=True)
 
+    merged_into = merged_into_field()
+
     history = history()
 
     class Meta:
@@ -50,7 +59,11 @@ class Supplier(PublicIdModel):
                 violation_error_message="Another supplier already has this DUNS number.",
             ),
         ]
-        indexes = [models.Index(fields=["name"]), models.Index(fields=["country"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["country"]),
+            merged_index("supplier_merged"),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.name}"

@@ -11,6 +11,7 @@ from django.db import transaction
 from demo import seed as demo_seed
 from demo.items import item_number
 from demo.seed import seed_demo
+from demo.suppliers import TWINS, twin_number
 from mdm import identifiers
 from mdm.models import (
     Calendar,
@@ -141,9 +142,15 @@ def test_it_gives_each_plant_calendar_a_shutdown_and_a_working_saturday_this_yea
 
 
 def test_it_creates_suppliers_with_sites_and_identifiers(seeded):
-    suppliers = list(Supplier.objects.prefetch_related("sites"))
+    twins = [index for index in TWINS if index <= SUPPLIERS]
+    suppliers = list(
+        Supplier.objects.exclude(number__in=[twin_number(i) for i in twins]).prefetch_related(
+            "sites"
+        )
+    )
 
     assert len(suppliers) == SUPPLIERS
+    assert Supplier.objects.count() == SUPPLIERS + len(twins)  # planted duplicates
     assert all(1 <= len(supplier.sites.all()) <= 3 for supplier in suppliers)
     assert all(supplier.sites.all()[0].code == "HQ" for supplier in suppliers)
     assert SupplierSite.objects.exclude(calendar=None).exists()
@@ -274,7 +281,8 @@ def test_it_loads_the_units_into_an_empty_table_and_prints_a_summary(db):
 
     assert Unit.objects.count() > 1000  # all of Rec 20 and Rec 21, through mdm.units
     assert "items                     30 created       30 in total" in out.getvalue()
-    assert "suppliers                  5 created        5 in total" in out.getvalue()
+    # Five suppliers and the twin of the third (demo.suppliers.TWINS).
+    assert "suppliers                  6 created        6 in total" in out.getvalue()
 
 
 def test_it_refuses_a_negative_size(db):

@@ -53,7 +53,7 @@ from validation.models import (
 )
 from validation.submission import submit_message
 from xref import labels
-from xref.models import CrossReference, MatchWeights
+from xref.models import CrossReference, DuplicatePair, DuplicateRun, MatchWeights, Merge
 
 LOGIN = "login"
 CALLERS = ("anonymous", "viewer", "steward", "other_system")
@@ -112,6 +112,50 @@ MATRIX = {
         {"GET": row(401, 403, 200, 403), "POST": row(401, 403, 400, 400)},
     ),
     "match-labels-import": ("/api/v1/match/labels/import/", {"POST": row(401, 403, 400, 403)}),
+    # The duplicates queue: people read it (viewers too), stewards decide and start full
+    # runs; integration clients have no use for it. An empty decision is a 400.
+    "duplicate-clusters": ("/api/v1/duplicates/supplier/", {"GET": row(401, 200, 200, 403)}),
+    "duplicate-pair": (
+        "/api/v1/duplicates/supplier/pairs/{w.duplicate_pair.pk}/",
+        {"GET": row(401, 200, 200, 403)},
+    ),
+    "duplicate-decision": (
+        "/api/v1/duplicates/supplier/pairs/{w.duplicate_pair.pk}/decision/",
+        {"POST": row(401, 403, 400, 403)},
+    ),
+    "duplicate-runs": ("/api/v1/duplicates/supplier/runs/", {"POST": row(401, 403, 202, 403)}),
+    "duplicate-run": (
+        "/api/v1/duplicates/supplier/runs/{w.duplicate_run.pk}/",
+        {"GET": row(401, 200, 200, 403)},
+    ),
+    # Merges: people read the proposal and the list (viewers too), stewards merge and unmerge;
+    # integration clients have no use for them. An empty merge is a 400 (no loser), a record
+    # merged into itself too; an unmerge of a record not merged is a 409.
+    "merge-list": ("/api/v1/merges/", {"GET": row(401, 200, 200, 403)}),
+    "supplier-merge": (
+        "/api/v1/suppliers/{w.duplicate_pair.record_a}/merge/?loser={w.duplicate_pair.record_b}",
+        {"GET": row(401, 200, 200, 403), "POST": row(401, 403, 400, 403)},
+    ),
+    "item-merge": (
+        "/api/v1/items/{w.item.public_id}/merge/?loser={w.item.public_id}",
+        {"GET": row(401, 400, 400, 403), "POST": row(401, 403, 400, 403)},
+    ),
+    "location-merge": (
+        "/api/v1/locations/{w.location.public_id}/merge/?loser={w.supply_exception.plant.public_id}",
+        {"GET": row(401, 200, 200, 403), "POST": row(401, 403, 400, 403)},
+    ),
+    "supplier-unmerge": (
+        "/api/v1/suppliers/{w.supplier.public_id}/unmerge/",
+        {"POST": row(401, 403, 409, 403)},
+    ),
+    "item-unmerge": (
+        "/api/v1/items/{w.item.public_id}/unmerge/",
+        {"POST": row(401, 403, 409, 403)},
+    ),
+    "location-unmerge": (
+        "/api/v1/locations/{w.location.public_id}/unmerge/",
+        {"POST": row(401, 403, 409, 403)},
+    ),
     "xref-list": ("/api/v1/xrefs/", MASTER_LIST),
     "xref-detail": ("/api/v1/xrefs/{w.xref.pk}/", MASTER_DETAIL),
     # Master data.
@@ -259,6 +303,35 @@ MATRIX = {
         "/quarantine/bulk/{w.bulk.pk}/progress.json",
         {"GET": SCREEN_READ},
     ),
+    # The duplicates review screens: as the quarantine screens (an empty decision sends the
+    # steward back to the pair with the error).
+    "quarantine:duplicates": ("/quarantine/duplicates/supplier/", {"GET": SCREEN_READ}),
+    "quarantine:duplicate-pair": (
+        "/quarantine/duplicates/supplier/pairs/{w.duplicate_pair.pk}/",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:duplicate-decide": (
+        "/quarantine/duplicates/supplier/pairs/{w.duplicate_pair.pk}/decide/",
+        {"POST": SCREEN_ACT},
+    ),
+    "quarantine:duplicate-run-start": (
+        "/quarantine/duplicates/supplier/runs/",
+        {"POST": SCREEN_ACT},
+    ),
+    "quarantine:duplicate-run-progress": (
+        "/quarantine/duplicates/supplier/runs/{w.duplicate_run.pk}/progress.json",
+        {"GET": SCREEN_READ},
+    ),
+    # The merge screens: as the duplicates screens. A merge form sent without the records as
+    # the steward saw them is shown again (400); the world's merge was undone already, so the
+    # steward is sent back with the error.
+    "quarantine:duplicate-merge": (
+        "/quarantine/duplicates/supplier/pairs/{w.duplicate_pair.pk}/merge/",
+        {"GET": SCREEN_READ, "POST": row(LOGIN, 403, 400, LOGIN)},
+    ),
+    "quarantine:merges": ("/quarantine/merges/", {"GET": SCREEN_READ}),
+    "quarantine:merge": ("/quarantine/merges/{w.merge.pk}/", {"GET": SCREEN_READ}),
+    "quarantine:merge-unmerge": ("/quarantine/merges/{w.merge.pk}/unmerge/", {"POST": SCREEN_ACT}),
     "quarantine:case": ("/quarantine/{w.case.pk}/", {"GET": SCREEN_READ}),
     "quarantine:case-action": ("/quarantine/{w.case.pk}/assign/", {"POST": SCREEN_ACT}),
     # The import screens.
@@ -543,6 +616,24 @@ def _build_world():
         access_failure_log=AccessFailureLog.objects.create(
             username="stella.steward", ip_address="203.0.113.5"
         ),
+    )
+    late_parts = Supplier.objects.get(number="V100002")
+    w.duplicate_pair = DuplicatePair.objects.create(
+        kind="supplier",
+        record_a=min(supplier.public_id, late_parts.public_id),
+        record_b=max(supplier.public_id, late_parts.public_id),
+        score=95.0,
+    )
+    w.duplicate_run = DuplicateRun.objects.create(kind="supplier")
+    # A merge of the two, undone: the records stay as they are.
+    w.merge = Merge.objects.create(
+        kind="supplier",
+        survivor=supplier.public_id,
+        loser=late_parts.public_id,
+        before={"survivor": {"id": supplier.pk}, "loser": {"id": late_parts.pk}},
+        decided_by=steward,
+        undone_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
+        undone_by=steward,
     )
     w.history = _history_ids(w)
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved

@@ -112,3 +112,29 @@ def test_a_batch_delivered_twice_leaves_the_same_keys(
     assert indexing.index_batch(run.pk, ids[0], ids[-1]) == len(ids)
 
     assert item_keys() == before == rebuilt_keys(monkeypatch)
+
+
+def test_an_imported_item_is_checked_for_duplicates_of_the_master(
+    units, django_capture_on_commit_callbacks
+):
+    from xref.models import DuplicatePair
+
+    existing = Item.objects.create(
+        number="9001",
+        description="Pump housing QX7103ZA cast iron",
+        mpn="QX7103ZA",
+        base_unit=units[0],
+        item_type=Item.Type.COMPONENT,
+    )
+    DuplicatePair.objects.all().delete()
+
+    applied(
+        HEADER.replace("item_type", "item_type,mpn")
+        + "9002,Pump housing QX7103ZA,H87,component,QX7103ZA\n",
+        django_capture_on_commit_callbacks,
+    )
+
+    imported = Item.objects.get(number="9002")
+    pair = DuplicatePair.objects.get()
+    assert {pair.record_a, pair.record_b} == {existing.public_id, imported.public_id}
+    assert pair.score >= matching.SURE

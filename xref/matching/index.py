@@ -18,9 +18,12 @@ COLUMNS = ("kind", "key", "record_id", "text")
 
 def index_rows(spec, rows):
     """Add the keys of these records (dicts of spec.fields) to the match index; returns how
-    many. Keys already there are left as they are: a concurrent save may have written them."""
+    many. Keys already there are left as they are: a concurrent save may have written them.
+    A record merged into another has no keys: it is never a candidate."""
     keys = []
     for row in rows:
+        if row.get("merged_into"):
+            continue
         text = anchor_text(spec, row) if spec.anchors else ""
         record_id = row["id"]
         for key in spec.record_keys(row):
@@ -149,7 +152,7 @@ def index_unindexed(kinds=KINDS, batch_size=5000):
     for name in kinds:
         spec = SPECS[name]
         indexed = MatchKey.objects.filter(kind=spec.kind).values("record_id")
-        missing = spec.model.objects.exclude(pk__in=indexed).order_by("pk")
+        missing = spec.model.objects.exclude(pk__in=indexed).filter(merged_into="").order_by("pk")
         last = 0
         while True:
             rows = list(missing.filter(pk__gt=last).values(*spec.fields)[:batch_size])

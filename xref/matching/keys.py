@@ -33,7 +33,18 @@ class KindSpec:
         return _RECORD_KEYS[self.model](row)
 
 
-ITEM_FIELDS = ("id", "public_id", "number", "description", "manufacturer", "mpn", "gtin")
+# Each ends with merged_into: a record merged into another (xref.merging) is not indexed, so
+# it is never a candidate (index.index_rows).
+ITEM_FIELDS = (
+    "id",
+    "public_id",
+    "number",
+    "description",
+    "manufacturer",
+    "mpn",
+    "gtin",
+    "merged_into",
+)
 SUPPLIER_FIELDS = (
     "id",
     "public_id",
@@ -44,6 +55,7 @@ SUPPLIER_FIELDS = (
     "duns",
     "lei",
     "vat",
+    "merged_into",
 )
 LOCATION_FIELDS = (
     "id",
@@ -54,6 +66,7 @@ LOCATION_FIELDS = (
     "gln",
     "address",
     "postal_code",
+    "merged_into",
 )
 SPECS = {
     "item": KindSpec(

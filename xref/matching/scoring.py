@@ -42,6 +42,7 @@ class Comparison:
 # most as two names 92% alike (the levels are in order).
 NAME_LEVELS = ("same", "92+", "same one word", "84+", "75+", "60+", "below 60")
 NAME_FLOORS = {0: 100.0, 1: 92.0, 3: 84.0, 4: 75.0, 5: 60.0, 6: -1.0}
+ADDRESS_LEVELS = ("same", "90+", "75+", "below 75")
 DESCRIPTION_LEVELS = ("same", "95+", "90+", "85+", "80+", "70+", "60+", "45+", "below 45")
 DESCRIPTION_FLOORS = (100.0, 95.0, 90.0, 85.0, 80.0, 70.0, 60.0, 45.0, -1.0)
 NUMBER = Comparison(
@@ -74,7 +75,7 @@ COMPARISONS = {
         Comparison("gln", ("same", "different"), identifier=True),
         NUMBER,
         Comparison("name", NAME_LEVELS),
-        Comparison("address", ("same", "90+", "75+", "below 75")),
+        Comparison("address", ADDRESS_LEVELS),
         Comparison("postal_code", ("same", "different")),
     ),
 }
@@ -245,6 +246,10 @@ def _compare_named(kind, query, row, levels, evidence):
             similarity = fuzz.token_sort_ratio(query.address, address)
             evidence["address"] = similarity
             levels["address"] = _level(similarity, (100.0, 90.0, 75.0, -1.0))
+            # Another house number is another door of the street, however alike the rest.
+            asked, own = _house_numbers(query.address), _house_numbers(address)
+            if asked and own and asked != own:
+                levels["address"] = len(ADDRESS_LEVELS) - 1
         levels["postal_code"] = _same(
             query.postal_code, compact(row.get("postal_code") or "")[:5], evidence, "postal_code"
         )
@@ -270,6 +275,11 @@ def _identifier(query, row, evidence):
             return 0
         differs = differs or field in query.named
     return 1 if differs else None
+
+
+def _house_numbers(address):
+    """The numbers of a normalised address ("4502 n christiana ave" -> {"4502"})."""
+    return {word for word in address.split() if word.isdigit()}
 
 
 def name_similarity(a, b):
