@@ -48,9 +48,7 @@ def test_a_second_seed_plants_nothing_again(seeded, django_capture_on_commit_cal
     assert Supplier.objects.count() == before
 
 
-def test_the_steward_merges_a_twin_its_erp_code_follows_and_unmerge_puts_it_back(
-    seeded, steward
-):
+def test_the_steward_merges_a_twin_its_erp_code_follows_and_unmerge_puts_it_back(seeded, steward):
     """Issue 19's "done when" on the demo: merge a planted pair, the old id still resolves,
     every ERP code resolves to the survivor; unmerge."""
     from xref import merging
