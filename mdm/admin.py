@@ -101,10 +101,32 @@ class MasterDataAdmin(WordsFormMixin, SimpleHistoryAdmin):
             return [field.name for field in self.opts.concrete_fields]
         return super().get_readonly_fields(request, obj)
 
+    # A record merged into another (xref.merging) is history: seen, never edited or deleted
+    # here, so that its id goes on leading to the record it was merged into.
+    def has_change_permission(self, request, obj=None):
+        return not _merged(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _merged(obj) and super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if _merged(obj) and request.method == "GET":
+            messages.warning(
+                request,
+                f"{obj.public_id} was merged into {obj.merged_into}: its id and the codes other "
+                f"systems have for it lead there. Edit {obj.merged_into} instead.",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def _is_history_form(self, request):
         match = request.resolver_match
         name = f"{self.opts.app_label}_{self.opts.model_name}_simple_history"
         return match is not None and match.url_name == name
+
+
+def _merged(obj):
+    return bool(getattr(obj, "merged_into", ""))
 
 
 # Source systems

@@ -655,3 +655,21 @@ def test_it_refuses_two_new_released_revisions_that_overlap_in_one_save(client, 
     assert response.status_code == 200
     assert "The rows starting 2020-01-01 and 2020-06-01 overlap" in response.content.decode()
     assert not item.revisions.filter(revision__in=["X", "Y"]).exists()
+
+
+def test_a_merged_record_is_shown_but_never_edited_or_deleted(client, steward, world):
+    supplier = world["supplier"]
+    survivor = Supplier.objects.create(number="S-2000", name="Acme Fasteners", country="DE")
+    Supplier.objects.filter(pk=supplier.pk).update(merged_into=survivor.public_id)
+    client.force_login(steward)
+    url = _url(Supplier, "change", supplier.pk)
+
+    page = client.get(url)
+    edited = client.post(url, {"name": "Renamed", "number": "S-1000", "country": "DE"})
+    deleted = client.post(_url(Supplier, "delete", supplier.pk), {"post": "yes"})
+
+    assert page.status_code == 200
+    assert f"was merged into {survivor.public_id}" in page.content.decode()
+    assert edited.status_code == 403 and deleted.status_code == 403
+    supplier.refresh_from_db()
+    assert supplier.name == "Acme Fasteners"
