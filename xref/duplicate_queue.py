@@ -65,13 +65,6 @@ class PairChanged(Exception):
     """The pair was decided (or reopened) by someone else since the steward looked at it."""
 
 
-def kind_of(kind):
-    """`kind` if the queue has it, else DuplicateError naming the kinds it has."""
-    if kind not in SPECS:
-        raise DuplicateError(f"Unknown kind {kind!r}; choose one of {', '.join(KINDS)}.")
-    return kind
-
-
 def compared_fields(kind):
     """The fields of a record the matcher compares, in the order a person reads them: the
     name (or description) first, the record's own number last."""
@@ -88,7 +81,7 @@ def field_label(kind, name):
 def identifier_words(kind):
     """The identifiers whose change reopens a "not the same", in words: "number, DUNS, LEI,
     VAT number"."""
-    model = SPECS[kind_of(kind)].model._meta
+    model = SPECS[duplicates.kind_of(kind)].model._meta
     return ", ".join(str(model.get_field(name).verbose_name) for name in IDENTIFIERS[kind])
 
 
@@ -176,7 +169,7 @@ def clusters_of(kind, min_score=SURE, status=Status.OPEN):
     """The pairs of `kind` with `status` scoring at least `min_score`, as clusters (best
     first), as `xref.duplicates.clusters` groups them: a steward sees what was decided
     together."""
-    kind_of(kind)
+    duplicates.kind_of(kind)
     if status not in Status.values:
         raise DuplicateError(
             f"Unknown status {status!r}; choose one of {', '.join(Status.values)}."
@@ -252,7 +245,7 @@ def describe(kind, queued, open_cases=None):
 def records(kind, public_ids, open_cases=None):
     """{public id: QueueRecord}; a record deleted since its pair was found is there too,
     with exists False."""
-    spec = SPECS[kind_of(kind)]
+    spec = SPECS[duplicates.kind_of(kind)]
     model = spec.model._meta
     rows = {
         row["public_id"]: row
@@ -351,7 +344,9 @@ class PairComparison:
 
 def pair_of(kind, pair_id):
     """The pair of `kind` with that id, or DuplicatePair.DoesNotExist."""
-    return DuplicatePair.objects.select_related("decided_by").get(kind=kind_of(kind), pk=pair_id)
+    return DuplicatePair.objects.select_related("decided_by").get(
+        kind=duplicates.kind_of(kind), pk=pair_id
+    )
 
 
 def comparison(pair, open_cases=None):
@@ -469,7 +464,9 @@ def decide(kind, pair_id, decision, user=None, note="", seen=None):
     """`xref.duplicates.decide` on the pair, locked; when `seen` (the status the steward was
     shown) is given and the pair's status is another now, PairChanged and nothing is done."""
     with transaction.atomic():
-        pair = DuplicatePair.objects.select_for_update().get(kind=kind_of(kind), pk=pair_id)
+        pair = DuplicatePair.objects.select_for_update().get(
+            kind=duplicates.kind_of(kind), pk=pair_id
+        )
         if seen is not None and pair.status != seen:
             who = pair.decided_by.get_username() if pair.decided_by else "the hub"
             raise PairChanged(
@@ -485,12 +482,12 @@ def decide(kind, pair_id, decision, user=None, note="", seen=None):
 
 def start_run(kind):
     """A full run over `kind` (`xref.duplicates.full_run`)."""
-    return duplicates.full_run(kind_of(kind))
+    return duplicates.full_run(duplicates.kind_of(kind))
 
 
 def run_of(kind, run_id):
     """The run of `kind` with that id, or DuplicateRun.DoesNotExist."""
-    return DuplicateRun.objects.get(kind=kind_of(kind), pk=run_id)
+    return DuplicateRun.objects.get(kind=duplicates.kind_of(kind), pk=run_id)
 
 
 def latest_run(kind):

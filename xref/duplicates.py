@@ -265,7 +265,7 @@ def clusters(kind, min_score=SURE, status=Status.OPEN):
     cluster; a pair that cannot join is a cluster of its own."""
     pairs = list(
         DuplicatePair.objects.filter(
-            kind=_kind(kind), status=status, score__gte=min_score
+            kind=kind_of(kind), status=status, score__gte=min_score
         ).order_by("-score", "record_a", "record_b")
     )
     alike = set(
@@ -386,11 +386,12 @@ def connect_signals():
         post_delete.connect(_queue_check, sender=model, dispatch_uid=f"duplicates.del.{kind}")
 
 
-def _kind(kind):
+def kind_of(kind):
+    """`kind` if duplicates are looked for among its records, else DuplicateError."""
     if kind not in SPECS:
         raise DuplicateError(f"Unknown kind {kind!r}; choose one of {', '.join(SPECS)}.")
     return kind
 
 
 def _spec(kind):
-    return SPECS[_kind(kind)]
+    return SPECS[kind_of(kind)]

@@ -30,7 +30,7 @@ from django.utils.text import capfirst
 from mdm.models import ItemRevision, ItemUnitConversion, Location, SupplierSite
 from mdm.models import Unit as UnitModel
 from xref import duplicate_queue, merging
-from xref.merging import MODELS, MergeError
+from xref.merging import MODELS, MergeError, model_of
 from xref.models import TARGETS, CrossReference, Merge
 
 # A history entry a merge or its undoing wrote: "Merge #12: ..." or "Merge #12 undone: ...".
@@ -147,7 +147,7 @@ def proposal(kind, survivor_id, loser_id):
     with both records as the queue describes them and their updated_at, read first: a
     change after it makes the merge a conflict, never a merge of unseen values. MergeError
     (MergeConflict) as survivorship raises them."""
-    model = MODELS[_kind(kind)]
+    model = model_of(kind)
     survivor_id, loser_id = _normal(survivor_id), _normal(loser_id)
     seen = dict(
         model.objects.filter(public_id__in=(survivor_id, loser_id)).values_list(
@@ -236,7 +236,7 @@ def moving(kind, loser_id):
     """What a merge would move from the loser to the survivor that the hub's own tables hold:
     its active cross-references (by system), revisions, pack conversions, supplier sites or
     child locations. (The ledger and open cases are the higher apps'.) Only sorts with rows."""
-    model = MODELS[_kind(kind)]
+    model = model_of(kind)
     loser = model.objects.filter(public_id=_normal(loser_id)).first()
     if loser is None:
         raise MergeError(f"No {kind} {loser_id}.")
@@ -293,7 +293,8 @@ def merges(kind=None, record=None):
     """Merges, newest first; of one kind, and naming `record` (as survivor or loser)."""
     found = Merge.objects.select_related("decided_by", "undone_by")
     if kind:
-        found = found.filter(kind=_kind(kind))
+        model_of(kind)  # an unknown kind is a MergeError
+        found = found.filter(kind=kind)
     if record:
         record = _normal(record)
         found = found.filter(Q(survivor=record) | Q(loser=record))
@@ -486,12 +487,6 @@ def _noun(label, count, kind):
             how = rest[0].replace("_", " ")
         noun = f"{noun} ({how})"
     return noun
-
-
-def _kind(kind):
-    if kind not in MODELS:
-        raise MergeError(f"Unknown kind {kind!r}; merges join {', '.join(MODELS)} records.")
-    return kind
 
 
 def _normal(public_id):

@@ -134,7 +134,7 @@ class MergeConflict(MergeError):
 def resolve_merged(kind, public_id):
     """The live public id `public_id` stands for: itself, or the end of its merged_into
     chain (A into B, B into C: C). MergeError for an unknown id or a cycle."""
-    model = _model(kind)
+    model = model_of(kind)
     public_id = _normal(public_id)
     try:
         record = live_record(model, public_id)
@@ -150,7 +150,7 @@ def survivorship(kind, survivor_id, loser_id):
     values, the default and why: {field: {"survivor", "loser", "default", "rule"}}. Related
     records are given by natural key (a unit's code, a calendar's or location's public id),
     decimals as text."""
-    model = _model(kind)
+    model = model_of(kind)
     survivor_id, loser_id = _pair_ids(kind, survivor_id, loser_id)
     records = {r.public_id: r for r in model.objects.filter(public_id__in=(survivor_id, loser_id))}
     for public_id in (survivor_id, loser_id):
@@ -238,7 +238,7 @@ def merge(kind, survivor_id, loser_id, *, values=None, user=None, reason="", see
     across kinds, an unknown record or field, or a value the record refuses; MergeConflict
     (409) for a merge into a merged record, of a loser merged already, of records changed
     since `seen`, or one that lost a race with another merge. Nothing is changed then."""
-    model = _model(kind)
+    model = model_of(kind)
     survivor_id, loser_id = _pair_ids(kind, survivor_id, loser_id)
     values = dict(values or {})
     editable = [name for fields, _ in FIELDS[kind] for name in fields]
@@ -345,7 +345,7 @@ def unmerge(merge, *, user=None, reason=""):
     Returns the Merge, marked undone."""
     person = _person(user)
     reason = (reason or "").strip()
-    model = _model(merge.kind)
+    model = model_of(merge.kind)
     try:
         with transaction.atomic():
             merge = Merge.objects.select_for_update().get(pk=merge.pk)
@@ -615,7 +615,8 @@ def move_rows_back(model, field, moved, loser, survivor):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _model(kind):
+def model_of(kind):
+    """The model of a kind of record that merges, else MergeError."""
     if kind not in MODELS:
         raise MergeError(f"Unknown kind {kind!r}; merges join {', '.join(MODELS)} records.")
     return MODELS[kind]

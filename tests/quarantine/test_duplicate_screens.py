@@ -6,36 +6,13 @@ import re
 
 import pytest
 
-from mdm.models import Supplier
 from quarantine.duplicate_cases import open_cases
-from tests.quarantine.test_cases import quarantine
 from xref import duplicates
-from xref.models import DuplicatePair, DuplicateRun
+from xref.models import DuplicateRun
 
 pytestmark = pytest.mark.django_db
 
 QUEUE = "/quarantine/duplicates/supplier/"
-
-
-@pytest.fixture
-def kugelmann_twice(world):
-    """The world's Kugelmann (known to three systems, SUPPLIER_NET's code in an open case)
-    onboarded a second time, its VAT number written apart."""
-    world.supplier.vat = "DE136695976"
-    world.supplier.save()
-    twin = Supplier.objects.create(
-        number="S-900", name="Kugelmann GmbH", country="DE", vat="DE 136 695 976"
-    )
-    quarantine(world.systems["SUPPLIER_NET"])  # a ship notice from SUP-NET-0042
-    duplicates.check("supplier", twin.public_id)
-    pair = DuplicatePair.objects.get(kind="supplier")
-    return world.supplier, twin, pair
-
-
-@pytest.fixture
-def steward_client(client, steward):
-    client.force_login(steward)
-    return client
 
 
 def _text(response):

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.problems import ProblemResponse
 from core.roles import STEWARD, VIEWER
-from xref import duplicate_queue
+from xref import duplicate_queue, duplicates
 from xref.duplicates import DuplicateError
 from xref.matching.calibration import SURE, WORTH_A_LOOK
 from xref.models import DuplicatePair, DuplicateRun
@@ -47,7 +47,7 @@ STATUS_HELP = (
 
 def _kind(kind):
     try:
-        return duplicate_queue.kind_of(kind)
+        return duplicates.kind_of(kind)
     except DuplicateError:
         raise NotFound(
             f"No duplicates of kind {kind!r}; the kinds are {', '.join(duplicate_queue.KINDS)}."
