@@ -30,9 +30,11 @@ setup: $(STAMP)
 run: setup
 	@$(DEV_ENV) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## Lint and the whole test suite.
+## Lint and the whole test suite, in a process per core (pytest-xdist: each with a test database
+## of its own; a test file's tests stay in one process). TEST_PROCESSES=0 runs it in this one.
+TEST_PROCESSES ?= auto
 test: $(STAMP) lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 ## API fuzzing with many more generated cases than `make test` sends (HUB_FUZZ_EXAMPLES per
 ## operation and generation mode; the suite uses 12).

@@ -49,6 +49,8 @@ SOURCE_SYSTEMS = (
         "name": "Legacy ERP (on premises)",
         "kind": SourceSystem.Kind.ERP,
         "authoritative_for": ["item", "supplier"],
+        # Its values are the defaults when a steward merges two duplicates (xref.survivorship).
+        "trust_rank": 1,
         "description": "System of record for items and suppliers until the cloud ERP takes over.",
     },
     {
@@ -56,6 +58,8 @@ SOURCE_SYSTEMS = (
         "name": "Cloud ERP",
         "kind": SourceSystem.Kind.ERP,
         "authoritative_for": [],
+        # Next in trust once it becomes the source of record for a domain.
+        "trust_rank": 2,
         "description": "Being rolled out plant by plant; uses its own item and supplier numbers.",
     },
     {

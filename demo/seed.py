@@ -6,8 +6,9 @@
 2. the match index of the records just added (bulk inserts send no signals);
 3. the cross-references of the four systems (demo.references);
 4. each quarantine team's service level (demo.teams);
-5. a duplicate run over the suppliers and the locations added (three suppliers are planted
-   twice, demo.suppliers.TWINS), run once the seed has committed;
+5. a duplicate run over the suppliers, supplier sites and locations added (three suppliers
+   are planted twice, demo.suppliers.TWINS, and one head office, SITE_TWINS), run once the
+   seed has committed;
 
 and, once that has committed, 6. the demo messages (demo.messages), submitted like a sync
 flow would submit them. A failure before the commit leaves nothing half-written.
@@ -92,9 +93,13 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None, mess
         summary.append(_index_new_records())
         summary.extend(seed_references(today, items, suppliers))
         seed_team_settings()
-        # New suppliers and locations are looked at for duplicates (bulk inserts queue no
-        # checks): a run each, once the seed has committed. Items are left to a steward's run.
-        for model, kind in ((Supplier, "supplier"), (Location, "location")):
+        # New suppliers, sites and locations are looked at for duplicates (bulk inserts queue
+        # no checks): a run each, once the seed has committed. Items are left to a steward's run.
+        for model, kind in (
+            (Supplier, "supplier"),
+            (SupplierSite, "supplier_site"),
+            (Location, "location"),
+        ):
             if created[model]:
                 duplicates.full_run(kind)
         if messages:

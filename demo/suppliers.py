@@ -1,5 +1,7 @@
 """Demo suppliers: named and addressed in the style of their country, with one to three
-sites, DUNS, LEI and VAT numbers that pass their checks, and a default calendar per country."""
+sites, DUNS, LEI and VAT numbers that pass their checks, and a default calendar per country.
+A few are planted twice (TWINS), and one has its head office twice (SITE_TWINS), for the
+duplicate review queue."""
 
 from dataclasses import dataclass
 
@@ -220,7 +222,8 @@ def supplier_number(index):
 
 def supplier_record(index, named):
     """One supplier with its sites. `named` holds the names of suppliers 1 to index - 1; a
-    name already taken is drawn again rather than repeated."""
+    name already taken is drawn again rather than repeated. A supplier of SITE_TWINS has its
+    head office a second time, as its ordering address (site_twin)."""
     rnd = rng("supplier", index)
     style = rnd.choices(COUNTRIES, weights=[c.weight for c in COUNTRIES])[0]
     for _ in range(REDRAWS):
@@ -277,6 +280,8 @@ def supplier_record(index, named):
                 else None,
             }
         )
+    if index in SITE_TWINS:
+        sites.append(site_twin(sites[0]))
     return supplier, sites
 
 
@@ -342,6 +347,25 @@ def seed_suppliers(created, count):
 # suppliers, under its legal name, with the VAT number but no DUNS (unique to the first).
 # The duplicate review queue finds them; merging one moves its ERP code to the survivor.
 TWINS = (3, 11, 27)
+
+
+# Suppliers whose head office is entered a second time ("supplier site identifiers are
+# inconsistent across procurement and collaboration platforms"): the procurement platform's
+# ordering address ORD, the head office written its way, in capitals. The duplicate review
+# queue pairs the two sites; each has its own code in the supplier network (demo.references).
+# Supplier 5 has one site of its own, so that it has two of the three a supplier may have.
+SITE_TWINS = (5,)
+SITE_TWIN_CODE = "ORD"
+
+
+def site_twin(head_office):
+    """The fields of the ordering address ORD that is the site `head_office` again."""
+    return {
+        **head_office,
+        "code": SITE_TWIN_CODE,
+        "address": head_office["address"].upper(),
+        "calendar_code": None,
+    }
 
 
 def twin_number(index):

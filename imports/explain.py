@@ -39,6 +39,35 @@ def _closest_choice(value, choices):
     return None
 
 
+def read_only_message(column, stored, new=False):
+    """A read-only cell (merged_into, the only one) that differs from what is stored: what
+    sets the field, and what the cell may hold instead."""
+    message = f"{column} is set by merging and unmerging records in the hub, not by a file"
+    if stored:
+        return f"{message}; leave it as exported ({stored}) or blank."
+    record = "a new record" if new else "this record"
+    return f"{message}; leave it blank ({record} is not merged into another)."
+
+
+def merged_record_message(record, key):
+    """SUP-000011 (V900011) was merged into SUP-000003: change that record instead."""
+    return (
+        f"{record.public_id} ({key}) was merged into {record.merged_into}: "
+        "change that record instead."
+    )
+
+
+def merged_target_message(ref, parts, target):
+    """The supplier with number 'V900011' (column supplier.number) was merged into
+    SUP-000003: name that supplier instead."""
+    name = ref.model._meta.verbose_name
+    given = ", ".join(repr(part) for part in parts)
+    return (
+        f"The {name} with {lookup_words(ref)} {given} (column {', '.join(ref.columns)}) was "
+        f"merged into {target.merged_into}: name that {name} instead."
+    )
+
+
 def lookup_words(ref):
     """What a reference's columns look up, in words: "number", "supplier number and code"."""
     words = []

@@ -43,7 +43,9 @@ def _export_queryset(kind):
 
 
 def template_csv(kind_name):
-    """The header line of a kind, for a steward to fill in."""
+    """The header line of a kind, for a steward to fill in: the columns an import writes.
+    A read-only column (merged_into) is left out: it is the hub's to set, and a new row
+    with it filled in is refused."""
     out = io.StringIO()
-    reading.CsvWriter(out, KINDS[kind_name].headers)
+    reading.CsvWriter(out, KINDS[kind_name].writable_headers)
     return out.getvalue()

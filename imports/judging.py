@@ -9,6 +9,13 @@ refused there), check constraints and unique values by one query per constraint
 (imports.constraints). What a chunk cannot decide alone (a key or unique value an earlier
 row of the file has) is decided in file order by the settling (imports.settling).
 Kinds whose `clean()` looks at other rows are judged row by row (imports.row_by_row).
+
+A read-only cell (merged_into) is compared with the stored record, never set: blank or as
+stored passes, anything else fails the row. A row that would change a record merged into
+another fails too (the API answers 409, the admin shows it read-only); a merged record's
+row left as exported is unchanged. A row that names a merged record as its reference (a site
+of a merged supplier, a revision of a merged item) fails, naming the record it was merged
+into.
 """
 
 from dataclasses import dataclass, field
@@ -83,11 +90,15 @@ class Judge:
             header = spec.columns[0] if isinstance(spec, Ref) else spec.name
             self.header_of_field.setdefault(spec.field, header)
         present = set(headers)
-        self.given_specs = [
+        given_specs = [
             spec
             for spec in self.kind.specs
             if any(h in present for h in (spec.columns if isinstance(spec, Ref) else (spec.name,)))
         ]
+        # Read-only columns are compared with the stored record (check_read_only), never set:
+        # their fields stay out of the row's values, as fields the file does not give.
+        self.read_only = [s for s in given_specs if not isinstance(s, Ref) and s.read_only]
+        self.given_specs = [s for s in given_specs if s not in self.read_only]
         self.given = {spec.field for spec in self.given_specs}
         # As a ModelForm does for fields it does not show, full_clean() leaves out the fields
         # the file does not give: their values are the stored ones or the model's defaults.
@@ -251,6 +262,10 @@ class Judge:
                 state.fail(ref.columns[0], self.no_record(ref, parts))
                 state.unresolved.add(ref.field)
                 continue
+            if getattr(target, "merged_into", ""):  # history: its rows belong to the survivor
+                state.fail(ref.columns[0], explain.merged_target_message(ref, parts, target))
+                state.unresolved.add(ref.field)
+                continue
             resolved[ref.field] = target
         return resolved
 
@@ -258,6 +273,7 @@ class Judge:
         """The row as a model instance: a new one made by the model, or the stored record
         with the file's values set; which fields it changes, and so its action."""
         resolved = self.resolve(state)
+        self.check_read_only(state)
         existing = state.existing
         if existing is None:
             state.instance = self.model(**state.values, **resolved)
@@ -287,7 +303,31 @@ class Judge:
             state.action = UPDATE if state.changed else UNCHANGED
             if self.describe:
                 state.record_pk = existing.pk
+            if state.action == UPDATE and getattr(existing, "merged_into", ""):
+                # Its values are the merge's to restore on an unmerge; the file's changes
+                # belong to the record it was merged into.
+                key = ", ".join(part for part in state.key if part)
+                state.fail(None, explain.merged_record_message(existing, key))
         state.resolved_fields = {n for n, t in resolved.items() if t is not None}
+
+    def check_read_only(self, state):
+        """Each read-only cell of the row: blank (not given) or what the stored record holds,
+        in the column's format; anything else fails the row, as does any value for a new
+        record."""
+        for column in self.read_only:
+            cell = state.cells.get(column.name, "")
+            if cell == "":
+                continue
+            existing = state.existing
+            stored = format_value(getattr(existing, column.field)) if existing else ""
+            try:
+                given = format_value(column.parse(cell))
+            except CellError as exc:
+                state.fail(column.name, str(exc))
+                continue
+            if given != stored:
+                message = explain.read_only_message(column.name, stored, new=existing is None)
+                state.fail(column.name, message)
 
     def validate(self, state, exclude):
         """The model's full_clean(): every field's checks and clean(). Unique values and
@@ -349,6 +389,8 @@ class Judge:
         told at once."""
         if state.cells is None or self.kind.write == "xref":
             return
+        if state.key:  # its record was looked up
+            self.check_read_only(state)
         failed = {
             self.specs_by_header[c].field for c, _ in state.errors if c in self.specs_by_header
         }

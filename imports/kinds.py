@@ -9,6 +9,11 @@ and a row read from a file are compared in the same terms.
 Cells are canonical text: dates as YYYY-MM-DD, booleans as true/false, decimals without
 trailing zeros, unit codes in upper case. Export writes exactly that, so an exported file
 imported again plans zero changes.
+
+A read-only column (`merged_into` of items, suppliers and locations) is written by the export
+and accepted in a file, but never written by an import: its cell left as exported or blank
+changes nothing, any other value fails the row (imports.judging). It closes the header line,
+and the template a steward fills in leaves it out.
 """
 
 import datetime
@@ -123,6 +128,9 @@ class Column:
     field: str
     format: str = "text"
     required: bool = False
+    # Written by the export, accepted in a file, never written by an import: the hub sets the
+    # field itself (merging sets `merged_into`), and a file may only repeat what it holds.
+    read_only: bool = False
 
     @property
     def parser(self):
@@ -193,13 +201,22 @@ class Kind:
         return names
 
     @functools.cached_property
+    def writable_headers(self):
+        """The headers an import writes: all but the read-only ones (the template's line)."""
+        read_only = {c.name for c in self.columns if c.read_only}
+        return [name for name in self.headers if name not in read_only]
+
+    @functools.cached_property
     def specs(self):
-        """Columns and references in header order (key first)."""
+        """Columns and references in header order (key first, read-only columns last)."""
         placed = []
         for column in self.columns:
+            if column.read_only:
+                continue
             placed.append(column)
             placed.extend(ref for ref in self.refs if ref.after == column.name)
         placed.extend(ref for ref in self.refs if ref not in placed)
+        placed.extend(column for column in self.columns if column.read_only)
         by_header = {}
         for spec in placed:
             for header in spec_headers(spec):
@@ -264,6 +281,12 @@ def item_ref():
     return Ref("item", Item, ("item.number",), ("number",), required=True)
 
 
+def merged_into_column():
+    """The survivor's public id for a record merged into another (xref.merging), blank for a
+    live record: the export tells which records were merged, and an import changes none."""
+    return Column("merged_into", "merged_into", "upper", read_only=True)
+
+
 KINDS = {}
 
 
@@ -288,6 +311,7 @@ _register(
             Column("mpn", "mpn"),
             Column("commodity", "commodity"),
             Column("net_weight", "net_weight", "decimal"),
+            merged_into_column(),
         ),
         refs=(unit_ref("base_unit", required=True, after="description"), unit_ref("weight_unit")),
         order_by=("number",),
@@ -356,6 +380,7 @@ _register(
             Column("duns", "duns"),
             Column("lei", "lei", "upper"),
             Column("vat", "vat", "upper"),
+            merged_into_column(),
         ),
         order_by=("number",),
         description="Suppliers by number; country as ISO 3166 alpha-2.",
@@ -402,6 +427,7 @@ _register(
             Column("country", "country", "upper", required=True),
             Column("timezone", "timezone"),
             Column("can_receive", "can_receive", "bool"),
+            merged_into_column(),
         ),
         refs=(
             calendar_ref(after="timezone"),

@@ -147,6 +147,7 @@ class SourceSystemForm(forms.ModelForm):
             "name",
             "kind",
             "authoritative_for",
+            "trust_rank",
             "description",
             "is_active",
             "budget_messages_per_minute",
@@ -157,11 +158,14 @@ class SourceSystemForm(forms.ModelForm):
 @admin.register(SourceSystem)
 class SourceSystemAdmin(MasterDataAdmin):
     form = SourceSystemForm
-    list_display = ("code", "name", "kind", "source_of_record_for", "is_active")
+    list_display = ("code", "name", "kind", "source_of_record_for", "trust_rank", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
     fieldsets = (
-        (None, {"fields": ("code", "name", "kind", "authoritative_for", "is_active")}),
+        (
+            None,
+            {"fields": ("code", "name", "kind", "authoritative_for", "trust_rank", "is_active")},
+        ),
         ("Notes", {"fields": ("description",)}),
         (
             "Submission budget",
@@ -394,6 +398,11 @@ class SupplierSiteInline(WordsFormMixin, admin.TabularInline):
     fields = ("code", "name", "city", "country", "status")
     show_change_link = True
     extra = 0
+
+    def get_queryset(self, request):
+        # A site merged into another (xref.merging) is history, shown read-only on its own
+        # page only: here it could be edited with the live ones.
+        return super().get_queryset(request).filter(merged_into="")
 
 
 @admin.register(Supplier)

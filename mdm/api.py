@@ -112,7 +112,8 @@ INCLUDE_MERGED = OpenApiParameter(
     ),
 )
 class MergeableViewSet(MasterDataViewSet):
-    """Records that can be merged into another (items, suppliers, locations: xref.merging).
+    """Records that can be merged into another (items, suppliers, locations, supplier sites:
+    xref.merging).
     A merged record's id stays valid forever: its detail URL answers with the live record it
     was merged into. Lists leave merged records out unless `include_merged=true`; a merged
     record is not changed or deleted here (409): its values are the merge's to restore."""
@@ -144,10 +145,12 @@ class MergeableViewSet(MasterDataViewSet):
             raise MergedRecord(str(exc)) from None
         live = self.get_queryset().get(pk=live.pk)
         data = {**self.get_serializer(live).data, "merged_from": record.public_id}
-        url = reverse(
-            f"{self.basename}-detail", kwargs={"public_id": live.public_id}, request=request
-        )
-        return Response(data, headers={"Content-Location": url})
+        return Response(data, headers={"Content-Location": self.detail_url(live)})
+
+    def detail_url(self, record):
+        """The URL of the record's detail route."""
+        kwargs = {"public_id": record.public_id}
+        return reverse(f"{self.basename}-detail", kwargs=kwargs, request=self.request)
 
 
 def path_parameter(name, description):
@@ -297,8 +300,9 @@ SUPPLIER_PATH = path_parameter("supplier_public_id", "Public id of the supplier,
 
 
 @nested_under(SUPPLIER_PATH)
-class SupplierSiteViewSet(NestedViewSet):
-    """A supplier's ordering and shipping sites, by site code."""
+class SupplierSiteViewSet(MergeableViewSet, NestedViewSet):
+    """A supplier's ordering and shipping sites, by site code. A site merged into another of
+    its supplier's answers with that one."""
 
     queryset = SupplierSite.objects.select_related("supplier", "calendar")
     serializer_class = serializers.SupplierSiteSerializer
@@ -308,6 +312,10 @@ class SupplierSiteViewSet(NestedViewSet):
     parent_lookup = "public_id"
     parent_kwarg = "supplier_public_id"
     parent_field = "supplier"
+
+    def detail_url(self, record):
+        kwargs = {"supplier_public_id": self.get_parent().public_id, "code": record.code}
+        return reverse("supplier-site-detail", kwargs=kwargs, request=self.request)
 
 
 class LocationViewSet(MergeableViewSet):

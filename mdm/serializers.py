@@ -174,6 +174,7 @@ class SourceSystemSerializer(ValidatedModelSerializer):
             "name",
             "kind",
             "authoritative_for",
+            "trust_rank",
             "description",
             "is_active",
             *TIMESTAMPS,
@@ -296,6 +297,7 @@ class SupplierSerializer(ValidatedModelSerializer):
 class SupplierSiteSerializer(ValidatedModelSerializer):
     supplier = serializers.CharField(source="supplier.public_id", read_only=True)
     calendar = calendar_field()
+    merged_into = MergedIntoField()
 
     class Meta:
         model = SupplierSite
@@ -310,6 +312,7 @@ class SupplierSiteSerializer(ValidatedModelSerializer):
             "country",
             "calendar",
             "status",
+            "merged_into",
             *TIMESTAMPS,
         )
         read_only_fields = ("public_id", *TIMESTAMPS)

@@ -3,7 +3,8 @@ record twice, by score and impact), a pair side by side with the decision and it
 and a full run with its progress.
 
 Thin: the queue and the comparison come from xref.duplicate_queue, the open cases naming
-each record from quarantine.duplicate_cases. The permissions are the review screens'
+each record from quarantine.duplicate_cases (cases name no supplier sites: theirs are not
+counted). The permissions are the review screens'
 (quarantine.views): a login with the permission to view cases to look, the steward role to
 decide or start a run (the buttons are hidden from others and their POSTs refused with 403).
 """
@@ -32,7 +33,8 @@ PER_PAGE = 25
 KINDS = {
     "supplier": ("Suppliers", "suppliers"),
     "item": ("Items", "items"),
-    "location": ("Locations and supplier sites", "locations"),
+    "location": ("Locations", "locations"),
+    "supplier_site": ("Supplier sites", "supplier sites"),
 }
 STATUSES = {
     Status.OPEN: "To review",
@@ -67,6 +69,12 @@ def _kind(kind):
     return kind
 
 
+def cases_of(kind):
+    """The counter of open cases for records of `kind` (duplicate_queue's `open_cases`), or
+    None for a kind no case names."""
+    return open_cases if kind in CASE_FIELD else None
+
+
 @login_required
 def duplicates(request, kind):
     """The queue of a kind: clusters by score, then by the open cases and cross-references
@@ -77,9 +85,9 @@ def duplicates(request, kind):
     status = status if status in STATUSES else Status.OPEN
     scores = request.GET.get("scores")
     scores = scores if scores in SCORES else "sure"
-    queued = duplicate_queue.queue(kind, SCORES[scores], status, open_cases=open_cases)
+    queued = duplicate_queue.queue(kind, SCORES[scores], status, open_cases=cases_of(kind))
     page = Paginator(queued, PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = duplicate_queue.describe(kind, page.object_list, open_cases)
+    page.object_list = duplicate_queue.describe(kind, page.object_list, cases_of(kind))
     run = duplicate_queue.latest_run(kind)
     waiting = dict(
         DuplicatePair.objects.filter(status=Status.OPEN, score__gte=SCORES[scores])
@@ -122,7 +130,7 @@ def duplicates(request, kind):
         ],
         "page_url": f"{here}?status={status}&scores={scores}&page=",
         "next": request.get_full_path(),
-        "cases_param": CASE_FIELD[kind],
+        "cases_param": CASE_FIELD.get(kind, ""),
         "run": duplicate_queue.run_progress(run) if run else None,
         "run_url": reverse("quarantine:duplicate-run-progress", args=[kind, run.pk]) if run else "",
         "can_act": services.can_act(request.user),
@@ -136,7 +144,7 @@ def duplicate_pair(request, kind, pair_id):
     buttons (or undo) and the decision history."""
     _require_view(request.user)
     pair = _pair(_kind(kind), pair_id)
-    shown = duplicate_queue.comparison(pair, open_cases)
+    shown = duplicate_queue.comparison(pair, cases_of(kind))
     back = safe_next(request, reverse("quarantine:duplicates", args=[kind]))
     context = {
         "kind": kind,
@@ -146,7 +154,7 @@ def duplicate_pair(request, kind, pair_id):
         "a": shown.record_a,
         "b": shown.record_b,
         "back": back,
-        "cases_param": CASE_FIELD[kind],
+        "cases_param": CASE_FIELD.get(kind, ""),
         "decidable": pair.status in (Status.OPEN, Status.LATER),
         "identifier_words": duplicate_queue.identifier_words(kind),
         "can_act": services.can_act(request.user),

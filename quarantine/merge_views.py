@@ -24,7 +24,7 @@ from quarantine.duplicate_cases import CASE_FIELD, open_cases
 from quarantine.duplicate_views import KINDS, _kind, _pair, _require_act, _require_view
 from quarantine.views import safe_next
 from validation.merging import LEDGER
-from xref import merge_reports, merging
+from xref import merge_reports, merging, sites
 from xref.merge_reports import Moving
 from xref.merging import MergeConflict, MergeError
 from xref.models import DuplicatePair, Merge
@@ -32,7 +32,12 @@ from xref.models import DuplicatePair, Merge
 Status = DuplicatePair.Status
 PER_PAGE = 25
 STALE = "One of the records changed since you opened this page; look again."
-MERGE_KINDS = {"supplier": "Suppliers", "item": "Items", "location": "Locations"}
+MERGE_KINDS = {
+    "supplier": "Suppliers",
+    "item": "Items",
+    "location": "Locations",
+    sites.KIND: "Supplier sites",
+}
 
 
 # --- merging a pair -------------------------------------------------------------------------
@@ -138,7 +143,7 @@ def _render_merge(request, page, proposal=None, status=200):
             (group, picks.get(group.lead) or group.default_side) for group in proposal.groups
         ]
         context["moving"] = _moving(kind, loser)
-        context["cases_param"] = CASE_FIELD[kind]
+        context["cases_param"] = CASE_FIELD.get(kind, "")
         context["seen"] = {
             side: proposal.seen[getattr(proposal, side).id].isoformat()
             for side in ("survivor", "loser")
@@ -212,7 +217,7 @@ def merged(request, merge_id):
         "summary": summary,
         "merge": merge,
         "references": merge_reports.references_of(merge.kind, merge.survivor),
-        "api_url": reverse(f"{merge.kind}-detail", kwargs={"public_id": merge.loser}),
+        "api_url": sites.record_path(merge.kind, merge.loser),
         "kind_label": MERGE_KINDS[merge.kind],
         "next": request.get_full_path(),
         "can_act": services.can_act(request.user),

@@ -1,6 +1,7 @@
 """The ledger follows merged master records (xref.merging, through xref.signals): the
 purchase orders, order lines, ship notices and supply exceptions that pointed at the loser
-point at the survivor, and back when the merge is undone.
+(a supplier site too: the orders sent to it) point at the survivor, and back when the merge
+is undone.
 
 A purchase order or ship notice whose number the survivor has already (the supplier's own
 numbering of two records' orders met) stays with the loser, listed as kept: the ledger
@@ -28,6 +29,7 @@ LEDGER = {
         (PurchaseOrder, "plant", None),
         (SupplyException, "plant", None),
     ),
+    "supplier_site": ((PurchaseOrder, "supplier_site", None),),
 }
 
 

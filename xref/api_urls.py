@@ -3,11 +3,13 @@ and translation first, the hot path, then the cross-reference registry (xrefs/),
 labelled match pairs, the duplicates review queue and merges. The batch and labels routes come
 before their kind's: a kind is never called "batch" or "labels". A record's merge and unmerge
 routes (items/<id>/merge/) sit under mdm's own URLs, which are included after these: each
-kind is spelled out, so no other /api/v1/<word>/<id>/merge/ is taken from mdm."""
+kind is spelled out, so no other /api/v1/<word>/<id>/merge/ is taken from mdm. A supplier
+site's are under its supplier, by its code, as mdm serves the site itself."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from xref import sites
 from xref.api import duplicates, labels, match, merges, registry, resolve
 
 router = SimpleRouter()
@@ -65,5 +67,14 @@ urlpatterns = [
                 name=f"{kind}-unmerge",
             ),
         )
+    ),
+    *(
+        path(
+            f"suppliers/<str:supplier_public_id>/sites/<str:code>/{action}/",
+            view.as_view(),
+            {"kind": sites.KIND},
+            name=f"supplier-site-{action}",
+        )
+        for action, view in (("merge", merges.SiteMergeView), ("unmerge", merges.SiteUnmergeView))
     ),
 ]

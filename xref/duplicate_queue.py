@@ -9,6 +9,9 @@ describes them.
     decide(kind, pair_id, decision, ...)         a decision, refused if the pair changed since
     run_progress(run)                            a full run's progress, for a bar
 
+A supplier site is shown by its supplier's name and number, its code and its address: a
+steward must see which company it is before which of its addresses.
+
 A cluster's impact is what a merge would touch: the cross-references of its records (how
 many, from which systems). The quarantine app knows the open cases naming each record and
 hands a counter of them to `queue` (a lower app does not read a higher one's tables).
@@ -24,19 +27,22 @@ from django.urls import reverse
 from django.utils.text import capfirst
 
 from mdm.identifiers import compact
-from xref import duplicates
-from xref.duplicates import IDENTIFIERS, TEXT_FIELD, Cluster, DuplicateError
+from xref import duplicates, site_duplicates
+from xref.duplicates import FIELDS, IDENTIFIERS, TEXT_FIELD, Cluster, DuplicateError, model_of
 from xref.matching.calibration import SURE, WORTH_A_LOOK
-from xref.matching.keys import SPECS
 from xref.matching.scoring import COMPARISONS
 from xref.models import TARGETS, CrossReference, DuplicatePair, DuplicateRun
+from xref.sites import KIND as SITE
 
 Status = DuplicatePair.Status
-KINDS = tuple(SPECS)
+KINDS = duplicates.KINDS
 # Fields of the match index's rows that are not a record's facts compared by the matcher.
 NOT_COMPARED_FIELDS = ("id", "public_id", "merged_into")
-# The record's own number (a location's is its code): shown beside its name, never first.
-NUMBER_FIELD = {"item": "number", "supplier": "number", "location": "code"}
+# The record's own number (a location's and a site's is its code): shown beside its name,
+# never first.
+NUMBER_FIELD = {"item": "number", "supplier": "number", "location": "code", SITE: "code"}
+# A site's fields side by side: what is compared first, its code last.
+SITE_FIELDS = ("address", "postal_code", "city", "country", "name", "code")
 # The comparisons of `xref.matching.scoring` in words.
 COMPARISON_LABELS = {
     "gtin": "GTIN",
@@ -67,21 +73,23 @@ class PairChanged(Exception):
 
 def compared_fields(kind):
     """The fields of a record the matcher compares, in the order a person reads them: the
-    name (or description) first, the record's own number last."""
-    fields = [name for name in SPECS[kind].fields if name not in NOT_COMPARED_FIELDS]
+    name (or description) first, the record's own number last; a site's address first."""
+    if kind == SITE:
+        return list(SITE_FIELDS)
+    fields = [name for name in FIELDS[kind] if name not in NOT_COMPARED_FIELDS]
     fields.remove(TEXT_FIELD[kind])
     fields.remove(NUMBER_FIELD[kind])
     return [TEXT_FIELD[kind], *fields, NUMBER_FIELD[kind]]
 
 
 def field_label(kind, name):
-    return capfirst(SPECS[kind].model._meta.get_field(name).verbose_name)
+    return capfirst(model_of(kind)._meta.get_field(name).verbose_name)
 
 
 def identifier_words(kind):
     """The identifiers whose change reopens a "not the same", in words: "number, DUNS, LEI,
     VAT number"."""
-    model = SPECS[duplicates.kind_of(kind)].model._meta
+    model = model_of(kind)._meta
     return ", ".join(str(model.get_field(name).verbose_name) for name in IDENTIFIERS[kind])
 
 
@@ -147,6 +155,10 @@ class QueueRecord:
     identifiers: dict  # {field: value}, the kind's identifiers but its number
     exists: bool
     merged_into: str = ""  # the public id it was merged into (xref.merging), if it was
+    supplier: str = ""  # a supplier site's supplier: its public id,
+    supplier_number: str = ""  # its number (its name is the site's `name`),
+    supplier_url: str = ""  # and its page in the admin
+    address: str = ""  # a supplier site's address on one line
     admin_url: str = ""
     systems: tuple = ()  # SystemReferences, most references first
     open_cases: int | None = None
@@ -245,12 +257,8 @@ def describe(kind, queued, open_cases=None):
 def records(kind, public_ids, open_cases=None):
     """{public id: QueueRecord}; a record deleted since its pair was found is there too,
     with exists False."""
-    spec = SPECS[duplicates.kind_of(kind)]
-    model = spec.model._meta
-    rows = {
-        row["public_id"]: row
-        for row in spec.model.objects.filter(public_id__in=list(public_ids)).values(*spec.fields)
-    }
+    model = model_of(kind)._meta
+    rows = _rows(kind, public_ids)
     systems = system_references(kind, public_ids)
     cases = open_cases(kind, public_ids) if open_cases is not None else {}
     shown = [name for name in IDENTIFIERS[kind] if name != NUMBER_FIELD[kind]]
@@ -265,6 +273,12 @@ def records(kind, public_ids, open_cases=None):
             identifiers={name: row[name] for name in shown} if row else {},
             exists=row is not None,
             merged_into=(row or {}).get("merged_into") or "",
+            supplier=(row or {}).get("supplier__public_id") or "",
+            supplier_number=(row or {}).get("supplier__number") or "",
+            supplier_url=reverse("admin:mdm_supplier_change", args=[row["supplier_id"]])
+            if row and kind == SITE
+            else "",
+            address=one_line_address(row) if row and kind == SITE else "",
             admin_url=reverse(
                 f"admin:{model.app_label}_{model.model_name}_change", args=[row["id"]]
             )
@@ -274,6 +288,23 @@ def records(kind, public_ids, open_cases=None):
             open_cases=cases.get(public_id, 0) if open_cases is not None else None,
         )
     return found
+
+
+def _rows(kind, public_ids):
+    """{public id: row} of the records (FIELDS), a site's with its supplier's public id,
+    number and name."""
+    supplier = ("supplier__public_id", "supplier__number", "supplier__name")
+    fields = FIELDS[kind] + (supplier if kind == SITE else ())
+    return {
+        row["public_id"]: row
+        for row in model_of(kind).objects.filter(public_id__in=list(public_ids)).values(*fields)
+    }
+
+
+def one_line_address(row):
+    """ "Hafenstraße 12, 97421 Schweinfurt" of a row with address, postal_code and city."""
+    town = " ".join(part for part in (row["postal_code"], row["city"]) if part)
+    return ", ".join(part for part in (row["address"], town) if part)
 
 
 # --- one pair ------------------------------------------------------------------------------
@@ -353,13 +384,8 @@ def comparison(pair, open_cases=None):
     """The pair's two records side by side, every compared field with whether it differs,
     the evidence and the matcher's levels in words, and the decision history."""
     kind = pair.kind
-    spec = SPECS[kind]
-    rows = {
-        row["public_id"]: row
-        for row in spec.model.objects.filter(public_id__in=(pair.record_a, pair.record_b)).values(
-            *spec.fields
-        )
-    }
+    model = model_of(kind)
+    rows = _rows(kind, (pair.record_a, pair.record_b))
     described = records(kind, {pair.record_a, pair.record_b}, open_cases)
     a, b = rows.get(pair.record_a) or {}, rows.get(pair.record_b) or {}
     fields = []
@@ -384,7 +410,7 @@ def comparison(pair, open_cases=None):
             name, field_label(kind, name), value, f"{field_label(kind, name)}: {value:.0f}% alike"
         )
         for name, value in sorted(pair.evidence.items(), key=lambda e: (-e[1], e[0]))
-        if name in {f.name for f in spec.model._meta.concrete_fields}
+        if name in {f.name for f in model._meta.concrete_fields}
     )
     return PairComparison(
         pair=pair,
@@ -401,7 +427,7 @@ def levels_in_words(kind, levels):
     """Each comparison of the kind with the level the pair reached (the scoring module's
     level names), in words."""
     found = []
-    for compared in COMPARISONS[kind]:
+    for compared in site_duplicates.COMPARISONS if kind == SITE else COMPARISONS[kind]:
         level = levels.get(compared.name)
         label = COMPARISON_LABELS.get(compared.name, capfirst(compared.name.replace("_", " ")))
         if compared.name == "number" and kind == "location":

@@ -1,5 +1,6 @@
-"""Duplicates among the master records: pairs of items, suppliers or locations that may be one
-record twice, found by the matcher, grouped into clusters and decided on by stewards.
+"""Duplicates among the master records: pairs of items, suppliers, locations or supplier sites
+that may be one record twice, found by the matcher, grouped into clusters and decided on by
+stewards.
 
     check(kind, public_id)        a record compared with the master; its pairs kept or dropped
     full_run(kind)                every record of a kind checked, a Celery task per chunk
@@ -14,12 +15,14 @@ that a "not the same" reopens when an identifier of either record (`IDENTIFIERS`
 since it was decided. The record's own number is not asked for: every other record's number
 differs, which the matcher takes as near proof of another record.
 
-Supplier sites are checked where they are locations (a Location of kind supplier_site); a
-SupplierSite row of its own has no match index and is not checked.
+Supplier sites have no match index: a site is compared with the other sites of its supplier,
+scored as a pair of locations (`xref.site_duplicates`). Their pairs are kept, clustered and
+decided like the others', but teach the matcher nothing (it matches no sites).
 
-Every save of an item, supplier or location queues a check once its transaction commits
-(`connect_signals`, from XrefConfig.ready). Writes that send no signals (bulk imports) are
-found by the next full run.
+Every save of an item, supplier, location or supplier site queues a check once its
+transaction commits (`connect_signals`, from XrefConfig.ready); so does a supplier merge for
+the sites it moves to the survivor (each is saved). Writes that send no signals (bulk
+imports) are found by the next full run.
 """
 
 import hashlib
@@ -35,11 +38,13 @@ from django.utils import timezone
 
 from core.queue import send
 from mdm.identifiers import compact
-from xref import labels
+from mdm.models import SupplierSite
+from xref import labels, site_duplicates
 from xref.matching import calibration, ranking
 from xref.matching.calibration import SURE, WORTH_A_LOOK
 from xref.matching.keys import SPECS
 from xref.models import DuplicatePair, DuplicateRun, MatchLabel
+from xref.sites import KIND as SITE
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +55,25 @@ IDENTIFIERS = {
     "item": ("number", "gtin", "mpn"),
     "supplier": ("number", "duns", "lei", "vat"),
     "location": ("code", "gln"),
+    SITE: ("code",),
 }
-TEXT_FIELD = {"item": "description", "supplier": "name", "location": "name"}
+# What a person calls a record; a site is called by its supplier's name.
+TEXT_FIELD = {
+    "item": "description",
+    "supplier": "name",
+    "location": "name",
+    SITE: "supplier__name",
+}
 # Candidates a check asks the matcher for: a record rarely has more true duplicates.
 CANDIDATES = 10
 # Records a full run's task checks.
 CHUNK_SIZE = 500
-KIND_BY_MODEL = {spec.model: kind for kind, spec in SPECS.items()}
+# The kinds duplicates are looked for among, with their model and the fields a check reads:
+# those of the match index, and supplier sites.
+MODELS = {kind: spec.model for kind, spec in SPECS.items()} | {SITE: SupplierSite}
+FIELDS = {kind: spec.fields for kind, spec in SPECS.items()} | {SITE: site_duplicates.FIELDS}
+KINDS = tuple(MODELS)
+KIND_BY_MODEL = {model: kind for kind, model in MODELS.items()}
 
 
 class DuplicateError(ValueError):
@@ -71,9 +88,8 @@ def check(kind, public_id):
     (created, or updated with their new score); drop its open pairs below it. Returns the
     pairs found, best first. A record that no longer exists, or was merged into another
     (xref.merging), loses its open pairs, and is no other record's pair."""
-    spec = _spec(kind)
-    live = spec.model.objects.filter(merged_into="")
-    row = live.filter(public_id=public_id).values(*spec.fields).first()
+    live = model_of(kind).objects.filter(merged_into="")
+    row = live.filter(public_id=public_id).values(*FIELDS[kind]).first()
     known = {pair.other(public_id): pair for pair in pairs_of(kind, public_id)}
     # The record's known pairs are compared again whether retrieval finds them or not, so a
     # pair is dropped only when its score fell.
@@ -103,7 +119,10 @@ def pairs_of(kind, public_id):
 
 
 def _candidates(kind, row, include):
-    """{public id: (pair probability, Compared)} of the record's candidates, itself left out."""
+    """{public id: (pair probability, Compared)} of the record's candidates, itself left out
+    (a site's: the other sites of its supplier; `include` are compared only if they are)."""
+    if kind == SITE:
+        return site_duplicates.candidates(row)
     fields = {name: row[name] for name in labels.QUERY_FIELDS[kind][1:] if row[name]}
     country = row["country"] if SPECS[kind].has_country else None
     found = ranking.compared(
@@ -190,8 +209,7 @@ def full_run(kind, chunk_size=CHUNK_SIZE):
     """Start a full run over every record of `kind`: a task per chunk of `chunk_size` public
     ids, sent once the run is committed; the task that finishes the last chunk sends the one
     that settles the run. Returns the run (DuplicateRun), its progress kept on it."""
-    spec = _spec(kind)
-    ids = list(spec.model.objects.order_by("public_id").values_list("public_id", flat=True))
+    ids = list(model_of(kind).objects.order_by("public_id").values_list("public_id", flat=True))
     chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
     run = DuplicateRun.objects.create(
         kind=kind, chunks_total=len(chunks), pending=list(range(len(chunks)))
@@ -313,12 +331,11 @@ def decide(pair, decision, user=None, note=""):
         raise DuplicateError(
             f"Unknown decision {decision!r}; choose one of {', '.join(Status.values)}."
         )
-    spec = _spec(pair.kind)
     rows = {
         row["public_id"]: row
-        for row in spec.model.objects.filter(public_id__in=(pair.record_a, pair.record_b)).values(
-            *spec.fields
-        )
+        for row in model_of(pair.kind)
+        .objects.filter(public_id__in=(pair.record_a, pair.record_b))
+        .values(*FIELDS[pair.kind])
     }
     missing = [public_id for public_id in (pair.record_a, pair.record_b) if public_id not in rows]
     if missing and decision != Status.OPEN:
@@ -334,7 +351,7 @@ def decide(pair, decision, user=None, note=""):
             pair.decided_by, pair.decided_at = person, timezone.now()
         pair._history_user = person
         pair.save()
-        if not missing:
+        if not missing and pair.kind in labels.QUERY_FIELDS:  # the matcher's kinds
             _label(pair, rows[pair.record_a], person)
     return pair
 
@@ -380,7 +397,8 @@ def _queue():
 
 
 def connect_signals():
-    """Check every item, supplier and location saved or deleted (XrefConfig.ready)."""
+    """Check every item, supplier, location and supplier site saved or deleted
+    (XrefConfig.ready)."""
     for model, kind in KIND_BY_MODEL.items():
         post_save.connect(_queue_check, sender=model, dispatch_uid=f"duplicates.save.{kind}")
         post_delete.connect(_queue_check, sender=model, dispatch_uid=f"duplicates.del.{kind}")
@@ -388,10 +406,11 @@ def connect_signals():
 
 def kind_of(kind):
     """`kind` if duplicates are looked for among its records, else DuplicateError."""
-    if kind not in SPECS:
-        raise DuplicateError(f"Unknown kind {kind!r}; choose one of {', '.join(SPECS)}.")
+    if kind not in MODELS:
+        raise DuplicateError(f"Unknown kind {kind!r}; choose one of {', '.join(KINDS)}.")
     return kind
 
 
-def _spec(kind):
-    return SPECS[kind_of(kind)]
+def model_of(kind):
+    """The model of the records of `kind`, else DuplicateError."""
+    return MODELS[kind_of(kind)]

@@ -2,11 +2,10 @@
 day a reference is valid on, changed since, and a text search over code and scope."""
 
 import django_filters
-from django.db.models import Q
 
 from mdm.filters import MasterDataFilterSet
 from xref import services
-from xref.models import CrossReference, Kind
+from xref.models import CrossReference, Kind, valid_on
 
 
 class CrossReferenceFilterSet(MasterDataFilterSet):
@@ -40,8 +39,4 @@ class CrossReferenceFilterSet(MasterDataFilterSet):
         return queryset.filter(services.target_condition(value))
 
     def filter_valid_at(self, queryset, name, value):
-        return queryset.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=value),
-            Q(valid_to__isnull=True) | Q(valid_to__gt=value),
-            status=CrossReference.Status.ACTIVE,
-        )
+        return queryset.filter(valid_on(value))

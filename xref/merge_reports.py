@@ -52,6 +52,7 @@ MOVED_NOUNS = {
     "mdm.itemunitconversion.supplier": ("pack conversion", "pack conversions"),
     "mdm.suppliersite.supplier": ("supplier site", "supplier sites"),
     "mdm.location.parent": ("child location", "child locations"),
+    "mdm.location.supplier_site": ("location that is the site", "locations that are the site"),
     "quarantine.quarantinecase.replayed": ("open case, replayed", "open cases, replayed"),
 }
 SIDES = ("survivor", "loser")
@@ -234,8 +235,9 @@ class Moving:
 
 def moving(kind, loser_id):
     """What a merge would move from the loser to the survivor that the hub's own tables hold:
-    its active cross-references (by system), revisions, pack conversions, supplier sites or
-    child locations. (The ledger and open cases are the higher apps'.) Only sorts with rows."""
+    its active cross-references (by system), revisions, pack conversions, supplier sites,
+    child locations or the locations that are a site. (The ledger and open cases are the
+    higher apps'.) Only sorts with rows."""
     model = model_of(kind)
     loser = model.objects.filter(public_id=_normal(loser_id)).first()
     if loser is None:
@@ -262,8 +264,10 @@ def moving(kind, loser_id):
             ("mdm.suppliersite.supplier", SupplierSite.objects.filter(supplier=loser)),
             ("mdm.itemunitconversion.supplier", ItemUnitConversion.objects.filter(supplier=loser)),
         )
-    else:
+    elif kind == "location":
         counted = (("mdm.location.parent", Location.objects.filter(parent=loser)),)
+    else:
+        counted = (("mdm.location.supplier_site", Location.objects.filter(supplier_site=loser)),)
     for label, rows in counted:
         count = rows.count()
         if count:

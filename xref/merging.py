@@ -1,6 +1,7 @@
 """Merging one master record into another, and undoing it (issue 19).
 
     survivorship(kind, survivor_id, loser_id)  both values of each field and the default pick
+                                               (the rules: xref.survivorship)
     merge(kind, survivor_id, loser_id, ...)    the loser merged into the survivor: a Merge
     unmerge(merge, ...)                        both records, and every row moved, as before
     resolve_merged(kind, public_id)            the live public id an id stands for now
@@ -11,7 +12,8 @@ the values the steward picked (the defaults of `survivorship` for the rest); the
 up the unique identifiers the survivor takes, becomes inactive and names the survivor in
 `merged_into`; everything that pointed at the loser points at the survivor: its
 cross-references, its item revisions and pack conversions, its supplier sites, its child
-locations, and (through the `records_merged` signal) the rows of higher apps: the
+locations, the locations that are a supplier site (only two sites of one supplier merge:
+xref.sites), and (through the `records_merged` signal) the rows of higher apps: the
 validation ledger, and the quarantine's open cases, replayed once the merge commits. The
 loser stays a row, so its public id resolves forever (mdm.models.base.live_record: the
 API's detail URL, xref.resolve, xref.services.target_by_key follow it).
@@ -26,7 +28,6 @@ moved, renamed, kept or retired, and `unmerge` puts all of it back.
 
 import datetime as dt
 import logging
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 from mdm.models import Item, ItemRevision, ItemUnitConversion, Location, Supplier, SupplierSite
 from mdm.models import Unit as UnitModel
 from mdm.models.base import live_record
-from xref import duplicates
+from xref import duplicates, sites
 from xref.models import (
     TARGETS,
     CrossReference,
@@ -48,75 +49,26 @@ from xref.models import (
     overlapping_preference,
 )
 from xref.signals import records_merged, records_unmerged
+from xref.survivorship import FIELDS, defaults
 
 logger = logging.getLogger(__name__)
 
-MODELS = {"item": Item, "supplier": Supplier, "location": Location}
+MODELS = {"item": Item, "supplier": Supplier, "location": Location, sites.KIND: SupplierSite}
 KIND_BY_PREFIX = {model.PUBLIC_ID_PREFIX: kind for kind, model in MODELS.items()}
 # The status a merged record ends with: it is no longer a live record.
 MERGED_STATUS = {
     "item": Item.Status.OBSOLETE,
     "supplier": Supplier.Status.INACTIVE,
     "location": Location.Status.INACTIVE,
+    sites.KIND: SupplierSite.Status.INACTIVE,
 }
 # Identifiers no two records may hold (database constraints): the loser gives up the ones
 # the survivor takes.
-UNIQUE = {"item": ("gtin",), "supplier": ("duns", "lei"), "location": ("gln",)}
+UNIQUE = {"item": ("gtin",), "supplier": ("duns", "lei"), "location": ("gln",), sites.KIND: ()}
 # Rows read or updated per statement, well below SQLite's limit on query parameters.
 CHUNK = 500
 # simple_history's change reason holds this many characters; the Merge keeps the full reason.
 REASON_LENGTH = 100
-
-# How a default is chosen (see _pick).
-RECENT, LONGEST, STATUS, SURVIVOR, EITHER, PARENT = (
-    "recent",
-    "longest",
-    "status",
-    "survivor",
-    "either",
-    "parent",
-)
-# The fields a steward picks, per kind, in groups whose fields come from one record (a net
-# weight with its unit, a VAT number with the country it is checked for, an address with its
-# city and postal code); a group is judged by its first field.
-FIELDS = {
-    "item": (
-        (("description",), LONGEST),
-        (("item_type",), RECENT),
-        (("status",), STATUS),
-        (("base_unit",), SURVIVOR),
-        (("gtin",), RECENT),
-        (("manufacturer",), RECENT),
-        (("mpn",), RECENT),
-        (("commodity",), RECENT),
-        (("net_weight", "weight_unit"), RECENT),
-    ),
-    "supplier": (
-        (("name",), LONGEST),
-        (("legal_name",), LONGEST),
-        (("status",), STATUS),
-        (("vat", "country"), RECENT),
-        (("duns",), RECENT),
-        (("lei",), RECENT),
-    ),
-    "location": (
-        (("name",), LONGEST),
-        (("kind", "supplier_site"), SURVIVOR),
-        (("status",), STATUS),
-        (("gln",), RECENT),
-        (("address", "city", "postal_code"), RECENT),
-        (("country",), RECENT),
-        (("timezone",), RECENT),
-        (("calendar",), RECENT),
-        (("parent",), PARENT),
-        (("can_receive",), EITHER),
-    ),
-}
-# Why the survivor's value is the default where it always is.
-SURVIVOR_WORDS = {
-    "base_unit": "the quantities on record are in its base unit",
-    "kind": "what kind of place it is stays as it was",
-}
 
 
 class MergeError(ValueError):
@@ -149,7 +101,7 @@ def survivorship(kind, survivor_id, loser_id):
     """Each field a steward picks for the merge of `loser_id` into `survivor_id`, with both
     values, the default and why: {field: {"survivor", "loser", "default", "rule"}}. Related
     records are given by natural key (a unit's code, a calendar's or location's public id),
-    decimals as text."""
+    decimals as text. The rules are xref.survivorship's; this checks the two records."""
     model = model_of(kind)
     survivor_id, loser_id = _pair_ids(kind, survivor_id, loser_id)
     records = {r.public_id: r for r in model.objects.filter(public_id__in=(survivor_id, loser_id))}
@@ -158,72 +110,8 @@ def survivorship(kind, survivor_id, loser_id):
             raise MergeError(f"No {kind} {public_id}.")
     survivor, loser = records[survivor_id], records[loser_id]
     _refuse_merged(kind, survivor, loser)
-    return _defaults(kind, survivor, loser)
-
-
-def _defaults(kind, survivor, loser):
-    found = {}
-    for fields, rule in FIELDS[kind]:
-        ours = {name: _shown(survivor, name) for name in fields}
-        theirs = {name: _shown(loser, name) for name in fields}
-        values, words = _pick(rule, fields, ours, theirs, survivor, loser)
-        lead = survivor._meta.get_field(fields[0]).verbose_name
-        for name in fields:
-            found[name] = {
-                "survivor": ours[name],
-                "loser": theirs[name],
-                "default": values[name],
-                "rule": words if name == fields[0] else f"{words} (goes with the {lead})",
-            }
-    return found
-
-
-def _pick(rule, fields, ours, theirs, survivor, loser):
-    """The default values of one group of fields and why, in words."""
-    lead = fields[0]
-    same = all(ours[name] == theirs[name] for name in fields)
-    newer_is_loser = loser.updated_at > survivor.updated_at
-    ids = {"survivor": survivor.public_id, "loser": loser.public_id}
-    sides = {"survivor": ours, "loser": theirs}
-
-    def chosen(side, why):
-        return dict(sides[side]), f"{ids[side]}'s: {why}" if not same else "the same on both"
-
-    if rule == SURVIVOR:
-        return chosen("survivor", SURVIVOR_WORDS.get(lead, "the survivor's"))
-    if rule == EITHER:
-        value = bool(ours[lead] or theirs[lead])
-        return {lead: value}, "yes if either says yes" if not same else "the same on both"
-    if rule == PARENT:  # never one of the two records themselves
-        own = {survivor.public_id, loser.public_id}
-        if not _empty(ours[lead]) and ours[lead] not in own:
-            return chosen("survivor", "the survivor's place among the locations")
-        if not _empty(theirs[lead]) and theirs[lead] not in own:
-            why = "the survivor has none" if _empty(ours[lead]) else "the survivor's is the loser"
-            return chosen("loser", why)
-        return {lead: None}, "none: neither has a parent other than the two records"
-    if rule == STATUS:
-        order = ("blocked", "active")
-        rank = {side: order.index(v[lead]) if v[lead] in order else 2 for side, v in sides.items()}
-        if rank["loser"] < rank["survivor"]:
-            return chosen("loser", "a block stands" if rank["loser"] == 0 else "the active one")
-        why = {0: "a block stands", 1: "the active one"}.get(rank["survivor"], "the survivor's")
-        return chosen("survivor", why)
-    has = {side: not _empty(v[lead]) for side, v in sides.items()}
-    if not any(has.values()):  # judged by the whole group when neither has its first field
-        has = {side: any(not _empty(v[name]) for name in fields) for side, v in sides.items()}
-    if not any(has.values()):
-        return dict(ours), "neither has one"
-    if has["survivor"] != has["loser"]:
-        return chosen("survivor" if has["survivor"] else "loser", "the other has none")
-    if rule == LONGEST:
-        ours_long, theirs_long = len(str(ours[lead])), len(str(theirs[lead]))
-        if ours_long == theirs_long:
-            return chosen("survivor", "as long as the other")
-        return chosen("loser" if theirs_long > ours_long else "survivor", "the longer")
-    newer = "loser" if newer_is_loser else "survivor"
-    record = loser if newer_is_loser else survivor
-    return chosen(newer, f"changed last ({timezone.localtime(record.updated_at):%Y-%m-%d})")
+    _refuse_apart(kind, survivor, loser)
+    return defaults(kind, survivor, loser)
 
 
 # --- merging ------------------------------------------------------------------------------
@@ -254,9 +142,10 @@ def merge(kind, survivor_id, loser_id, *, values=None, user=None, reason="", see
         with transaction.atomic():
             survivor, loser = _locked(model, kind, survivor_id, loser_id)
             _refuse_merged(kind, survivor, loser)
+            _refuse_apart(kind, survivor, loser)
             _check_seen(seen, survivor, loser)
             chosen = {
-                name: entry["default"] for name, entry in _defaults(kind, survivor, loser).items()
+                name: entry["default"] for name, entry in defaults(kind, survivor, loser).items()
             }
             chosen.update(values)
             chosen = {name: _value(model, name, value) for name, value in chosen.items()}
@@ -341,8 +230,9 @@ def unmerge(merge, *, user=None, reason=""):
     """Undo `merge`: both records as they were before it, every row it moved back where it
     was (renamed codes, retired references and preferred flags too), in one transaction.
     MergeConflict when it was undone already, the survivor has since been merged into
-    another record, or a row it moved no longer exists or no longer points at the survivor.
-    Returns the Merge, marked undone."""
+    another record, a site it moved has since been merged with a site that stays (a
+    supplier merge), or a row it moved no longer exists or no longer points at the
+    survivor. Returns the Merge, marked undone."""
     person = _person(user)
     reason = (reason or "").strip()
     model = model_of(merge.kind)
@@ -362,6 +252,8 @@ def unmerge(merge, *, user=None, reason=""):
             if loser.merged_into != survivor.public_id:
                 words = f"{loser.public_id} is no longer merged into {survivor.public_id}"
                 raise MergeConflict(f"{words}.")
+            if why := sites.merged_across(merge.moved.get("mdm.suppliersite.supplier", [])):
+                raise MergeConflict(why)
             words = f"Merge #{merge.pk} undone: {merge.loser} split from {merge.survivor}" + (
                 f": {reason}" if reason else "."
             )
@@ -459,8 +351,9 @@ def _move_back_references(merge, survivor, loser, user, words):
 
 def _move_children(kind, survivor, loser, user, words, renamed):
     """The loser's revisions and pack conversions (items), sites and supplier conversions
-    (suppliers), child locations (locations), pointed at the survivor, each saved with its
-    history. {label: [ids]}; `renamed` gets {label: {id: old code}}."""
+    (suppliers), child locations (locations), the locations that are it (supplier sites),
+    pointed at the survivor, each saved with its history. {label: [ids]}; `renamed` gets
+    {label: {id: old code}}."""
     suffix = f".{loser.public_id}"
     moved = {}
     if kind == "item":
@@ -473,10 +366,15 @@ def _move_children(kind, survivor, loser, user, words, renamed):
             SupplierSite, "supplier", "code", survivor, loser, suffix, user, words, renamed
         )
         _move_conversions("supplier", survivor, loser, user, words, moved)
-    else:
+    elif kind == "location":
         children = Location.objects.filter(parent=loser).exclude(pk=survivor.pk).order_by("pk")
         moved["mdm.location.parent"] = [
             _moved(child, "parent", survivor, user, words) for child in children
+        ]
+    else:
+        places = Location.objects.filter(supplier_site=loser).order_by("pk")
+        moved["mdm.location.supplier_site"] = [
+            _moved(place, "supplier_site", survivor, user, words) for place in places
         ]
     return {label: ids for label, ids in moved.items() if ids}
 
@@ -544,6 +442,7 @@ def _move_back_children(merge, survivor, loser, user, words):
         ("mdm.itemunitconversion.item", ItemUnitConversion, None),
         ("mdm.itemunitconversion.supplier", ItemUnitConversion, None),
         ("mdm.location.parent", Location, None),
+        ("mdm.location.supplier_site", Location, None),
     ):
         field = label.rsplit(".", 1)[1]
         codes = renamed.get(label, {})
@@ -666,6 +565,12 @@ def _refuse_merged(kind, survivor, loser):
         )
 
 
+def _refuse_apart(kind, survivor, loser):
+    """MergeError for two sites of two suppliers (xref.sites.two_suppliers)."""
+    if kind == sites.KIND and (why := sites.two_suppliers(survivor, loser)):
+        raise MergeError(why)
+
+
 def _merged_words(kind, record):
     """'SUP-000002 was merged into SUP-000001 on 2026-12-07 by alice'"""
     found = (
@@ -717,21 +622,6 @@ def _snapshot(record):
     return {field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields}
 
 
-def _shown(record, name):
-    """A field's value as survivorship shows it: a related record by natural key, a
-    decimal as text."""
-    field = record._meta.get_field(name)
-    if field.is_relation:
-        related = getattr(record, name)
-        if related is None:
-            return None
-        return related.code if isinstance(related, UnitModel) else related.public_id
-    value = getattr(record, name)
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return value
-
-
 def _value(model, name, value):
     """A picked value as the model stores it; MergeError naming the field when it cannot be."""
     field = model._meta.get_field(name)
@@ -751,10 +641,6 @@ def _value(model, name, value):
         return field.to_python(value)
     except ValidationError as exc:
         raise MergeError(f"{label}: {_sentences(exc)}") from None
-
-
-def _empty(value):
-    return value is None or value == ""
 
 
 def _person(user):

@@ -222,6 +222,16 @@ class CrossReference(models.Model):
                     )
 
 
+def valid_on(day):
+    """The condition of a cross-reference in force on `day`: active, begun and not ended (the
+    query form of CrossReference.is_valid_on)."""
+    return (
+        Q(status=CrossReference.Status.ACTIVE)
+        & (Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+        & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+    )
+
+
 def _period(start, end):
     return f"{start or 'always'} to {end or 'open'}"
 
@@ -359,6 +369,16 @@ class MatchWeights(models.Model):
         return f"{self.kind} weights of {self.estimated_at:%Y-%m-%d %H:%M}"
 
 
+# The kinds of record duplicates are looked for among (xref.duplicates) and merged
+# (xref.merging).
+DUPLICATE_KINDS = [
+    ("item", "Item"),
+    ("supplier", "Supplier"),
+    ("location", "Location"),
+    ("supplier_site", "Supplier site"),
+]
+
+
 class DuplicatePair(models.Model):
     """Two master records of one kind that may be one record twice: found by the duplicate
     check (`xref.duplicates`), scored, and decided on by a steward."""
@@ -369,9 +389,7 @@ class DuplicatePair(models.Model):
         NOT_SAME = "not_same", "Not the same"
         LATER = "later", "Later"
 
-    kind = models.CharField(
-        max_length=10, choices=[(k, k.title()) for k in ("item", "supplier", "location")]
-    )
+    kind = models.CharField(max_length=16, choices=DUPLICATE_KINDS)
     # Public ids, stored in order (record_a < record_b), so a pair has one row however it
     # was found.
     record_a = models.CharField(max_length=20)
@@ -429,7 +447,7 @@ class DuplicateRun(models.Model):
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Failed"
 
-    kind = models.CharField(max_length=10)
+    kind = models.CharField(max_length=16)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -447,15 +465,12 @@ class DuplicateRun(models.Model):
         return f"{self.kind} duplicate run of {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
-MERGE_KINDS = [(k, k.title()) for k in ("item", "supplier", "location")]
-
-
 class Merge(models.Model):
     """One master record merged into another by a steward (`xref.merging`): the survivor kept
     its public id, the loser's resolves to it. Keeps both records as they were and every row
     that moved, so the merge can be undone exactly."""
 
-    kind = models.CharField(max_length=10, choices=MERGE_KINDS)
+    kind = models.CharField(max_length=16, choices=DUPLICATE_KINDS)
     survivor = models.CharField(max_length=20, help_text="Public id of the record that stayed.")
     loser = models.CharField(
         max_length=20, help_text="Public id of the record merged into the survivor."

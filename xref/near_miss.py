@@ -18,12 +18,12 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from xref.models import TARGETS, CrossReference
+from xref.models import TARGETS, CrossReference, valid_on
 
 MAX_EDITS = 2
 # The edits a code of this many characters (once normalised) may be away: below the first
@@ -269,13 +269,7 @@ class SystemCodes:
     @classmethod
     def of(cls, kind, system, as_of):
         field = TARGETS[kind][0]
-        references = CrossReference.objects.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=as_of),
-            Q(valid_to__isnull=True) | Q(valid_to__gt=as_of),
-            system__code=system,
-            kind=kind,
-            status=CrossReference.Status.ACTIVE,
-        )
+        references = CrossReference.objects.filter(valid_on(as_of), system__code=system, kind=kind)
         stamp = tuple(references.aggregate(Count("id"), Max("id"), Max("updated_at")).values())
         key = (kind, system, as_of)
         kept = cls._kept.get(key)

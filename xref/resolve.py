@@ -546,7 +546,7 @@ class _Resolver:
                 continue
             if record is None:
                 continue
-            values = [getattr(record, column.split(".")[1]) for column in columns]
+            values = [_value_of(record, column) for column in columns]
             self.records[(kind, target)] = {**summarize(values), "merged_from": summary["id"]}
             self.live[(kind, target)] = record.pk
 
@@ -704,6 +704,19 @@ def _join(model, alias, on):
     return f"LEFT JOIN {model._meta.db_table} {alias} ON {alias}.{on}"
 
 
+# The record a summary column's table alias reads, from the record the summary is of
+# (_follow_merged reads the live record's values by the columns' names).
+ALIAS_PATHS = {"sss": "supplier"}
+
+
+def _value_of(record, column):
+    """The value of a summary column ("ss.code", "sss.public_id") for a record."""
+    alias, name = column.split(".")
+    if alias in ALIAS_PATHS:
+        record = getattr(record, ALIAS_PATHS[alias])
+    return getattr(record, name)
+
+
 def _merged(summary, merged_into):
     """A summary marked when its record was merged into another (see _follow_merged)."""
     if merged_into:
@@ -746,8 +759,8 @@ SUMMARIES = {
             _join(SupplierSite, "ss", "id = x.supplier_site_id"),
             _join(Supplier, "sss", "id = ss.supplier_id"),
         ],
-        ["ss.public_id", "sss.public_id", "ss.code", "ss.status"],
-        lambda v: {"id": v[0], "supplier": v[1], "code": v[2], "status": v[3]},
+        ["ss.public_id", "sss.public_id", "ss.code", "ss.status", "ss.merged_into"],
+        lambda v: _merged({"id": v[0], "supplier": v[1], "code": v[2], "status": v[3]}, v[4]),
     ),
     Kind.LOCATION: (
         [_join(Location, "l", "id = x.location_id")],

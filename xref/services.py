@@ -20,8 +20,8 @@ Natural keys of canonical records, used by the API and its filters:
     location        LOC-000007            unit            H87 (UN/ECE Rec 20 or Rec 21 code)
     code value      ACK_LINE_STATUS:accepted (code list code, ":", value code)
 
-The public id of an item, supplier or location merged into another (xref.merging) stands for
-the live record it was merged into.
+The public id of an item, supplier, supplier site or location merged into another
+(xref.merging) stands for the live record it was merged into.
 """
 
 from datetime import date
@@ -67,7 +67,7 @@ UPDATABLE = frozenset(
 
 # Records that can be merged into another (xref.merging): their public ids are followed to
 # the live record.
-MERGEABLE = (Item, Supplier, Location)
+MERGEABLE = (Item, Supplier, SupplierSite, Location)
 # Public id prefix -> (kind, foreign key field) for the records known by public id.
 PUBLIC_ID_KINDS = {
     Item.PUBLIC_ID_PREFIX: Kind.ITEM,

@@ -108,6 +108,8 @@ class SupplierSite(PublicIdModel):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
 
+    merged_into = merged_into_field()
+
     history = history()
 
     class Meta:
@@ -119,6 +121,7 @@ class SupplierSite(PublicIdModel):
                 violation_error_message="This supplier already has a site with this code.",
             ),
         ]
+        indexes = [merged_index("supplier_site_merged")]
 
     def __str__(self):
         return f"{self.supplier.number}/{self.code}"

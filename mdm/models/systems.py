@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from mdm.models.base import SYSTEM_CODE_VALIDATOR, SecretKeyHolder, TimestampedModel, history
@@ -34,6 +35,16 @@ class SourceSystem(TimestampedModel):
         default=list,
         blank=True,
         help_text='Domains this system is the source of record for, e.g. ["item", "supplier"].',
+    )
+    # Whose values a merge of two duplicate records keeps by default (xref.survivorship):
+    # ranked, active systems only, and only for the domains above.
+    trust_rank = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Where it comes in the order of trust when two duplicate records are merged: "
+        "1 is trusted first, 2 next, and so on; counts only for the domains it is the source "
+        "of record for. Empty: not ranked.",
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)

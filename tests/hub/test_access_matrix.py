@@ -156,6 +156,14 @@ MATRIX = {
         "/api/v1/locations/{w.location.public_id}/unmerge/",
         {"POST": row(401, 403, 409, 403)},
     ),
+    "supplier-site-merge": (
+        "/api/v1/suppliers/{w.supplier.public_id}/sites/HQ/merge/?loser=HQ",
+        {"GET": row(401, 400, 400, 403), "POST": row(401, 403, 400, 403)},
+    ),
+    "supplier-site-unmerge": (
+        "/api/v1/suppliers/{w.supplier.public_id}/sites/HQ/unmerge/",
+        {"POST": row(401, 403, 409, 403)},
+    ),
     "xref-list": ("/api/v1/xrefs/", MASTER_LIST),
     "xref-detail": ("/api/v1/xrefs/{w.xref.pk}/", MASTER_DETAIL),
     # Master data.

@@ -5,7 +5,7 @@ clusters, and decisions that hold until an identifier changes."""
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from mdm.models import Item, Location, Supplier
 from xref import duplicates
@@ -324,3 +324,21 @@ def test_the_command_starts_a_run(acme_twice, django_capture_on_commit_callbacks
 
     assert DuplicateRun.objects.get().status == "finished"
     assert pair_of(*acme_twice[:2]).status == "open"
+
+
+def test_the_command_runs_over_every_kind_supplier_sites_included(
+    acme_twice, django_capture_on_commit_callbacks
+):
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("find_duplicates", "--all", stdout=out)
+
+    assert sorted(DuplicateRun.objects.values_list("kind", flat=True)) == [
+        "item",
+        "location",
+        "supplier",
+        "supplier_site",
+    ]
+    assert "supplier_site: run" in out.getvalue()
+    with pytest.raises(CommandError, match="supplier_site"):
+        call_command("find_duplicates", stdout=out)

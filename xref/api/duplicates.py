@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from core.problems import ProblemResponse
 from core.roles import STEWARD, VIEWER
-from xref import duplicate_queue, duplicates
+from xref import duplicate_queue, duplicates, sites
 from xref.duplicates import DuplicateError
 from xref.matching.calibration import SURE, WORTH_A_LOOK
 from xref.models import DuplicatePair, DuplicateRun
@@ -30,7 +30,7 @@ KIND_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     enum=list(duplicate_queue.KINDS),
-    description="Record kind: item, supplier or location (supplier sites are locations).",
+    description="Record kind: item, supplier, location or supplier_site.",
 )
 PAIR_PARAMETER = OpenApiParameter(
     "pair_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The pair's id"
@@ -54,8 +54,13 @@ def _kind(kind):
         ) from None
 
 
-def _record_url(request, kind, public_id):
-    return request.build_absolute_uri(reverse(f"{kind}-detail", kwargs={"public_id": public_id}))
+def _record_url(request, record):
+    """The record's URL in the API; a supplier site's is under its supplier, by its code."""
+    if record.kind == sites.KIND:
+        path = sites.site_path(record.supplier, record.number)
+    else:
+        path = reverse(f"{record.kind}-detail", kwargs={"public_id": record.id})
+    return request.build_absolute_uri(path)
 
 
 # --- serializers (the shapes the views write; explicit for the schema) ----------------------
@@ -116,8 +121,20 @@ class DuplicateRecordSerializer(serializers.Serializer):
     """A record of a pair or cluster."""
 
     id = serializers.CharField(help_text="Public id, e.g. SUP-000045")
-    name = serializers.CharField(help_text="Name (items: description); empty if deleted")
-    number = serializers.CharField(help_text="The hub's own number (locations: code)")
+    name = serializers.CharField(
+        help_text="Name (items: description; supplier sites: their supplier's); empty if deleted"
+    )
+    number = serializers.CharField(help_text="The hub's own number (locations, sites: code)")
+    supplier = serializers.CharField(
+        help_text="Supplier sites: their supplier's public id; else empty"
+    )
+    supplier_number = serializers.CharField(
+        help_text="Supplier sites: their supplier's number; else empty"
+    )
+    address = serializers.CharField(
+        help_text='Supplier sites: the address on one line ("Hafenstraße 12, 97421 '
+        'Schweinfurt"); else empty'
+    )
     identifiers = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         help_text='The kind\'s identifiers, e.g. {"duns": "", "lei": "", "vat": "DE136695976"}',
@@ -128,8 +145,7 @@ class DuplicateRecordSerializer(serializers.Serializer):
     systems = DuplicateSystemReferencesSerializer(many=True)
 
     def get_url(self, record) -> str | None:
-        request, kind = self.context["request"], self.context["kind"]
-        return _record_url(request, kind, record.id) if record.exists else None
+        return _record_url(self.context["request"], record) if record.exists else None
 
 
 class DuplicatePairSummarySerializer(serializers.Serializer):

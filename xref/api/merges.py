@@ -8,14 +8,21 @@ its undoing, and the list of merges. Thin views over `xref.merging` (which merge
     POST /api/v1/{kind}/{id}/unmerge/           undo the merge of {id} (the loser)
     GET  /api/v1/merges/?kind=&record=          merges, newest first
 
-{kind} is the plural of mdm's own URLs (items, suppliers, locations). Stewards merge and
-unmerge; viewers read, as the review screens let them; integration clients have no use for
-it (the codes they resolve keep working through a merge).
+{kind} is the plural of mdm's own URLs (items, suppliers, locations). A supplier site is
+served under its supplier by its code, and so are its merges:
+/api/v1/suppliers/{supplier id}/sites/{code}/merge/, with `loser` another site of the same
+supplier, by public id or code. Stewards merge and unmerge; viewers read, as the review
+screens let them; integration clients have no use for it (the codes they resolve keep working
+through a merge).
 """
 
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -23,7 +30,8 @@ from rest_framework.views import APIView
 
 from core.problems import ProblemResponse
 from core.roles import STEWARD, VIEWER
-from xref import merge_reports, merging
+from mdm.models import SupplierSite
+from xref import merge_reports, merging, sites
 from xref.merging import MODELS, MergeConflict, MergeError
 from xref.models import Merge
 
@@ -39,15 +47,32 @@ SEEN_HELP = (
 
 
 def _record_url(request, kind, public_id):
-    return request.build_absolute_uri(reverse(f"{kind}-detail", kwargs={"public_id": public_id}))
+    return request.build_absolute_uri(sites.record_path(kind, public_id))
 
 
-def _record(kind, public_id):
-    """The record of `kind` with that public id (a merged one too), or a 404."""
+def _record(kind, key):
+    """The record of `kind` (a merged one too) the route's parameters `key` name: its public
+    id, or a supplier site's supplier and code; else a 404."""
+    if kind == sites.KIND:
+        supplier, code = key["supplier_public_id"].strip().upper(), key["code"]
+        record = SupplierSite.objects.filter(supplier__public_id=supplier, code=code).first()
+        if record is None:
+            raise NotFound(f"No site {code!r} of supplier {supplier}.")
+        return record
+    public_id = key["public_id"]
     record = MODELS[kind].objects.filter(public_id=str(public_id).strip().upper()).first()
     if record is None:
         raise NotFound(f"No {kind} {public_id}.")
     return record
+
+
+def _loser_id(kind, survivor, loser):
+    """The loser's public id: a supplier site may be named by its code among its supplier's
+    sites."""
+    if kind == sites.KIND:
+        found = SupplierSite.objects.filter(supplier_id=survivor.supplier_id, code=loser.strip())
+        return found.values_list("public_id", flat=True).first() or loser
+    return loser
 
 
 def _problem(exc):
@@ -59,6 +84,20 @@ def path_parameter(description):
     return OpenApiParameter(
         "public_id", OpenApiTypes.STR, OpenApiParameter.PATH, description=description
     )
+
+
+def site_path(description):
+    """The path parameters of a supplier site's routes, for those of a public id."""
+    return [
+        OpenApiParameter("public_id", OpenApiTypes.STR, OpenApiParameter.PATH, exclude=True),
+        OpenApiParameter(
+            "supplier_public_id",
+            OpenApiTypes.STR,
+            OpenApiParameter.PATH,
+            description="Public id of the site's supplier, e.g. SUP-000045",
+        ),
+        OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description=description),
+    ]
 
 
 # --- serializers (the shapes the views write; explicit for the schema) ----------------------
@@ -224,8 +263,8 @@ class MergeView(APIView):
             409: OpenApiResponse(description="Either record is merged into another already"),
         },
     )
-    def get(self, request, kind, public_id):
-        survivor = _record(kind, public_id)
+    def get(self, request, kind, **key):
+        survivor = _record(kind, key)
         loser = request.query_params.get("loser", "").strip()
         if not loser:
             return ProblemResponse(
@@ -234,7 +273,9 @@ class MergeView(APIView):
                 errors=[{"parameter": "loser", "detail": "This parameter is required."}],
             )
         try:
-            shown = merge_reports.proposal(kind, survivor.public_id, loser)
+            shown = merge_reports.proposal(
+                kind, survivor.public_id, _loser_id(kind, survivor, loser)
+            )
         except MergeError as exc:
             return _problem(exc)
         body = {
@@ -292,8 +333,8 @@ class MergeView(APIView):
             ),
         },
     )
-    def post(self, request, kind, public_id):
-        survivor = _record(kind, public_id)
+    def post(self, request, kind, **key):
+        survivor = _record(kind, key)
         body = MergeInstructionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -301,7 +342,7 @@ class MergeView(APIView):
             merge = merging.merge(
                 kind,
                 survivor.public_id,
-                data["loser"],
+                _loser_id(kind, survivor, data["loser"]),
                 values=data["values"],
                 user=request.user,
                 reason=data["reason"],
@@ -334,8 +375,8 @@ class UnmergeView(APIView):
             ),
         },
     )
-    def post(self, request, kind, public_id):
-        loser = _record(kind, public_id)
+    def post(self, request, kind, **key):
+        loser = _record(kind, key)
         body = UnmergeInstructionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         merge = merge_reports.active_merge(kind, loser.public_id)
@@ -371,7 +412,7 @@ class MergeListView(generics.ListAPIView):
                 "kind",
                 OpenApiTypes.STR,
                 enum=list(MODELS),
-                description="item, supplier or location",
+                description="item, supplier, location or supplier_site",
             ),
             OpenApiParameter(
                 "record", OpenApiTypes.STR, description="A public id: its merges either way"
@@ -392,3 +433,23 @@ class MergeListView(generics.ListAPIView):
                 merge_reports.described(page), many=True, context={"request": request}
             ).data
         )
+
+
+# Supplier sites, under their supplier by code (xref.api_urls): the same views, documented
+# with the site's path parameters.
+
+
+@extend_schema_view(
+    get=extend_schema(parameters=site_path("Code of the surviving site, the one that stays")),
+    post=extend_schema(parameters=site_path("Code of the surviving site, the one that stays")),
+)
+class SiteMergeView(MergeView):
+    """Merging another site of the supplier (the loser, by public id or code) into this one.
+    Sites of two suppliers are refused (400): merge the suppliers first."""
+
+
+@extend_schema_view(
+    post=extend_schema(parameters=site_path("Code of the site merged into another (the loser)"))
+)
+class SiteUnmergeView(UnmergeView):
+    """Undoing the merge of this site into another of its supplier's."""

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from xref import duplicates
-from xref.matching import KINDS
 
 
 class Command(BaseCommand):
@@ -12,13 +11,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", nargs="?", choices=KINDS)
+        parser.add_argument("kind", nargs="?", choices=duplicates.KINDS)
         parser.add_argument("--all", action="store_true", help="Every kind.")
 
     def handle(self, *args, **options):
         if bool(options["kind"]) == options["all"]:
-            raise CommandError("Give one kind (item, supplier, location) or --all.")
-        for kind in KINDS if options["all"] else [options["kind"]]:
+            raise CommandError(f"Give one kind ({', '.join(duplicates.KINDS)}) or --all.")
+        for kind in duplicates.KINDS if options["all"] else [options["kind"]]:
             run = duplicates.full_run(kind)
             run.refresh_from_db()
             self.stdout.write(
