@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "core",
+    "events",
     "mdm",
     "xref",
     "validation",
@@ -317,6 +318,36 @@ HUB_IMPORT_QUEUE = os.getenv("HUB_IMPORT_QUEUE") or "celery"
 # chunks): an import of a million records queues a million checks, which a pool of its own
 # keeps from delaying validation.
 HUB_DUPLICATES_QUEUE = os.getenv("HUB_DUPLICATES_QUEUE") or "celery"
+# The queue of the events' publishing and delivery (events.tasks): a slow subscriber's
+# retries never wait behind validation, nor validation behind them.
+HUB_EVENTS_QUEUE = os.getenv("HUB_EVENTS_QUEUE") or "celery"
+# The CloudEvents `source` of the hub's events (a URI reference naming this hub).
+HUB_EVENTS_SOURCE = os.getenv("HUB_EVENTS_SOURCE") or "urn:hub:mdm"
+# Published events are kept this many days (events.retention, run by beat every
+# HUB_RETENTION_INTERVAL seconds); the pull feed replays from any cursor or time within them.
+HUB_EVENTS_RETENTION_DAYS = envint("HUB_EVENTS_RETENTION_DAYS", 30, minimum=1)
+# Webhook push (events.webhooks, events.delivery). Times in seconds unless named hours.
+# Hosts resolving to loopback, private, link-local, multicast, reserved or unspecified
+# addresses are refused (server-side request forgery) unless this is on: a hub whose
+# subscribers are on its own network, or the tests' local receivers.
+HUB_WEBHOOK_ALLOW_PRIVATE = envbool("HUB_WEBHOOK_ALLOW_PRIVATE", False)
+# After a secret's rotation the old one still signs, beside the new, for this many hours.
+HUB_WEBHOOK_SECRET_OVERLAP_HOURS = envint("HUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# A delivery not delivered this many hours after its publication (or replay) is a dead
+# letter, and holds its partition key's later deliveries back until replayed or discarded.
+HUB_WEBHOOK_DEAD_AFTER_HOURS = envint("HUB_WEBHOOK_DEAD_AFTER_HOURS", 24, minimum=1)
+# Retries: a random wait (full jitter) up to BASE * 2^(attempts - 1), never above CAP.
+HUB_WEBHOOK_RETRY_BASE = envint("HUB_WEBHOOK_RETRY_BASE", 10, minimum=1)
+HUB_WEBHOOK_RETRY_CAP = envint("HUB_WEBHOOK_RETRY_CAP", 600, minimum=1)
+# The breaker opens after this many failed attempts in a row at one endpoint; a probe goes
+# after the cool-off.
+HUB_WEBHOOK_BREAKER_FAILURES = envint("HUB_WEBHOOK_BREAKER_FAILURES", 5, minimum=1)
+HUB_WEBHOOK_BREAKER_COOLOFF = envint("HUB_WEBHOOK_BREAKER_COOLOFF", 60, minimum=1)
+# An endpoint gets this long to accept the connection, and to answer in all.
+HUB_WEBHOOK_CONNECT_TIMEOUT = envint("HUB_WEBHOOK_CONNECT_TIMEOUT", 5, minimum=1)
+HUB_WEBHOOK_TIMEOUT = envint("HUB_WEBHOOK_TIMEOUT", 10, minimum=1)
+# How often the beat sends the due deliveries (retries, probes, claims lost with a worker).
+HUB_WEBHOOK_SWEEP_INTERVAL = envint("HUB_WEBHOOK_SWEEP_INTERVAL", 10, minimum=1)
 # Retries of a task that hit a transient error (database or broker unreachable), with
 # exponential backoff from RETRY_BACKOFF up to RETRY_BACKOFF_MAX; then dead letter.
 VALIDATION_MAX_RETRIES = envint("HUB_VALIDATION_MAX_RETRIES", 5, minimum=0)
@@ -377,6 +408,11 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = os.getenv("HUB_EMAIL_FROM", "master-data-hub@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BEAT_SCHEDULE = {
+    "publish-events": {
+        "task": "events.tasks.publish",
+        "schedule": VALIDATION_SWEEP_INTERVAL,
+        "options": {"queue": HUB_EVENTS_QUEUE, "expires": VALIDATION_SWEEP_INTERVAL},
+    },
     "sweep-stuck-messages": {
         "task": "validation.tasks.sweep_stuck_messages",
         "schedule": VALIDATION_SWEEP_INTERVAL,
@@ -406,6 +442,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "validation.tasks.delete_old_messages",
         "schedule": HUB_RETENTION_INTERVAL,
         "options": {"expires": HUB_RETENTION_INTERVAL},
+    },
+    "deliver-webhooks": {
+        "task": "events.tasks.deliver_due",
+        "schedule": HUB_WEBHOOK_SWEEP_INTERVAL,
+        "options": {"queue": HUB_EVENTS_QUEUE, "expires": HUB_WEBHOOK_SWEEP_INTERVAL},
+    },
+    "purge-events": {
+        "task": "events.tasks.purge_events",
+        "schedule": HUB_RETENTION_INTERVAL,
+        "options": {"queue": HUB_EVENTS_QUEUE, "expires": HUB_RETENTION_INTERVAL},
     },
 }
 
@@ -476,6 +522,10 @@ SPECTACULAR_SETTINGS = {
         # An import run's, in both the run and the 202 answer that adds where to follow it.
         "ImportRunStatusEnum": "imports.models.ImportRun.Status",
         "ImportRunKindEnum": "imports.models.KIND_CHOICES",
+        # A subscription's push or pull, beside an import's plan or apply "mode" (whose name
+        # stays as it was before subscriptions came).
+        "SubscriptionModeEnum": "events.models.Subscription.Mode",
+        "ModeEnum": "imports.models.ImportRun.Mode",
         # Every origin a reference shows; a client may claim only the API ones.
         "CrossReferenceOriginEnum": "xref.models.CrossReference.Origin",
         "ClaimableOriginEnum": "xref.serializers.API_ORIGINS",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("validation.api_urls")),
     path("api/v1/", include("imports.api_urls")),
     path("api/v1/", include("quarantine.api_urls")),
+    path("api/v1/", include("events.api_urls")),
     path("reconcile/", include("reconcile.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

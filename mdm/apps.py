@@ -6,6 +6,9 @@ class MdmConfig(AppConfig):
     verbose_name = "Master data"
 
     def ready(self):
+        from mdm import events
         from mdm.signals import connect_status_signals
 
         connect_status_signals()
+        # Every save of an item, supplier or location publishes its events (mdm.events).
+        events.connect_signals()

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.queue import send
+from quarantine import events
 from quarantine.models import CaseKey, CaseTransition, QuarantineCase, error_rule_codes
 from quarantine.services import blocked_cases, held_cases, record_keys, write_case_keys
 from validation.models import InboundMessage, Rule, Team
@@ -100,6 +101,9 @@ def _replay_outcome(case, message, status, diagnostics):
         # What started the replay (a fix, an edit, a steward's or the hub's replay) is how the
         # case ended.
         resolution = case.replay_kind or QuarantineCase.Resolution.REPLAY
+        reason = "Replayed and released" + (
+            f" with {len(diagnostics)} warning(s)." if diagnostics else "."
+        )
         QuarantineCase.objects.filter(pk=case.pk).update(
             status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
             resolution=resolution,
@@ -113,8 +117,15 @@ def _replay_outcome(case, message, status, diagnostics):
             from_status=case.status,
             to_status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
             resolution=resolution,
-            reason="Replayed and released"
-            + (f" with {len(diagnostics)} warning(s)." if diagnostics else "."),
+            reason=reason,
+        )
+        events.case_resolved(
+            case,
+            status=QuarantineCase.Status.RESOLVED_BY_REPLAY,
+            resolution=resolution,
+            reason=reason,
+            at=now,
+            message=message,
         )
     elif status == InboundMessage.Status.QUARANTINED:
         codes = error_rule_codes(diagnostics)

@@ -44,7 +44,7 @@ from core.db import take_unsent
 from core.queue import send
 from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
-from quarantine import match_labels
+from quarantine import events, match_labels
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
 from validation.documents import held_behind
 from validation.layouts import LAYOUTS
@@ -704,6 +704,7 @@ def _move(case, to, by, reason, *, assignee=False, close=None):
     _record(case, to, by, reason, at=now, resolution=close or "")
     if close:
         CaseKey.objects.filter(case=case).delete()
+        events.case_resolved(case, status=to, resolution=close, by=by, reason=reason, at=now)
     for name, value in changes.items():
         setattr(case, name, value)
 

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import STEWARD, has_role
 from mdm.models import CodeValue
+from quarantine import events
 from quarantine.forms import SupplyNoteForm
 from quarantine.models import SupplyExceptionNote
 from validation import reports
@@ -96,7 +97,9 @@ def acknowledge(exception, *, by, note=""):
         locked = _lock(exception)
         if locked.state == SupplyException.State.CLOSED or state_of(locked) == ACKNOWLEDGED:
             raise SupplyConflict(_conflict_text(locked))
-        return _note(locked, Action.ACKNOWLEDGE, by, note)
+        step = _note(locked, Action.ACKNOWLEDGE, by, note)
+        events.supply_exception_acknowledged(locked, by=by, note=step.note)
+        return step
 
 
 def close(exception, *, by, note):
@@ -114,7 +117,9 @@ def close(exception, *, by, note):
         if not closed:
             raise SupplyConflict(_conflict_text(locked))
         exception.state = SupplyException.State.CLOSED
-        return _note(locked, Action.CLOSE, by, note)
+        step = _note(locked, Action.CLOSE, by, note)
+        events.supply_exception_closed(locked, by=by, note=step.note)
+        return step
 
 
 def _require_act(by):

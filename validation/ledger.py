@@ -23,6 +23,7 @@ from django.db.models import F
 
 from mdm import units as unit_service
 from mdm.models import Item, Location, Supplier, SupplierSite, Unit
+from validation import events
 from validation.models import (
     Acknowledgement,
     ForecastRelease,
@@ -290,7 +291,7 @@ def _acknowledgement(message, payload, *, now, **kwargs):
         at_risk = order_line.base_quantity - on_time
         if at_risk <= 0:
             continue
-        SupplyException.objects.create(
+        exception = SupplyException.objects.create(
             acknowledgement=ack,
             order_line=order_line,
             supplier_id=order.supplier_id,
@@ -306,6 +307,7 @@ def _acknowledgement(message, payload, *, now, **kwargs):
             days_late=max((latest - order_line.need_by).days, 0),
             raised_at=now,
         )
+        events.supply_exception_raised(exception)
 
 
 def _base_quantity(line, order_line, field):

@@ -22,7 +22,7 @@ import redis.exceptions
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from validation import ledger
+from validation import events, ledger
 from validation.claims import line_counts, under_claim
 from validation.documents import enqueue_next_in_document
 from validation.models import InboundMessage
@@ -196,7 +196,10 @@ def dead_letter(claim, error):
 
 
 def announce(status, parts, diagnostics):
+    """Tell of an outcome inside its transaction: its event (validation.events) and the
+    outcome signal (validation.signals)."""
     leader = parts[0]
+    events.message_outcome(status, parts, diagnostics)
     if leader.document_key is not None:
         # The messages of the document that waited for this one (see "documents").
         transaction.on_commit(lambda: enqueue_next_in_document(leader.document_key), robust=True)

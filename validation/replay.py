@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from validation import contracts, enqueue, ledger
-from validation.claims import release_group, stored_header
+from validation import contracts, enqueue, events, ledger
+from validation.claims import LARGE_FIELDS, release_group, stored_header
 from validation.documents import document_key
 from validation.models import InboundMessage, PayloadRevision
 
@@ -83,8 +83,9 @@ def override_release(message, *, by=None):
     """Release a quarantined message as it stands, despite its diagnostics (a steward's
     override, decided and recorded by quarantine): quarantined -> released in one conditional
     UPDATE, every part of a release together. The released payload is the payload without
-    enrichment. No outcome is announced: the override is not a validation outcome. Returns
-    False when the message was not quarantined (e.g. a replay is running)."""
+    enrichment. No outcome is announced: the override is not a validation outcome; its event
+    is (hub.message.released, "override": true). Returns False when the message was not
+    quarantined (e.g. a replay is running)."""
     now = timezone.now()
     targets = (
         release_group(message)
@@ -111,8 +112,20 @@ def override_release(message, *, by=None):
                 message if message.group_key is None else release_group(message).get(part_number=1)
             )
             ledger.record_override(leader, stored_header(leader), now=now)
-    message.status = Status.RELEASED
+        message.status = Status.RELEASED
+        # The diagnostics overridden, when at hand (never read back for the event).
+        overridden = message.__dict__.get("diagnostics") or []
+        events.message_outcome(Status.RELEASED, _released_parts(message), overridden, override=True)
     return True
+
+
+def _released_parts(message):
+    """The message, or every part of its release in order (part 1 first), for its event."""
+    if message.group_key is None:
+        return [message]
+    return list(
+        release_group(message).select_related("system").defer(*LARGE_FIELDS).order_by("part_number")
+    )
 
 
 def _add_revision(message, payload, by, reason, now):

@@ -21,3 +21,7 @@ class XrefConfig(AppConfig):
         from xref import duplicates
 
         duplicates.connect_signals()
+        # Cross-reference and merge events, and the consumers' codes in every event's data.
+        from xref import events
+
+        events.connect_signals()

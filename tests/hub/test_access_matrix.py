@@ -20,6 +20,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from events import outbox
+from events.models import Subscription
 from hub.celery import app as celery_app
 from imports.models import ImportRun
 from mdm.models import (
@@ -295,6 +297,35 @@ MATRIX = {
         "/reconcile/{w.reconcile_key}/preview?id={w.supplier.public_id}",
         {"GET": row(200, 200, 200, 200)},
     ),
+    # Events: any role reads the feed and the subscriptions; an integration client only its
+    # own system's (the world's subscription is ERP_LEGACY's: 404 for the planning client).
+    # Stewards manage subscriptions; stewards and the consuming system commit the cursor.
+    "event-feed": (
+        "/api/v1/events/?subscription={w.subscription.name}",
+        {"GET": row(401, 200, 200, 404)},
+    ),
+    "subscription-list": ("/api/v1/events/subscriptions/", MASTER_LIST),
+    "subscription-detail": (
+        "/api/v1/events/subscriptions/{w.subscription.pk}/",
+        {**MASTER_DETAIL, "GET": row(401, 200, 200, 404)},
+    ),
+    "subscription-cursor": (
+        "/api/v1/events/subscriptions/{w.subscription.pk}/cursor/",
+        {"POST": row(401, 403, 400, 404)},
+    ),
+    # Webhook deliveries and signing secrets: stewards only, reads too (the consumers'
+    # answers, the secret shown once). An empty replay or discard names neither ids nor a
+    # subscription (400).
+    "subscription-deliveries": (
+        "/api/v1/events/subscriptions/{w.push_subscription.pk}/deliveries/",
+        {"GET": row(401, 403, 200, 403)},
+    ),
+    "subscription-secret-rotate": (
+        "/api/v1/events/subscriptions/{w.push_subscription.pk}/secret/rotate/",
+        {"POST": row(401, 403, 200, 403)},
+    ),
+    "delivery-replay": ("/api/v1/events/deliveries/replay/", {"POST": row(401, 403, 400, 403)}),
+    "delivery-discard": ("/api/v1/events/deliveries/discard/", {"POST": row(401, 403, 400, 403)}),
     "api-schema": ("/api/schema/", {"GET": API_READ}),
     "api-docs": ("/api/docs/", {"GET": API_READ}),
     # The review screens: viewers see, stewards act.
@@ -411,6 +442,9 @@ ADMIN_MODELS = {
     "quarantine.bulkrun": ("bulk", {"delete"}),
     "imports.importrun": ("run", set()),
     "reconcile.reconciliationkey": ("reconciliation_key", {"add", "change"}),
+    # Stewards manage subscriptions; events are the hub's own record of what happened.
+    "events.subscription": ("subscription", ALL),
+    "events.event": ("event", set()),
     # Failed logins (django-axes): administrators unlock a login by deleting its attempts.
     "axes.accessattempt": ("access_attempt", ADMIN_ONLY),
     "axes.accesslog": ("access_log", ADMIN_ONLY),
@@ -643,6 +677,19 @@ def _build_world():
         undone_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
         undone_by=steward,
     )
+    w.subscription = Subscription.objects.create(
+        name="erp-items", consumer="ERP_LEGACY", mode="pull", types=["hub.item.*"]
+    )
+    w.push_subscription = Subscription.objects.create(
+        name="planning-supply-push",
+        consumer="PLANNING",
+        mode="push",
+        types=["hub.supply_exception.*"],
+        url="https://planning.example.com/hooks/hub",
+    )
+    with transaction.atomic():
+        w.event = outbox.emit("hub.item.changed", item.public_id, {"id": item.public_id})
+    outbox.publish()
     w.history = _history_ids(w)
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
     return w

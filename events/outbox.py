@@ -1,0 +1,125 @@
+"""Writing events in the caller's transaction, and publishing them once committed.
+
+    emit(type, subject, data, partition_key, facts=...)   an event, in the caller's transaction
+    publish()                                             positions for the committed events
+    document(event)                                       its CloudEvents 1.0 JSON document
+    document_for(event, subscription)                     ... with the consumer's own codes
+    register_codes(function)                              where those codes come from
+
+`emit` writes the row and, once the transaction commits, sends the task that publishes
+(`events.tasks.publish`); a send the broker refuses is made up by the beat's publish.
+"""
+
+import json
+
+from cloudevents.v1.conversion import to_dict
+from cloudevents.v1.http import CloudEvent
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.queue import send
+from events.models import Event, PublishedPosition
+
+SPEC_VERSION = "1.0"
+# Events published per statement by one publish.
+PUBLISH_BATCH = 1000
+
+
+def emit(type, subject, data, partition_key=None, *, facts=None, source=None):
+    """Write an event in the caller's transaction (an error if there is none: an event
+    outside the change's transaction could outlive a rollback). `type` as
+    "hub.supply_exception.raised", `subject` the canonical id it concerns, `data` a JSON
+    object, `partition_key` the order, item or record whose events must stay in order (the
+    subject by default), `facts` what subscriptions filter on ({"system", "plant",
+    "supplier", "item"}), `source` a URI reference (settings.HUB_EVENTS_SOURCE by default).
+    Returns the Event."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("emit() writes in the caller's transaction: call it inside one.")
+    event = Event.objects.create(
+        type=type,
+        source=source or settings.HUB_EVENTS_SOURCE,
+        subject=subject,
+        time=timezone.now(),
+        partition_key=partition_key or subject,
+        data=json.loads(json.dumps(data, default=str)),
+        facts={name: value for name, value in (facts or {}).items() if value},
+    )
+    transaction.on_commit(_send_publish)
+    return event
+
+
+def _send_publish():
+    send(
+        "events.tasks.publish",
+        queue=settings.HUB_EVENTS_QUEUE,
+        unsent="the beat's publish gives it a position",
+    )
+
+
+def publish():
+    """Give the committed events without a position the next positions, in the order they
+    were written; one publisher at a time (the PublishedPosition row is locked). Returns the
+    events published, in order; the webhook deliveries of them are planned with them
+    (events.delivery.plan)."""
+    published = []
+    with transaction.atomic():
+        counter, _ = PublishedPosition.objects.select_for_update().get_or_create(pk=1)
+        waiting = list(
+            Event.objects.filter(position__isnull=True).order_by("number")[:PUBLISH_BATCH]
+        )
+        for event in waiting:
+            counter.last += 1
+            event.position = counter.last
+        Event.objects.bulk_update(waiting, ["position"])
+        counter.save(update_fields=["last"])
+        # The webhook deliveries, in the same transaction: a crash loses none. (Imported here:
+        # events.delivery uses this module's document_for.)
+        from events import delivery
+
+        delivery.plan(waiting)
+        published = waiting
+    return published
+
+
+def document(event):
+    """The event as a CloudEvents 1.0 JSON object (structured mode), its partition key as the
+    `partitionkey` extension and its position as `sequence`."""
+    attributes = {
+        "specversion": SPEC_VERSION,
+        "id": str(event.event_id),
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "time": event.time.isoformat(),
+        "datacontenttype": "application/json",
+        "partitionkey": event.partition_key,
+    }
+    if event.position is not None:
+        attributes["sequence"] = str(event.position)
+    return to_dict(CloudEvent(attributes, event.data))
+
+
+# Functions giving a consuming system's own codes for an event's canonical ids: a higher app
+# (xref, which translates) registers one in its AppConfig.ready; the events know no domain.
+_CODE_SOURCES = []
+
+
+def register_codes(function):
+    """`function(event, consumer)` -> {canonical id: the consumer's code} (or {}) is asked for
+    every document made for a subscriber."""
+    if function not in _CODE_SOURCES:
+        _CODE_SOURCES.append(function)
+
+
+def document_for(event, subscription):
+    """document(event) for a subscriber: its data's canonical ids with the consuming system's
+    own codes, under data["codes"] ({canonical id: code}), where any are known."""
+    found = document(event)
+    codes = {}
+    for function in _CODE_SOURCES:
+        codes.update(function(event, subscription.consumer) or {})
+    if codes and isinstance(found.get("data"), dict):
+        found["data"] = {**found["data"], "codes": codes}
+    return found
