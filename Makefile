@@ -27,8 +27,18 @@ setup: $(STAMP)
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	@$(DEV_ENV) $(BIN)/python manage.py create_demo_login --url http://$(HOST):$(PORT)/admin/
 
-run: setup
-	@$(DEV_ENV) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+## `make run` starts the demo's planning receiver (demo/receiver.py) on RECEIVER_PORT first, so
+## the seed's supply exceptions reach it as signed webhooks, then sets up and serves; the
+## receiver stops with the server. Its page, http://127.0.0.1:8001/, lists what it got.
+RECEIVER_PORT ?= 8001
+DEMO_ENV := $(DEV_ENV) HUB_WEBHOOK_ALLOW_PRIVATE=1 \
+	HUB_DEMO_RECEIVER_URL=http://$(HOST):$(RECEIVER_PORT)/
+run: $(STAMP)
+	@$(DEMO_ENV) $(BIN)/python manage.py demo_receiver --host $(HOST) --port $(RECEIVER_PORT) & \
+	receiver=$$!; trap 'kill $$receiver 2>/dev/null' EXIT; \
+	$(DEMO_ENV) $(BIN)/python manage.py demo_receiver --host $(HOST) --port $(RECEIVER_PORT) --wait && \
+	$(MAKE) --no-print-directory setup DEV_ENV="$(DEMO_ENV)" && \
+	$(DEMO_ENV) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Lint and the whole test suite, in a process per core (pytest-xdist: each with a test database
 ## of its own; a test file's tests stay in one process). TEST_PROCESSES=0 runs it in this one.

@@ -29,6 +29,7 @@ from demo.messages import submit_demo_messages
 from demo.plants import seed_plants
 from demo.reference_data import seed_code_lists, seed_systems, seed_units
 from demo.references import seed_references
+from demo.subscriptions import seed_subscriptions
 from demo.suppliers import MAX_SUPPLIERS, seed_supplier_calendars, seed_suppliers
 from demo.teams import seed_team_settings
 from mdm.models import (
@@ -93,6 +94,7 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None, mess
         summary.append(_index_new_records())
         summary.extend(seed_references(today, items, suppliers))
         seed_team_settings()
+        seed_subscriptions(created)
         # New suppliers, sites and locations are looked at for duplicates (bulk inserts queue
         # no checks): a run each, once the seed has committed. Items are left to a steward's run.
         for model, kind in (

@@ -6,7 +6,6 @@ Stewards only, reads too: deliveries hold the answers of the consumers' endpoint
 secret signs what the hub says to them.
 """
 
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -15,9 +14,9 @@ from rest_framework.views import APIView
 from core.problems import ProblemResponse
 from core.rest import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from core.roles import STEWARD
-from events import delivery, webhooks
+from events import delivery, health, webhooks
 from events.api import NOT_FOUND, find_subscription
-from events.models import Delivery, DeliveryAttempt, Subscription
+from events.models import Delivery, Subscription
 
 STEWARDS_ONLY = OpenApiResponse(description="Only data stewards may do this.")
 # The longest overlap a rotation may give the previous secrets: a month.
@@ -143,16 +142,6 @@ class SecretSerializer(serializers.Serializer):
     )
 
 
-def _with_last_attempt(deliveries):
-    last = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by("-at", "-pk")
-    return deliveries.select_related("event").annotate(
-        **{
-            f"last_{name}": Subquery(last.values(name)[:1])
-            for name in ("at", "status_code", "body", "error", "duration_ms")
-        }
-    )
-
-
 class SubscriptionDeliveriesView(generics.ListAPIView):
     """A subscription's webhook deliveries, in event order."""
 
@@ -182,7 +171,7 @@ class SubscriptionDeliveriesView(generics.ListAPIView):
         deliveries = Delivery.objects.filter(subscription=subscription)
         if "status" in query.validated_data:
             deliveries = deliveries.filter(status=query.validated_data["status"])
-        return _with_last_attempt(deliveries).order_by("position", "pk")
+        return health.with_last_attempt(deliveries).order_by("position", "pk")
 
 
 class _ChosenDeliveriesView(APIView):

@@ -250,6 +250,8 @@ class Delivery(models.Model):
             ),
             # A subscription's deliveries by status (the API's and the screens' lists).
             models.Index(fields=["subscription", "status", "position"], name="delivery_status"),
+            # A replay's progress: the deliveries replayed at one time.
+            models.Index(fields=["subscription", "since"], name="delivery_since"),
         ]
 
     def __str__(self):
@@ -269,6 +271,12 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        indexes = [
+            # A delivery's last answer (the screens, the deliveries API).
+            models.Index(fields=["delivery", "-at"], name="attempt_last"),
+            # The failure rate of the last 24 hours.
+            models.Index(fields=["at"], name="attempt_time"),
+        ]
 
     def __str__(self):
         return f"{self.delivery_id} at {self.at}: {self.status_code or self.error}"

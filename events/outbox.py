@@ -46,7 +46,14 @@ def emit(type, subject, data, partition_key=None, *, facts=None, source=None):
         data=json.loads(json.dumps(data, default=str)),
         facts={name: value for name, value in (facts or {}).items() if value},
     )
-    transaction.on_commit(_send_publish)
+    # One publish task per transaction (savepoint), however many events it writes: one each
+    # would flood the queue, and with the broker down hold the commit a second per event.
+    current = set(connection.savepoint_ids)
+    if not any(
+        sids == current and function is _send_publish
+        for sids, function, *_ in connection.run_on_commit
+    ):
+        transaction.on_commit(_send_publish)
     return event
 
 
@@ -74,6 +81,8 @@ def publish():
             event.position = counter.last
         Event.objects.bulk_update(waiting, ["position"])
         counter.save(update_fields=["last"])
+        if len(waiting) == PUBLISH_BATCH:  # more may wait: another publish, not the beat's
+            transaction.on_commit(_send_publish)
         # The webhook deliveries, in the same transaction: a crash loses none. (Imported here:
         # events.delivery uses this module's document_for.)
         from events import delivery

@@ -323,6 +323,9 @@ HUB_DUPLICATES_QUEUE = os.getenv("HUB_DUPLICATES_QUEUE") or "celery"
 HUB_EVENTS_QUEUE = os.getenv("HUB_EVENTS_QUEUE") or "celery"
 # The CloudEvents `source` of the hub's events (a URI reference naming this hub).
 HUB_EVENTS_SOURCE = os.getenv("HUB_EVENTS_SOURCE") or "urn:hub:mdm"
+# The demo's planning receiver (demo.receiver): the seed subscribes the planning system to
+# supply exceptions there. `make run` sets it; empty, the seed makes no subscription.
+HUB_DEMO_RECEIVER_URL = os.getenv("HUB_DEMO_RECEIVER_URL", "")
 # Published events are kept this many days (events.retention, run by beat every
 # HUB_RETENTION_INTERVAL seconds); the pull feed replays from any cursor or time within them.
 HUB_EVENTS_RETENTION_DAYS = envint("HUB_EVENTS_RETENTION_DAYS", 30, minimum=1)

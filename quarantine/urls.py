@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from quarantine import duplicate_views, merge_views, supply, views
+from quarantine import duplicate_views, event_views, merge_views, supply, views
 
 app_name = "quarantine"
 
@@ -44,6 +44,28 @@ urlpatterns = [
     path("merges/", merge_views.merges, name="merges"),
     path("merges/<int:merge_id>/", merge_views.merged, name="merge"),
     path("merges/<int:merge_id>/unmerge/", merge_views.unmerge, name="merge-unmerge"),
+    path("events/", event_views.subscriptions, name="events"),
+    path(
+        "events/subscriptions/<int:pk>/",
+        event_views.subscription,
+        name="event-subscription",
+    ),
+    path(
+        "events/subscriptions/<int:pk>/replay/",
+        event_views.replay,
+        name="event-replay",
+    ),
+    path(
+        "events/subscriptions/<int:pk>/discard/",
+        event_views.discard,
+        name="event-discard",
+    ),
+    path(
+        "events/subscriptions/<int:pk>/replays/<int:stamp>/progress.json",
+        event_views.replay_progress,
+        name="event-replay-progress",
+    ),
+    path("events/<str:event_id>/", event_views.event, name="event"),
     path("bulk/", views.bulk_start, name="bulk-start"),
     path("bulk/<int:run_id>/", views.bulk_status, name="bulk"),
     path("bulk/<int:run_id>/progress.json", views.bulk_progress, name="bulk-progress"),

@@ -138,6 +138,7 @@ def _review_pages():
         ("quarantine-queue", reverse("quarantine:queue")),
         ("quarantine-dashboard", reverse("quarantine:dashboard")),
         ("supply-exceptions", reverse("quarantine:supply-exceptions")),
+        ("events-subscriptions", reverse("quarantine:events")),
     ]
     case = QuarantineCase.objects.order_by("pk").first()
     if case is not None:

@@ -371,6 +371,26 @@ MATRIX = {
     "quarantine:merges": ("/quarantine/merges/", {"GET": SCREEN_READ}),
     "quarantine:merge": ("/quarantine/merges/{w.merge.pk}/", {"GET": SCREEN_READ}),
     "quarantine:merge-unmerge": ("/quarantine/merges/{w.merge.pk}/unmerge/", {"POST": SCREEN_ACT}),
+    # The events screens: as the review screens (a replay or discard with nothing selected
+    # sends the steward back with the error).
+    "quarantine:events": ("/quarantine/events/", {"GET": SCREEN_READ}),
+    "quarantine:event-subscription": (
+        "/quarantine/events/subscriptions/{w.push_subscription.pk}/",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:event-replay": (
+        "/quarantine/events/subscriptions/{w.push_subscription.pk}/replay/",
+        {"POST": SCREEN_ACT},
+    ),
+    "quarantine:event-discard": (
+        "/quarantine/events/subscriptions/{w.push_subscription.pk}/discard/",
+        {"POST": SCREEN_ACT},
+    ),
+    "quarantine:event-replay-progress": (
+        "/quarantine/events/subscriptions/{w.push_subscription.pk}/replays/1/progress.json",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:event": ("/quarantine/events/{w.event.event_id}/", {"GET": SCREEN_READ}),
     "quarantine:case": ("/quarantine/{w.case.pk}/", {"GET": SCREEN_READ}),
     "quarantine:case-action": ("/quarantine/{w.case.pk}/assign/", {"POST": SCREEN_ACT}),
     # The import screens.
