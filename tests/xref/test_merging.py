@@ -23,6 +23,7 @@ from mdm.models import (
 from quarantine.models import QuarantineCase
 from tests.services import require
 from tests.validation.world import OPEN_PO, build_world, example
+from tests.xref.rows import assert_as_before, fresh, snapshot
 from validation.models import (
     Acknowledgement,
     InboundMessage,
@@ -67,27 +68,6 @@ TABLES = (
     SupplyException,
     QuarantineCase,
 )
-
-
-def tables():
-    """Every row of TABLES as a dict, but `updated_at`: an unmerge is a write, and says when."""
-    return {
-        model._meta.label: [
-            {name: value for name, value in row.items() if name != "updated_at"}
-            for row in model.objects.order_by("pk").values()
-        ]
-        for model in TABLES
-    }
-
-
-def assert_as_before(before):
-    after = tables()
-    for label, rows in before.items():
-        assert after[label] == rows, label
-
-
-def fresh(record):
-    return type(record).objects.get(pk=record.pk)
 
 
 def ref(system, kind, code, target, preferred=True, scope=""):
@@ -214,7 +194,7 @@ def twin(hub):
 def test_a_supplier_merge_moves_everything_and_its_unmerge_leaves_every_table_as_before(
     hub, twin, steward
 ):
-    before = tables()
+    before = snapshot(TABLES)
     survivor, loser = hub.supplier, twin
 
     done = merge("supplier", survivor.public_id, loser.public_id, user=steward, reason="Twice.")
@@ -286,7 +266,7 @@ def test_an_item_merge_moves_revisions_conversions_references_and_lines_and_come
         base_unit_id="H87",
         need_by=dt.date(2026, 3, 20),
     )
-    before = tables()
+    before = snapshot(TABLES)
 
     done = merge("item", hub.bearing.public_id, twin.public_id, user=steward)
 
@@ -323,7 +303,7 @@ def test_a_location_merge_moves_its_children_and_orders_and_comes_undone(hub, st
     )
     ref("SUPPLIER_NET", "location", "DE-HH-02", twin)
     po, _ = order("4500077777", hub.supplier, twin, hub.bearing, plant=hub.plant)
-    before = tables()
+    before = snapshot(TABLES)
 
     done = merge("location", hub.dock.public_id, twin.public_id, user=steward)
 
@@ -341,7 +321,7 @@ def test_a_location_merged_into_its_parent_or_its_child_keeps_the_hierarchy_soun
     aisle = Location.objects.create(
         code="HH01-WH1-A", name="Aisle A", kind="warehouse", country="DE", parent=hub.warehouse
     )
-    before = tables()
+    before = snapshot(TABLES)
 
     # The warehouse into its plant: its aisle moves up to the plant.
     done = merge("location", hub.plant.public_id, hub.warehouse.public_id, user=steward)
@@ -576,7 +556,7 @@ def test_a_merge_that_cannot_be_is_refused_with_nothing_changed(three, steward, 
     item = Item.objects.create(
         number="I1", description="Bolt", base_unit_id=unit().code, item_type="component"
     ).public_id
-    before, merges = tables(), Merge.objects.count()
+    before, merges = snapshot(TABLES), Merge.objects.count()
 
     with pytest.raises(error) as refused:
         merge("supplier", *call(a, b, c, item), user=steward)
@@ -598,7 +578,7 @@ def test_a_merge_of_records_changed_since_they_were_compared_is_a_conflict(db, s
     again.name = "Acme Fasteners GmbH"
     again._history_user = steward
     again.save()
-    before = tables()
+    before = snapshot(TABLES)
 
     with pytest.raises(MergeConflict, match=f"{again.public_id} was changed by stella.steward"):
         merge("supplier", acme.public_id, again.public_id, user=steward, seen=seen)
@@ -624,7 +604,7 @@ def test_bad_values_are_refused_with_nothing_changed(db, steward, kwargs, words)
     again = Supplier.objects.create(number="V2", name="Acme GmbH", country="DE")
     if "seen" in kwargs:
         kwargs = {"seen": {k.format(a=acme.public_id): v for k, v in kwargs["seen"].items()}}
-    before = tables()
+    before = snapshot(TABLES)
 
     with pytest.raises(MergeError) as refused:
         merge("supplier", acme.public_id, again.public_id, user=steward, **kwargs)
@@ -686,7 +666,7 @@ def test_an_unmerge_that_cannot_be_is_refused_with_nothing_changed(db, steward):
     moved, _ = register_reference(kind="supplier", system=legacy(), code="B", target=b)
     first = merge("supplier", a.public_id, b.public_id, user=steward)
     second = merge("supplier", c.public_id, a.public_id, user=steward)
-    before = tables()
+    before = snapshot(TABLES)
 
     with pytest.raises(MergeConflict, match=f"{a.public_id} was merged into {c.public_id}.*undo"):
         unmerge(first, user=steward)
@@ -696,7 +676,7 @@ def test_an_unmerge_that_cannot_be_is_refused_with_nothing_changed(db, steward):
     with pytest.raises(MergeConflict, match="was undone on"):
         unmerge(second, user=steward)
     moved.delete()  # a row the first merge moved
-    before = tables()
+    before = snapshot(TABLES)
     with pytest.raises(MergeConflict, match="1 cross-reference\\(s\\) the merge moved"):
         unmerge(first, user=steward)
     assert_as_before(before)

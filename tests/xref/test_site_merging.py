@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from mdm.models import Calendar, Location, SourceSystem, Supplier, SupplierSite
 from tests.problems import problem_of
+from tests.xref.rows import assert_as_before, fresh, snapshot
 from validation.models import PurchaseOrder
 from xref import duplicates, resolve
 from xref.merging import MergeConflict, MergeError, merge, survivorship, unmerge
@@ -27,27 +28,6 @@ TABLES = (Supplier, SupplierSite, Location, CrossReference, PurchaseOrder, Dupli
 @pytest.fixture(autouse=True)
 def _eager(eager_celery):
     pass
-
-
-def tables():
-    """Every row of TABLES as a dict, but `updated_at`: an unmerge is a write, and says when."""
-    return {
-        model._meta.label: [
-            {name: value for name, value in row.items() if name != "updated_at"}
-            for row in model.objects.order_by("pk").values()
-        ]
-        for model in TABLES
-    }
-
-
-def assert_as_before(before):
-    after = tables()
-    for label, rows in before.items():
-        assert after[label] == rows, label
-
-
-def fresh(record):
-    return type(record).objects.get(pk=record.pk)
 
 
 def ref(system, code, site, preferred=True):
@@ -115,7 +95,7 @@ def kugelmann(systems):
 def test_a_site_merge_moves_codes_locations_and_orders_and_its_unmerge_leaves_all_as_before(
     kugelmann, steward
 ):
-    before = tables()
+    before = snapshot(TABLES)
     survivor, loser = kugelmann.ordering, kugelmann.portal
 
     done = merge(SITE, survivor.public_id, loser.public_id, user=steward, reason="One address.")
@@ -181,7 +161,7 @@ def test_sites_of_two_suppliers_are_refused_with_nothing_changed(kugelmann, stew
     theirs = SupplierSite.objects.create(
         supplier=other, code="HQ", address="Hafenstraße 12", postal_code="97421", country="DE"
     )
-    before = tables()
+    before = snapshot(TABLES)
 
     with pytest.raises(MergeError, match=f"merge {other.public_id} into {kugelmann.public_id}"):
         merge(SITE, kugelmann.ordering.public_id, theirs.public_id, user=steward)
