@@ -134,7 +134,7 @@ def floor(secret):
     import requests
     from standardwebhooks.webhooks import Webhook
 
-    from events import outbox
+    from events import documents
     from events.models import Event
 
     signer = Webhook(secret)
@@ -146,7 +146,7 @@ def floor(secret):
                 event_id=uuid.uuid4(), type=TYPE, source="urn:hub:bench", subject=f"SE-{n}",
                 time=_now(), partition_key=f"PO:{n % KEYS}", data={"n": n}, position=n + 1,
             )  # fmt: skip
-            body = json.dumps(outbox.document(event), separators=(",", ":")).encode()
+            body = json.dumps(documents.document(event), separators=(",", ":")).encode()
             for url in receivers.urls:
                 signed_at = _now()
                 headers = {

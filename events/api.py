@@ -18,7 +18,7 @@ from core.auth import api_client_model
 from core.problems import ProblemResponse
 from core.rest import BearerKeyScheme  # noqa: F401  (registers the schema extension)
 from core.roles import INTEGRATION, STEWARD, VIEWER, has_role
-from events import feed, outbox, webhooks
+from events import documents, feed, webhooks
 from events.models import Subscription
 from events.serializers import (
     CursorSerializer,
@@ -128,7 +128,7 @@ class FeedView(APIView):
             {
                 "subscription": subscription.pk,
                 "after": page.after,
-                "events": [outbox.document_for(event, subscription) for event in page.events],
+                "events": [documents.document_for(event, subscription) for event in page.events],
                 "next": page.next,
                 "more": page.more,
             }

@@ -44,7 +44,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from core.queue import send
-from events import addresses, outbox, webhooks
+from events import addresses, documents, webhooks
 from events.models import Breaker, Delivery, DeliveryAttempt, Subscription
 
 logger = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _post(delivery, now):
     started = time.monotonic()
     try:
         addresses.check_url(subscription.url)
-        body = json.dumps(outbox.document_for(event, subscription), separators=(",", ":"))
+        body = json.dumps(documents.document_for(event, subscription), separators=(",", ":"))
         body = body.encode()
         headers = {
             "Content-Type": CONTENT_TYPE,

@@ -73,7 +73,7 @@ class Subscription(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     # The consuming system's code (a SourceSystem of mdm, named, not linked: the events know
-    # no domain); its own codes are added to each event's data (outbox.document_for).
+    # no domain); its own codes are added to each event's data (events.documents.document_for).
     consumer = models.CharField(max_length=40, db_index=True)
     mode = models.CharField(max_length=4, choices=Mode.choices)
     types = models.JSONField(

@@ -2,9 +2,8 @@
 
     emit(type, subject, data, partition_key, facts=...)   an event, in the caller's transaction
     publish()                                             positions for the committed events
-    document(event)                                       its CloudEvents 1.0 JSON document
-    document_for(event, subscription)                     ... with the consumer's own codes
-    register_codes(function)                              where those codes come from
+
+The documents the events are sent as: events.documents.
 
 `emit` writes the row and, once the transaction commits, sends the task that publishes
 (`events.tasks.publish`); a send the broker refuses is made up by the beat's publish.
@@ -12,16 +11,14 @@
 
 import json
 
-from cloudevents.v1.conversion import to_dict
-from cloudevents.v1.http import CloudEvent
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.queue import send
+from events import delivery
 from events.models import Event, PublishedPosition
 
-SPEC_VERSION = "1.0"
 # Events published per statement by one publish.
 PUBLISH_BATCH = 1000
 
@@ -83,52 +80,7 @@ def publish():
         counter.save(update_fields=["last"])
         if len(waiting) == PUBLISH_BATCH:  # more may wait: another publish, not the beat's
             transaction.on_commit(_send_publish)
-        # The webhook deliveries, in the same transaction: a crash loses none. (Imported here:
-        # events.delivery uses this module's document_for.)
-        from events import delivery
-
+        # The webhook deliveries, in the same transaction: a crash loses none.
         delivery.plan(waiting)
         published = waiting
     return published
-
-
-def document(event):
-    """The event as a CloudEvents 1.0 JSON object (structured mode), its partition key as the
-    `partitionkey` extension and its position as `sequence`."""
-    attributes = {
-        "specversion": SPEC_VERSION,
-        "id": str(event.event_id),
-        "type": event.type,
-        "source": event.source,
-        "subject": event.subject,
-        "time": event.time.isoformat(),
-        "datacontenttype": "application/json",
-        "partitionkey": event.partition_key,
-    }
-    if event.position is not None:
-        attributes["sequence"] = str(event.position)
-    return to_dict(CloudEvent(attributes, event.data))
-
-
-# Functions giving a consuming system's own codes for an event's canonical ids: a higher app
-# (xref, which translates) registers one in its AppConfig.ready; the events know no domain.
-_CODE_SOURCES = []
-
-
-def register_codes(function):
-    """`function(event, consumer)` -> {canonical id: the consumer's code} (or {}) is asked for
-    every document made for a subscriber."""
-    if function not in _CODE_SOURCES:
-        _CODE_SOURCES.append(function)
-
-
-def document_for(event, subscription):
-    """document(event) for a subscriber: its data's canonical ids with the consuming system's
-    own codes, under data["codes"] ({canonical id: code}), where any are known."""
-    found = document(event)
-    codes = {}
-    for function in _CODE_SOURCES:
-        codes.update(function(event, subscription.consumer) or {})
-    if codes and isinstance(found.get("data"), dict):
-        found["data"] = {**found["data"], "codes": codes}
-    return found

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from events import delivery, feed, health, outbox
+from events import delivery, documents, feed, health
 from events.models import Delivery, DeliveryAttempt, Event, Subscription
 from quarantine import services
 
@@ -297,7 +297,7 @@ def event(request, event_id):
     ]
     context = {
         "event": found,
-        "document": json.dumps(outbox.document(found), indent=2, ensure_ascii=False),
+        "document": json.dumps(documents.document(found), indent=2, ensure_ascii=False),
         "deliveries": deliveries,
         "pulled": pulled,
         "excerpt_shown": EXCERPT_SHOWN,

@@ -19,7 +19,7 @@ loser, data {"kind", "survivor", "loser", "merge", "references"}), in the merge'
 transaction, partitioned by the loser (whose events it ends). Its kind is item, supplier,
 location or supplier_site.
 
-`consumer_codes(event, consumer)` (registered with events.outbox.register_codes) gives a
+`consumer_codes(event, consumer)` (registered with events.documents.register_codes) gives a
 subscriber's own codes for the canonical ids in an event's data.
 """
 
@@ -31,10 +31,12 @@ from django.db.models import Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
+from events.documents import register_codes
 from events.outbox import emit
 from mdm.models import Item, Location, Supplier, SupplierSite
 from xref.models import TARGET_FIELDS, CrossReference, Kind, valid_on
 from xref.services import target_key
+from xref.signals import records_merged as merged_signal
 
 CREATED, CHANGED, RETIRED = "hub.xref.created", "hub.xref.changed", "hub.xref.retired"
 # The fields whose change is a change of the reference.
@@ -209,10 +211,7 @@ def _collect(value, ids):
 
 def connect_signals():
     """Connect the receivers that publish cross-reference and merge events, and register the
-    consumers' codes with the outbox (from XrefConfig.ready)."""
-    from events.outbox import register_codes
-    from xref.signals import records_merged as merged_signal
-
+    consumers' codes for the documents (from XrefConfig.ready)."""
     pre_save.connect(remember_before, sender=CrossReference, dispatch_uid="xref.events.before")
     post_save.connect(reference_saved, sender=CrossReference, dispatch_uid="xref.events.saved")
     merged_signal.connect(records_merged, dispatch_uid="xref.events.merged")

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from django.db import transaction
 
+from events.documents import document_for
 from events.models import Event, Subscription
-from events.outbox import document_for, emit
+from events.outbox import emit
 from xref.merging import merge
 from xref.models import CrossReference
 from xref.services import register_reference, retire_reference, update_reference
