@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mdm.services import create_api_client
-from tests.hub.test_access_matrix import _build_world
+from tests.hub.access_world import build_world
 
 EXAMPLES = int(os.getenv("HUB_FUZZ_EXAMPLES", "12"))
 MIN_CASES = 2000
@@ -134,7 +134,7 @@ def fuzzing(django_db_setup, django_db_blocker):
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     with django_db_blocker.unblock(), transaction.atomic(), override_settings(ALLOWED_HOSTS=HOSTS):
-        world = _build_world()
+        world = build_world()
         _, key = create_api_client(world.erp.code, "fuzz-steward", role="steward")
         headers = {"Authorization": f"Bearer {key}"}
         schema = schemathesis.openapi.from_wsgi(
