@@ -29,15 +29,18 @@ setup: $(STAMP)
 
 ## `make run` starts the demo's planning receiver (demo/receiver.py) on RECEIVER_PORT first, so
 ## the seed's supply exceptions reach it as signed webhooks, then sets up and serves; the
-## receiver stops with the server. Its page, http://127.0.0.1:8001/, lists what it got.
+## receiver stops with the server. Its page, http://127.0.0.1:8001/, lists what it got. There is
+## no beat: `deliver_webhooks --every 10` stands in for its deliver-webhooks, so a delivery the
+## receiver missed while down is retried and arrives once it is back.
 RECEIVER_PORT ?= 8001
 DEMO_ENV := $(DEV_ENV) HUB_WEBHOOK_ALLOW_PRIVATE=1 \
 	HUB_DEMO_RECEIVER_URL=http://$(HOST):$(RECEIVER_PORT)/
 run: $(STAMP)
 	@$(DEMO_ENV) $(BIN)/python manage.py demo_receiver --host $(HOST) --port $(RECEIVER_PORT) & \
-	receiver=$$!; trap 'kill $$receiver 2>/dev/null' EXIT; \
+	receiver=$$!; trap 'kill $$receiver $$retries 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(BIN)/python manage.py demo_receiver --host $(HOST) --port $(RECEIVER_PORT) --wait && \
 	$(MAKE) --no-print-directory setup DEV_ENV="$(DEMO_ENV)" && \
+	{ $(DEMO_ENV) $(BIN)/python manage.py deliver_webhooks --every 10 & retries=$$!; } && \
 	$(DEMO_ENV) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## Lint and the whole test suite, in a process per core (pytest-xdist: each with a test database

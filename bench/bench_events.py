@@ -4,9 +4,10 @@ Redis and `celery worker` processes on PostgreSQL, beside plain signed POSTs (th
     .venv/bin/python bench/bench_events.py        (make bench runs every bench_*.py)
 
 What is measured:
-(a) floor: the same number of signed POSTs (N x 3: a Standard Webhooks signature each, a new
-    connection each, as the hub makes them) sent by one plain loop in this process to the
-    same receivers: no Celery, no database. What HTTP alone costs here.
+(a) floor: the same number of signed POSTs (N x 3: a Standard Webhooks signature each, over a
+    kept-alive connection per receiver, as the hub's batches send them) sent by one plain
+    loop in this process to the same receivers: no Celery, no database. What HTTP alone
+    costs here.
 (b) end to end, on 1 then 2 `celery worker --pool=solo` processes consuming a queue of the
     bench's own (HUB_EVENTS_QUEUE): N events emitted by this process with events.outbox.emit,
     BATCH to a transaction (as a change that writes several records does), as fast as it
@@ -16,7 +17,9 @@ What is measured:
     second, the end-to-end lag of each delivery (its event's commit time to its arrival at
     the receiver, both on this machine's clock) at p50 and p99, each worker's peak memory
     (its own VmHWM), and the speed-up from 1 to 2 workers. The emitter runs unpaced, so when
-    the workers deliver slower than it writes, the lag is mostly the backlog waiting.
+    the workers deliver slower than it writes, the lag is mostly the backlog waiting; a third
+    run on 2 workers emits at BENCH_EVENTS_RATE events a second (default 200, below what they
+    deliver): the lag of a steady flow.
 Targets (2 workers): >= 1,000 events/s, lag p99 <= 2 s.
 
 The receivers are three http.server processes (threaded), children of this one, each
@@ -27,8 +30,8 @@ the hub refuses otherwise (Django then keeps its last queries in a bounded log: 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/hub_bench_events,
 created and migrated when missing; the events tables are emptied before each run),
 BENCH_BROKER_URL (default redis://127.0.0.1:6379/12), BENCH_EVENTS (default 100,000),
-BENCH_EVENTS_WAIT (seconds a run may take, default 1,800), BENCH_STRICT=1 (exit 1 when a
-target is missed).
+BENCH_EVENTS_WAIT (seconds a run may take, default 1,800), BENCH_EVENTS_RATE (the paced run's
+events a second, default 200), BENCH_STRICT=1 (exit 1 when a target is missed).
 """
 
 import json
@@ -54,6 +57,8 @@ WORKER_COUNTS = (1, 2)
 BROKER = os.getenv("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/12"
 QUEUE = f"bench-events-{uuid.uuid4().hex[:8]}"
 WAIT_SECONDS = int(os.getenv("BENCH_EVENTS_WAIT", "1800"))
+# The rate of a third run, paced below what 2 workers deliver: the lag of a steady flow.
+PACED_RATE = int(os.getenv("BENCH_EVENTS_RATE", "200"))
 TYPE = "hub.supply_exception.changed"
 TARGET_EVENTS_PER_SECOND = 1000
 TARGET_LAG_P99 = 2.0
@@ -69,6 +74,8 @@ def receiver_main(port, out):
     arrivals = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps the connection, as any web server would
+
         def do_POST(self):
             arrivals.append((self.headers.get("webhook-id"), time.time()))
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -130,7 +137,8 @@ class Receivers:
 
 
 def floor(secret):
-    """N x RECEIVERS signed POSTs from one loop, a new connection each: posts per second."""
+    """N x RECEIVERS signed POSTs from one loop, a kept-alive connection per receiver: posts
+    per second."""
     import requests
     from standardwebhooks.webhooks import Webhook
 
@@ -139,6 +147,7 @@ def floor(secret):
 
     signer = Webhook(secret)
     receivers = Receivers()
+    sessions = {url: requests.Session() for url in receivers.urls}
     try:
         started = time.perf_counter()
         for n in range(EVENTS):
@@ -147,7 +156,7 @@ def floor(secret):
                 time=_now(), partition_key=f"PO:{n % KEYS}", data={"n": n}, position=n + 1,
             )  # fmt: skip
             body = json.dumps(documents.document(event), separators=(",", ":")).encode()
-            for url in receivers.urls:
+            for url, session in sessions.items():
                 signed_at = _now()
                 headers = {
                     "Content-Type": "application/cloudevents+json",
@@ -155,14 +164,15 @@ def floor(secret):
                     "webhook-timestamp": str(int(signed_at.timestamp())),
                     "webhook-signature": signer.sign(str(event.event_id), signed_at, body),
                 }
-                with requests.Session() as session:
-                    session.trust_env = False
-                    response = session.post(url, data=body, headers=headers, timeout=(5, 10))
-                    response.close()
+                session.trust_env = False
+                response = session.post(url, data=body, headers=headers, timeout=(5, 10))
+                response.close()
                 if response.status_code != 200:
                     raise SystemExit(f"The receiver answered {response.status_code}")
         seconds = time.perf_counter() - started
     finally:
+        for session in sessions.values():
+            session.close()
         arrivals = receivers.stop()
     assert sum(len(found) for found in arrivals) == EVENTS * RECEIVERS
     return {
@@ -210,9 +220,9 @@ def subscribe(urls):
     return secret
 
 
-def emit_all():
-    """N events, BATCH to a transaction, as fast as this process writes them: {event id:
-    commit time}, and the first commit's time."""
+def emit_all(rate=None):
+    """N events, BATCH to a transaction, as fast as this process writes them or at `rate`
+    events a second: {event id: commit time}, and the first commit's time."""
     from django.db import transaction
 
     from events import outbox
@@ -228,6 +238,8 @@ def emit_all():
         at = time.time()
         first = first or at
         committed.update(dict.fromkeys(written, at))
+        if rate:
+            time.sleep(max(0.0, first + (start + BATCH) / rate - time.time()))
     return committed, first
 
 
@@ -237,8 +249,9 @@ def delivered_count():
     return Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
 
 
-def celery_run(url, count):
-    """The events pushed by `count` workers: the figures of (b)."""
+def celery_run(url, count, rate=None):
+    """The events pushed by `count` workers, emitted unpaced or at `rate` a second: the
+    figures of (b)."""
     forget_earlier_runs()
     receivers = Receivers()
     subscribe(receivers.urls)
@@ -252,12 +265,13 @@ def celery_run(url, count):
         HUB_LOG_FORMAT="text",
         HUB_LOG_LEVEL="WARNING",
     )
-    print(f"{EVENTS:,} events on {count} worker(s) (celery worker --pool=solo, queue {QUEUE})")
+    paced = f", emitted at {rate:,} events/s" if rate else ""
+    print(f"{EVENTS:,} events on {count} worker(s) (celery worker --pool=solo{paced})")
     workers = common.start_celery_workers(env, QUEUE, count, "--pool=solo")
     wanted = EVENTS * RECEIVERS
     try:
         load_before = os.getloadavg()[0]
-        committed, first = emit_all()
+        committed, first = emit_all(rate)
         emitted = time.time()
         print(f"  emitted in {emitted - first:.1f} s ({EVENTS / (emitted - first):,.0f} events/s)")
         deadline = time.monotonic() + WAIT_SECONDS
@@ -290,6 +304,7 @@ def celery_run(url, count):
     seconds = last - first
     result = {
         "workers": count,
+        "rate": rate,
         "seconds": round(seconds, 2),
         "emit_seconds": round(emitted - first, 2),
         "events_per_second": round(EVENTS / seconds, 1),
@@ -326,8 +341,9 @@ def main():
     print(f"  {floor_figures['posts_per_second']:,.0f} posts/s")
     print("(b) end to end")
     runs = [celery_run(url, count) for count in WORKER_COUNTS]
+    runs.append(celery_run(url, WORKER_COUNTS[-1], PACED_RATE))
     forget_earlier_runs()
-    one, two = runs
+    one, two, paced = runs
     speed_up = one["seconds"] / two["seconds"]
 
     common.print_table(
@@ -345,7 +361,8 @@ def main():
             ),
             *(
                 (
-                    f"outbox -> {run['workers']} celery worker(s)",
+                    f"outbox -> {run['workers']} celery worker(s)"
+                    + (f", paced {run['rate']:,}/s" if run["rate"] else ""),
                     run["seconds"],
                     run["events_per_second"],
                     run["deliveries_per_second"],
@@ -378,6 +395,12 @@ def main():
             "2 workers, events/s", two["events_per_second"], TARGET_EVENTS_PER_SECOND, True
         ),
         common.check("2 workers, lag p99, s", two["lag_p99_s"], TARGET_LAG_P99, unit=" s"),
+        common.check(
+            f"2 workers paced at {PACED_RATE:,}/s, lag p99, s",
+            paced["lag_p99_s"],
+            TARGET_LAG_P99,
+            unit=" s",
+        ),
         *(
             common.check(f"2 workers: worker {n} peak memory, MiB", memory, TARGET_MEMORY_MIB)
             for n, memory in enumerate(two["memory_mib"], start=1)

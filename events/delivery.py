@@ -1,17 +1,21 @@
 """Pushing events to webhooks: at least once, in order per partition key (events.delivery).
 
     plan(events)                a Delivery per matching active push subscription
-    deliver(delivery_id)        attempt it and, while that succeeds, its key's next ones
-    due(now) / deliver_due()    the beat: dead letters by age, then the deliveries due
+    push(subscription_id)       send its deliveries that may go now, a batch at a time
+    due(now) / deliver_due()    the beat: dead letters by age, then the subscriptions with
+                                deliveries due
     replay(deliveries)          dead (or discarded) deliveries go again
     discard(deliveries)         dead deliveries stop holding their key back, unsent
 
 Publication (events.outbox.publish) plans the deliveries in its own transaction, so a crash
-loses none, and sends a task per partition key once committed. Each task (events.tasks.deliver,
-on settings.HUB_EVENTS_QUEUE) claims its delivery with a conditional update, posts it with
-short timeouts outside any transaction, and records the answer; the beat sends whatever is
-due (retries, breaker probes, claims lost with their worker), so nothing depends on one task
-surviving. A slow or dead endpoint holds only its own tasks, for at most the timeouts.
+loses none, and sends a task per subscription once committed. Each task (events.tasks.push,
+on settings.HUB_EVENTS_QUEUE) claims a batch of the subscription's deliveries that may go (a
+conditional update, one claimer at a time per subscription), posts them over one kept-alive
+connection with short timeouts outside any transaction, and records the answers together; it
+goes on for SLICE seconds, then hands the rest to a new task. The beat sends a task for
+whatever is due (retries, breaker probes, claims lost with their worker), so nothing depends
+on one task surviving. A slow or dead endpoint holds only its own tasks: for the slice and
+one timeout, or until the breaker opens.
 
 Order: a delivery is attempted only when no earlier delivery (by event position) of the same
 subscription and partition key is undelivered: pending, retrying or dead. A dead letter holds
@@ -57,21 +61,23 @@ CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "mdm-hub-webhooks/1"
 # The first characters of an answer kept with its attempt.
 EXCERPT_CHARS = 1000
-# Deliveries of one key a task sends in a row before it hands the rest to a new task.
-CHAIN = 100
+# Deliveries claimed, sent and recorded together (one claim, one transaction of answers).
+BATCH = 100
+# Seconds a task goes on sending batches before it hands the rest to a new task, so that the
+# other subscriptions' tasks get their turn on the workers.
+SLICE = 5
 # A claim lasts the timeouts and this margin; past it the claim counts as lost.
 CLAIM_MARGIN = 30
 # Deliveries the beat sends per run (the next run sends more).
 SWEEP_BATCH = 5000
 
-# What one attempt came to: "delivered"; "failed"; "waiting" (not due, not first in its key,
-# the breaker is open, or another worker has it); "done" (delivered or dead already, or gone).
-DELIVERED, FAILED, WAITING, DONE = "delivered", "failed", "waiting", "done"
+# What an attempt keeps of its answer.
+ATTEMPT_FIELDS = ("status_code", "body", "error", "duration_ms")
 
 
 def plan(events, now=None):
     """Deliveries of `events` (just given positions, in order) to every active push
-    subscription that matches each; sends one task per partition key once committed.
+    subscription that matches each; sends a task per subscription once committed.
     Called by events.outbox.publish in its transaction. Returns the deliveries."""
     now = now or timezone.now()
     subscriptions = list(
@@ -94,11 +100,8 @@ def plan(events, now=None):
     if not planned:
         return []
     Delivery.objects.bulk_create(planned, batch_size=1000)
-    firsts = {}
-    for found in planned:
-        firsts.setdefault((found.subscription_id, found.partition_key), found.pk)
-    ids = [pk for pk in firsts.values() if pk is not None]
-    transaction.on_commit(lambda: _send(ids))
+    subscription_ids = sorted({found.subscription_id for found in planned})
+    transaction.on_commit(lambda: _send(subscription_ids))
     return planned
 
 
@@ -116,87 +119,138 @@ def _fraction():
     return random.random()
 
 
-def deliver(delivery_id, now=None):
-    """Attempt delivery `delivery_id` when it may go; while each succeeds, the next delivery
-    of its subscription and key, up to CHAIN, then a new task for the rest. Returns what the
-    first attempt came to (DELIVERED, FAILED, WAITING, DONE)."""
-    first = None
-    current = delivery_id
-    for _ in range(CHAIN):
-        outcome, following = _deliver_one(current, now)
-        first = first or outcome
-        if outcome != DELIVERED or following is None:
-            return first
-        current = following
-    _send([current])
-    return first
+def push(subscription_id, now=None):
+    """Send `subscription_id`'s deliveries that may go now, a batch at a time over one kept-
+    alive connection, for at most SLICE seconds; then a new task when more wait. Returns
+    {"delivered": n, "failed": n} (both 0 when nothing may go: paused, not due, another
+    worker has it, the breaker is open)."""
+    counts = {"delivered": 0, "failed": 0}
+    started = time.monotonic()
+    subscription = Subscription.objects.filter(pk=subscription_id).first()
+    if subscription is None:
+        return counts
+    with requests.Session() as session:
+        session.trust_env = False
+        while True:
+            batch, probe = _claim(subscription, now)
+            if not batch:
+                return counts
+            answers = _post_batch(session, subscription, batch, probe, now, started)
+            more = _record(subscription, batch, answers, probe, now)
+            for answer in answers:
+                counts["failed" if answer["error"] else "delivered"] += 1
+            if not more:
+                return counts
+            if time.monotonic() - started >= SLICE:
+                _send([subscription.pk])  # the rest in a new task: others get their turn
+                return counts
 
 
-def _deliver_one(delivery_id, now):
-    """(outcome, the id of the key's next live delivery when this one was delivered)."""
+def _claim(subscription, now):
+    """(the deliveries this worker may send now, in position order, claimed; whether they
+    are an open breaker's probe). One claim at a time per subscription (its breaker row is
+    locked), so two workers never split a key: every earlier undelivered delivery of a key is
+    in the batch or holds the key back."""
     now = now or timezone.now()
-    delivery = (
-        Delivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
+    with transaction.atomic():
+        breaker, _ = Breaker.objects.select_for_update().get_or_create(subscription=subscription)
+        if not Subscription.objects.filter(pk=subscription.pk, is_active=True).exists():
+            return [], False  # paused: it waits (and dies by age)
+        mine = (
+            Delivery.objects.filter(subscription=subscription)
+            .select_related("event")
+            .order_by("position")
+        )
+        probe = breaker.state != Breaker.State.CLOSED
+        if probe:
+            if breaker.probe_at > now:
+                return [], True
+            chosen = mine.filter(_probe(now))[:1]
+        else:
+            # In position order, a batch holds each key's earlier deliveries before its later
+            # ones.
+            chosen = mine.filter(_may_go(now))[:BATCH]
+        batch = list(chosen)
+        if not batch:
+            return [], probe
+        until = _claim_until(now)
+        Delivery.objects.filter(pk__in=[found.pk for found in batch]).update(claimed_until=until)
+        if probe:
+            breaker.state, breaker.probe_at = Breaker.State.HALF_OPEN, until
+            breaker.save(update_fields=["state", "probe_at"])
+    return batch, probe
+
+
+def _may_go(now):
+    """The condition of a delivery that may be attempted now at a closed breaker: pending, or
+    retrying and due; not claimed; and nothing earlier of its key holds it back: a dead
+    letter, a retry not yet due, an attempt under way. (Those few rows have an index of their
+    own, delivery_holding, so the check costs one probe however deep the key's backlog.)"""
+    holding = (
+        Q(status=Status.DEAD)
+        | Q(status=Status.RETRYING, next_attempt_at__gt=now)
+        | Q(status__in=LIVE, claimed_until__gte=now)
     )
-    if delivery is None or delivery.status not in LIVE:
-        return DONE, None
-    if not delivery.subscription.is_active:  # paused: it waits (and dies by age)
-        return WAITING, None
-    if _earlier_undelivered(delivery).exists():
-        return WAITING, None
-    breaker, _ = Breaker.objects.get_or_create(subscription=delivery.subscription)
-    probe = breaker.state != Breaker.State.CLOSED
-    if probe:
-        if not _claim_probe(breaker, now):
-            return WAITING, None
-    elif delivery.next_attempt_at > now:
-        return WAITING, None
-    if not _claim(delivery, now):
-        return WAITING, None
-    answer = _post(delivery, now)
-    return _record(delivery, answer, now, probe)
+    due = Q(status=Status.PENDING) | Q(status=Status.RETRYING, next_attempt_at__lte=now)
+    return due & _unclaimed(now) & ~Exists(_earlier().filter(holding))
 
 
-def _earlier_undelivered(delivery):
+def _probe(now):
+    """The condition of an open breaker's probe: the first undelivered delivery of its key,
+    not claimed, whatever its backoff says."""
+    return Q(status__in=LIVE) & _unclaimed(now) & ~Exists(_earlier().filter(status__in=UNDELIVERED))
+
+
+def _unclaimed(now):
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def _earlier():
     return Delivery.objects.filter(
-        subscription_id=delivery.subscription_id,
-        partition_key=delivery.partition_key,
-        position__lt=delivery.position,
-        status__in=UNDELIVERED,
+        subscription=OuterRef("subscription"),
+        partition_key=OuterRef("partition_key"),
+        position__lt=OuterRef("position"),
     )
 
 
 def _claim_until(now):
     timeouts = settings.HUB_WEBHOOK_CONNECT_TIMEOUT + settings.HUB_WEBHOOK_TIMEOUT
-    return now + timedelta(seconds=timeouts + CLAIM_MARGIN)
+    return now + timedelta(seconds=SLICE + timeouts + CLAIM_MARGIN)
 
 
-def _claim_probe(breaker, now):
-    """The one probe of an open breaker whose cool-off is over (or whose last probe was lost):
-    a conditional update, so two workers never both probe."""
-    return bool(
-        Breaker.objects.filter(
-            pk=breaker.pk,
-            state__in=(Breaker.State.OPEN, Breaker.State.HALF_OPEN),
-            probe_at__lte=now,
-        ).update(state=Breaker.State.HALF_OPEN, probe_at=_claim_until(now))
-    )
+def _post_batch(session, subscription, batch, probe, now, started):
+    """POST the batch's deliveries in order; a key's first failure holds the rest of that key
+    back, and the breaker's limit of failures in a row, or the end of the slice, stops the
+    batch. Returns the answers of those sent, in order (see _post), each with its "at"."""
+    answers = []
+    failed_keys = set()
+    in_a_row = Breaker.objects.get(subscription=subscription).failures
+    texts = webhooks.signing_secrets(subscription, now)
+    for found in batch:
+        if found.partition_key in failed_keys:
+            continue
+        if answers and time.monotonic() - started >= SLICE:
+            break
+        answer = _post(session, subscription, texts, found, now)
+        answers.append(answer)
+        if not answer["error"]:
+            in_a_row = 0
+            continue
+        failed_keys.add(found.partition_key)
+        in_a_row += 1
+        if probe or in_a_row >= settings.HUB_WEBHOOK_BREAKER_FAILURES:
+            break
+    return answers
 
 
-def _claim(delivery, now):
-    return bool(
-        Delivery.objects.filter(pk=delivery.pk, status__in=LIVE)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=_claim_until(now))
-    )
-
-
-def _post(delivery, now):
-    """POST the event's document, signed, to the subscription's URL. Returns the answer:
-    {"status_code", "body", "error", "duration_ms"}. No redirect is followed and no proxy of
-    the environment used: either would take the request past the address check."""
-    subscription, event = delivery.subscription, delivery.event
+def _post(session, subscription, texts, delivery, now):
+    """POST the delivery's event document, signed with `texts`, to the subscription's URL.
+    Returns the answer: {"delivery", "at", "status_code", "body", "error", "duration_ms"}.
+    No redirect is followed and no proxy of the environment used: either would take the
+    request past the address check."""
+    event = delivery.event
     answer = {"status_code": None, "body": "", "error": ""}
+    at = now or timezone.now()
     started = time.monotonic()
     try:
         addresses.check_url(subscription.url)
@@ -205,21 +259,19 @@ def _post(delivery, now):
         headers = {
             "Content-Type": CONTENT_TYPE,
             "User-Agent": USER_AGENT,
-            **webhooks.signature_headers(subscription, event.event_id, body, now=now),
+            **webhooks.signature_headers(subscription, event.event_id, body, texts=texts),
         }
-        with requests.Session() as session:
-            session.trust_env = False
-            response = session.post(
-                subscription.url,
-                data=body,
-                headers=headers,
-                timeout=(settings.HUB_WEBHOOK_CONNECT_TIMEOUT, settings.HUB_WEBHOOK_TIMEOUT),
-                allow_redirects=False,
-                stream=True,
-            )
-            answer["status_code"] = response.status_code
-            answer["body"] = _excerpt(response, started + settings.HUB_WEBHOOK_TIMEOUT)
-            response.close()
+        response = session.post(
+            subscription.url,
+            data=body,
+            headers=headers,
+            timeout=(settings.HUB_WEBHOOK_CONNECT_TIMEOUT, settings.HUB_WEBHOOK_TIMEOUT),
+            allow_redirects=False,
+            stream=True,
+        )
+        answer["status_code"] = response.status_code
+        answer["body"] = _excerpt(response, started + settings.HUB_WEBHOOK_TIMEOUT)
+        response.close()
     except requests.Timeout:
         answer["error"] = (
             f"No answer within the timeouts ({settings.HUB_WEBHOOK_CONNECT_TIMEOUT} s to "
@@ -234,7 +286,7 @@ def _post(delivery, now):
     answer["duration_ms"] = round((time.monotonic() - started) * 1000)
     if answer["status_code"] is not None and not 200 <= answer["status_code"] < 300:
         answer["error"] = f"The endpoint answered {answer['status_code']}."
-    return answer
+    return {"delivery": delivery, "at": at, **answer}
 
 
 def _excerpt(response, deadline):
@@ -250,60 +302,66 @@ def _excerpt(response, deadline):
     return read.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
-def _record(delivery, answer, now, probe):
-    """Store the attempt and its consequences: delivered, or a retry or dead letter, and the
-    breaker's count. Returns (outcome, the key's next live delivery when delivered)."""
-    ok = not answer["error"]
+def _record(subscription, batch, answers, probe, now):
+    """Store the batch's attempts and their consequences in one transaction: delivered (in
+    one statement; delivered_at is when the batch is recorded, each attempt keeps its own
+    time), or a retry or dead letter; the breaker's count; the claims of those not sent given
+    back. Returns whether more may be due now (a full batch, some left unsent, a breaker
+    closed)."""
+    delivered = []
     with transaction.atomic():
-        DeliveryAttempt.objects.create(delivery=delivery, at=now, **answer)
-        breaker = Breaker.objects.select_for_update().get(subscription=delivery.subscription)
-        if ok:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Status.DELIVERED,
-                delivered_at=now,
-                attempts=F("attempts") + 1,
-                claimed_until=None,
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=answer["delivery"],
+                at=answer["at"],
+                **{name: answer[name] for name in ATTEMPT_FIELDS},
             )
-            reopened = breaker.state != Breaker.State.CLOSED
-            _close(breaker, now)
-            if reopened:
-                # The endpoint is back: whatever waited for it is due now, not after its backoff.
-                Delivery.objects.filter(subscription=delivery.subscription, status__in=LIVE).update(
-                    next_attempt_at=now
-                )
-                subscription_id = delivery.subscription_id
-                transaction.on_commit(lambda: _send(due(now, subscriptions=[subscription_id])))
-        else:
-            attempts = delivery.attempts + 1
-            dead = now >= delivery.since + timedelta(hours=settings.HUB_WEBHOOK_DEAD_AFTER_HOURS)
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Status.DEAD if dead else Status.RETRYING,
-                attempts=attempts,
-                next_attempt_at=now + timedelta(seconds=retry_delay(attempts)),
-                dead_at=now if dead else None,
-                claimed_until=None,
+            for answer in answers
+        )
+        breaker = Breaker.objects.select_for_update().get(subscription=subscription)
+        was_closed = breaker.state == Breaker.State.CLOSED
+        for answer in answers:
+            found, at = answer["delivery"], answer["at"]
+            if not answer["error"]:
+                delivered.append(found.pk)
+                _close(breaker, at)
+            else:
+                _fail(found, at, answer["error"])
+                _count_failure(breaker, at, probe)
+        breaker.save()
+        Delivery.objects.filter(pk__in=delivered).update(
+            status=Status.DELIVERED,
+            delivered_at=now or timezone.now(),
+            attempts=F("attempts") + 1,
+            claimed_until=None,
+        )
+        sent = {answer["delivery"].pk for answer in answers}
+        unsent = [found.pk for found in batch if found.pk not in sent]
+        Delivery.objects.filter(pk__in=unsent).update(claimed_until=None)
+        reopened = not was_closed and breaker.state == Breaker.State.CLOSED
+        if reopened:
+            # The endpoint is back: whatever waited for it is due now, not after its backoff.
+            Delivery.objects.filter(subscription=subscription, status__in=LIVE).update(
+                next_attempt_at=now or timezone.now()
             )
-            _count_failure(breaker, now, probe)
-    if not ok:
-        logger.info(
-            "Webhook delivery %s to subscription %s failed: %s",
-            delivery.pk,
-            delivery.subscription,
-            answer["error"],
-        )
-        return FAILED, None
-    following = (
-        Delivery.objects.filter(
-            subscription_id=delivery.subscription_id,
-            partition_key=delivery.partition_key,
-            position__gt=delivery.position,
-            status__in=LIVE,
-        )
-        .order_by("position")
-        .values_list("pk", flat=True)
-        .first()
+    return len(batch) == BATCH or bool(unsent) or reopened
+
+
+def _fail(found, at, error):
+    """A failed attempt of `found` at `at`: a retry after the backoff, or a dead letter once
+    past the age."""
+    attempts = found.attempts + 1
+    dead = at >= found.since + timedelta(hours=settings.HUB_WEBHOOK_DEAD_AFTER_HOURS)
+    Delivery.objects.filter(pk=found.pk).update(
+        status=Status.DEAD if dead else Status.RETRYING,
+        attempts=attempts,
+        next_attempt_at=at + timedelta(seconds=retry_delay(attempts)),
+        dead_at=at if dead else None,
+        claimed_until=None,
     )
-    return DELIVERED, following
+    logger.info(
+        "Webhook delivery %s to subscription %s failed: %s", found.pk, found.subscription, error
+    )
 
 
 def _close(breaker, now):
@@ -311,7 +369,6 @@ def _close(breaker, now):
     breaker.failures = 0
     breaker.opened_at = breaker.probe_at = None
     breaker.last_success_at = now
-    breaker.save()
 
 
 def _count_failure(breaker, now, probe):
@@ -328,7 +385,6 @@ def _count_failure(breaker, now, probe):
             breaker.opened_at = now
         breaker.state = Breaker.State.OPEN
         breaker.probe_at = now + cooloff
-    breaker.save()
 
 
 # --- the beat --------------------------------------------------------------------------------
@@ -347,26 +403,16 @@ def bury_expired(now=None):
 
 
 def due(now=None, subscriptions=None, limit=SWEEP_BATCH):
-    """The ids of the deliveries that may be attempted now: first undelivered of their key,
-    not claimed, and either due at a closed breaker, or the first of an open breaker whose
-    cool-off is over (its probe). `subscriptions` (ids) narrows it."""
+    """The ids of the deliveries that may be attempted now (_may_go) at a closed breaker, and
+    the probe of each open breaker whose cool-off is over, of active subscriptions.
+    `subscriptions` (ids) narrows it."""
     now = now or timezone.now()
-    earlier = Delivery.objects.filter(
-        subscription=OuterRef("subscription"),
-        partition_key=OuterRef("partition_key"),
-        position__lt=OuterRef("position"),
-        status__in=UNDELIVERED,
-    )
-    heads = (
-        Delivery.objects.filter(status__in=LIVE, subscription__is_active=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(~Exists(earlier))
-    )
+    active = Delivery.objects.filter(subscription__is_active=True)
     if subscriptions is not None:
-        heads = heads.filter(subscription__in=subscriptions)
+        active = active.filter(subscription__in=subscriptions)
     not_closed = Breaker.objects.exclude(state=Breaker.State.CLOSED)
     ids = list(
-        heads.filter(next_attempt_at__lte=now)
+        active.filter(_may_go(now))
         .exclude(subscription__in=not_closed.values("subscription"))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
@@ -374,19 +420,21 @@ def due(now=None, subscriptions=None, limit=SWEEP_BATCH):
     for subscription_id in not_closed.filter(probe_at__lte=now).values_list(
         "subscription", flat=True
     ):
-        probe = heads.filter(subscription=subscription_id).order_by("position", "pk").first()
-        if probe is not None:
-            ids.append(probe.pk)
+        probe = active.filter(_probe(now), subscription=subscription_id).order_by("position")
+        ids.extend(probe.values_list("pk", flat=True)[:1])
     return ids
 
 
 def deliver_due(now=None):
-    """The beat's work: dead letters by age, then a task for each delivery due. Returns how
-    many tasks were sent."""
+    """The beat's work: dead letters by age, then a task for each subscription with a
+    delivery due. Returns how many tasks were sent."""
     bury_expired(now)
     ids = due(now)
-    _send(ids)
-    return len(ids)
+    subscription_ids = sorted(
+        set(Delivery.objects.filter(pk__in=ids).values_list("subscription", flat=True))
+    )
+    _send(subscription_ids)
+    return len(subscription_ids)
 
 
 # --- replay ----------------------------------------------------------------------------------
@@ -408,19 +456,18 @@ def replay(deliveries, now=None):
         claimed_until=None,
     )
     if count:
-        transaction.on_commit(lambda: _send(due(now, subscriptions=subscriptions)))
+        transaction.on_commit(lambda: _send(sorted(subscriptions)))
     return count
 
 
-def discard(deliveries, now=None):
+def discard(deliveries):
     """Give up dead `deliveries` (ids, objects or a queryset): they are never sent, and stop
     holding their keys' later deliveries back. Returns how many were discarded."""
-    now = now or timezone.now()
     chosen = _chosen(deliveries).filter(status=Status.DEAD)
     subscriptions = set(chosen.values_list("subscription", flat=True))
     count = chosen.update(status=Status.DISCARDED)
     if count:
-        transaction.on_commit(lambda: _send(due(now, subscriptions=subscriptions)))
+        transaction.on_commit(lambda: _send(sorted(subscriptions)))
     return count
 
 
@@ -431,11 +478,11 @@ def _chosen(deliveries):
     return Delivery.objects.filter(pk__in=ids)
 
 
-def _send(ids):
-    for delivery_id in ids:
+def _send(subscription_ids):
+    for subscription_id in subscription_ids:
         send(
-            "events.tasks.deliver",
-            delivery_id,
+            "events.tasks.push",
+            subscription_id,
             queue=settings.HUB_EVENTS_QUEUE,
             unsent="the beat's deliver_due sends it",
         )

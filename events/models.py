@@ -248,6 +248,21 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "retrying"]),
                 name="delivery_due",
             ),
+            # A subscription's deliveries that may go, in position order (events.delivery
+            # claims a batch from the front).
+            models.Index(
+                fields=["subscription", "position"],
+                condition=models.Q(status__in=["pending", "retrying"]),
+                name="delivery_live",
+            ),
+            # The few that can hold a key's later deliveries back: dead letters, retries,
+            # attempts under way (events.delivery._may_go looks for an earlier one).
+            models.Index(
+                fields=["subscription", "partition_key", "position"],
+                condition=models.Q(status__in=["dead", "retrying"])
+                | models.Q(claimed_until__isnull=False),
+                name="delivery_holding",
+            ),
             # A subscription's deliveries by status (the API's and the screens' lists).
             models.Index(fields=["subscription", "status", "position"], name="delivery_status"),
             # A replay's progress: the deliveries replayed at one time.

@@ -18,10 +18,14 @@ def purge_events():
     return retention.purge()
 
 
-@shared_task
-def deliver(delivery_id):
-    """Push one webhook delivery, and its partition key's next ones while they succeed."""
-    return delivery.deliver(delivery_id)
+# Acknowledged as it starts, unlike the hub's other tasks: a push runs for seconds, and a
+# broker connection lost while a message is unacknowledged stops the worker (kombu's Redis
+# transport fails restoring it). Nothing is lost with a push: its deliveries stay claimed
+# until their claim runs out, and the beat's deliver_due sends them again.
+@shared_task(acks_late=False)
+def push(subscription_id):
+    """Push a subscription's webhook deliveries that may go now, in batches."""
+    return delivery.push(subscription_id)
 
 
 @shared_task

@@ -112,8 +112,7 @@ def test_a_steward_replays_dead_letters_and_watches_them_delivered(
 
     endpoint.status = 200  # the endpoint is back; the beat sends what is due
     later = timezone.now() + dt.timedelta(hours=1)
-    for pk in delivery.due(later):
-        delivery.deliver(pk, now=later)
+    delivery.push(planning.pk, now=later)
 
     page.wait_for_selector("#replay-text:has-text('3 of 3 delivered')")
     assert page.get_attribute("#replay-run", "data-finished") == "1"  # the page reloaded

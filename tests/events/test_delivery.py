@@ -5,12 +5,14 @@ other. The receivers are small HTTP servers on 127.0.0.1 inside the test; time i
 services' `now`, not sleeping."""
 
 import datetime as dt
+import io
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -118,17 +120,16 @@ def _deliveries(subscription):
 
 
 def _deliver_all(subscription, now):
-    """Every delivery of the subscription tried once at `now`, in event order (as the tasks
-    would arrive)."""
-    for found in _deliveries(subscription):
-        delivery.deliver(found.pk, now=now)
+    """The subscription's task, run at `now` (as a worker would)."""
+    return delivery.push(subscription.pk, now=now)
 
 
 def _run_due(now):
     """What the beat would have the workers do at `now`."""
     delivery.bury_expired(now)
-    for pk in delivery.due(now):
-        delivery.deliver(pk, now=now)
+    due = Delivery.objects.filter(pk__in=delivery.due(now))
+    for subscription_id in set(due.values_list("subscription", flat=True)):
+        delivery.push(subscription_id, now=now)
 
 
 def test_it_pushes_each_event_signed_as_a_cloudevent(receiver, emit):
@@ -184,11 +185,12 @@ def test_retries_wait_longer_each_time_up_to_the_cap(receiver, settings, monkeyp
     for _ in range(8):
         [found] = _deliveries(subscription)
         now = max(now, found.next_attempt_at)
-        assert delivery.deliver(found.pk, now=now) == delivery.FAILED
+        assert _deliver_all(subscription, now) == {"delivered": 0, "failed": 1}
         found.refresh_from_db()
         waits.append((found.next_attempt_at - now).total_seconds())
         # Not due before its time: an early task does nothing.
-        assert delivery.deliver(found.pk, now=found.next_attempt_at - SECOND) == delivery.WAITING
+        early = found.next_attempt_at - SECOND
+        assert _deliver_all(subscription, early) == {"delivered": 0, "failed": 0}
     assert waits == [10, 20, 40, 80, 160, 320, 600, 600]
     assert len(endpoint.received) == 8
     assert found.attempts == 8
@@ -233,14 +235,17 @@ def test_the_breaker_opens_after_repeated_failures_and_probes_after_the_cooloff(
     breaker.refresh_from_db()
     assert breaker.state == Breaker.State.CLOSED and breaker.failures == 0
     # The probe's success made every waiting delivery due at once, whatever its backoff
-    # said (a task is sent for each on commit; here the test is the worker): all arrive.
-    assert len(delivery.due(recovered)) == 4
-    _run_due(recovered)
+    # said: the same task sends them all.
+    assert delivery.due(recovered) == []
     assert {found.status for found in _deliveries(subscription)} == {"delivered"}
     assert sorted(endpoint.subjects()[4:]) == ["SE-1", "SE-2", "SE-3", "SE-4", "SE-5"]
 
 
-def test_a_half_open_breaker_lets_one_probe_through(receiver, settings):
+def _killed(*args):
+    raise SystemExit("worker killed")
+
+
+def test_a_half_open_breaker_lets_one_probe_through(receiver, settings, monkeypatch):
     settings.HUB_WEBHOOK_BREAKER_FAILURES = 1
     endpoint = receiver(status=500)
     subscription, _ = _subscribe("planning-push", endpoint.url)
@@ -250,14 +255,20 @@ def test_a_half_open_breaker_lets_one_probe_through(receiver, settings):
     assert len(endpoint.received) == 1
     breaker = Breaker.objects.get(subscription=subscription)
     later = start + dt.timedelta(minutes=5)
-    # A probe is under way (claimed by another worker): no second one.
-    assert delivery._claim_probe(breaker, later)
+    # A probe is under way (claimed by another worker, killed before it posted): no second.
+    with monkeypatch.context() as patch:
+        patch.setattr(delivery, "_post_batch", _killed)
+        with pytest.raises(SystemExit):
+            _deliver_all(subscription, later)
     breaker.refresh_from_db()
     assert breaker.state == Breaker.State.HALF_OPEN
-    _deliver_all(subscription, later)
+    assert _deliver_all(subscription, later) == {"delivered": 0, "failed": 0}
     assert len(endpoint.received) == 1
     # A probe lost with its worker is given up after its claim: another goes.
-    _deliver_all(subscription, later + dt.timedelta(minutes=5))
+    assert _deliver_all(subscription, later + dt.timedelta(minutes=5)) == {
+        "delivered": 0,
+        "failed": 1,
+    }
     assert len(endpoint.received) == 2
 
 
@@ -324,13 +335,10 @@ def test_a_delivery_lost_with_its_worker_is_sent_again_with_the_same_webhook_id(
     [found] = _deliveries(subscription)
     now = timezone.now()
 
-    def killed(*args):
-        raise SystemExit("worker killed")
-
     with monkeypatch.context() as patch:
-        patch.setattr(delivery, "_record", killed)
+        patch.setattr(delivery, "_record", _killed)
         with pytest.raises(SystemExit):
-            delivery.deliver(found.pk, now=now)
+            _deliver_all(subscription, now)
     assert delivery.due(now + dt.timedelta(seconds=10)) == []  # still claimed
     _run_due(now + dt.timedelta(minutes=2))
     first, again = endpoint.received
@@ -377,11 +385,11 @@ def test_a_slow_endpoint_does_not_hold_up_another_subscription(receiver, setting
     [stuck] = _deliveries(slow_subscription)
     [quick] = _deliveries(fast_subscription)
 
-    worker = threading.Thread(target=delivery.deliver, args=(stuck.pk,))
+    worker = threading.Thread(target=delivery.push, args=(slow_subscription.pk,))
     worker.start()
     assert slow.arrived.wait(5)
     started = time.monotonic()
-    assert delivery.deliver(quick.pk) == delivery.DELIVERED
+    assert delivery.push(fast_subscription.pk) == {"delivered": 1, "failed": 0}
     assert time.monotonic() - started < 1
     assert worker.is_alive()  # the slow endpoint has not answered yet
     worker.join(10)
@@ -396,7 +404,7 @@ def test_a_slow_endpoint_is_cut_off_at_the_timeout(receiver, settings):
     _publish(("SE-1", "PO:1"))
     [found] = _deliveries(subscription)
     started = time.monotonic()
-    assert delivery.deliver(found.pk) == delivery.FAILED
+    assert delivery.push(subscription.pk) == {"delivered": 0, "failed": 1}
     assert time.monotonic() - started < 2.5
     assert "No answer within the timeouts" in found.tries.get().error
 
@@ -417,3 +425,37 @@ def steward_session(steward):
     api = APIClient()
     api.force_login(steward)
     return api
+
+
+def test_a_batch_sends_each_key_in_order_past_a_key_held_back(receiver, monkeypatch):
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    endpoint = receiver()
+    subscription, _ = _subscribe("planning-push", endpoint.url)
+    _publish(("A-1", "PO:A"), ("A-2", "PO:A"), ("A-3", "PO:A"), ("B-1", "PO:B"), ("B-2", "PO:B"))
+    first = _deliveries(subscription)[0]
+    Delivery.objects.filter(pk=first.pk).update(status=Delivery.Status.DEAD)
+    # A-1 is a dead letter: the rest of PO:A waits, PO:B's two go (batches of two).
+    assert _deliver_all(subscription, timezone.now()) == {"delivered": 2, "failed": 0}
+    assert endpoint.subjects() == ["B-1", "B-2"]
+
+    delivery.discard([first.pk])
+    _run_due(timezone.now())
+    assert endpoint.subjects()[2:] == ["A-2", "A-3"]
+    statuses = [found.status for found in _deliveries(subscription)]
+    assert statuses == ["discarded"] + ["delivered"] * 4
+
+
+def test_the_command_sends_what_is_due_as_the_beat_would(receiver):
+    """`manage.py deliver_webhooks` (make run's stand-in for the beat): a delivery that failed
+    while the endpoint was down goes once it is back and its retry is due."""
+    endpoint = receiver(status=503)
+    subscription, _ = _subscribe("planning-push", endpoint.url)
+    _publish(("SE-1", "PO:1"), ("SE-2", "PO:1"))
+    _deliver_all(subscription, timezone.now())
+    Delivery.objects.filter(subscription=subscription).update(next_attempt_at=timezone.now())
+    endpoint.status = 200
+    out = io.StringIO()
+    call_command("deliver_webhooks", stdout=out)
+    assert out.getvalue() == "Sent 1 subscription(s) their due deliveries.\n"
+    assert endpoint.subjects() == ["SE-1", "SE-1", "SE-2"]
+    assert {found.status for found in _deliveries(subscription)} == {"delivered"}

@@ -11,8 +11,9 @@ increase), and a duplicate carries the same webhook-id, so the receiver can reco
 The events are emitted here, each in its own transaction, into the database the workers use;
 the workers (prefork, with Celery beat, whose sweeps run every second) consume a queue of the
 test's own. Retries, the breaker's cool-off and the timeouts are cut to seconds through the
-workers' environment. A worker's claim on a delivery outlives it by the timeouts and
-events.delivery.CLAIM_MARGIN (about 30 s), which is how long the kill test waits at most.
+workers' environment. A worker's claim on a batch of deliveries outlives it by the task's
+slice, the timeouts and events.delivery.CLAIM_MARGIN (about 40 s), which is how long the kill
+test (and a broker restart, which loses the push tasks under way) waits at most.
 """
 
 import contextlib
