@@ -26,7 +26,7 @@ OVERRIDE = "override"
 STEWARD_EXCLUDED = ("release_by_override",)
 
 # Apps whose records stewards maintain in the admin.
-MANAGED_APPS = ("events", "mdm", "xref", "validation", "quarantine", "imports", "reconcile")
+MANAGED_APPS = ("events", "mdm", "xref", "validation", "quarantine", "edi", "imports", "reconcile")
 # Records that only administrators touch, even for stewards.
 ADMIN_ONLY_MODELS = ("apiclient", "idsequence")
 # What stewards may do with those all the same: see the API clients and revoke a key (the

@@ -222,6 +222,10 @@ class DemoWorld:
                     wanted.append((system, Kind.SUPPLIER_SITE, code, site, True, dates))
         for item in self.network_items:
             wanted.append((NETWORK, Kind.ITEM, f"VP-{item.number}", item, True, {}))
+        if self.critical_item is not None and self.critical_item not in self.network_items:
+            # The scenario's part as its suppliers know it (the EDI supplier's 850 names it).
+            code = f"VP-{self.critical_item.number}"
+            wanted.append((NETWORK, Kind.ITEM, code, self.critical_item, True, {}))
         # The supplier portal the network relays answers in words of its own.
         load_status_codes(self.systems[NETWORK], "portal")
         if self.critical_item is not None:

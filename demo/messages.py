@@ -11,7 +11,9 @@ with a NO_TARGET_CODE warning), ERP_LEGACY and ERP_CLOUD purchase orders, a SUPP
 acknowledgement and ship notice, ERP_LEGACY and ERP_CLOUD receipts and inventory balances.
 Quarantined: one message per error rule, the first with a NO_TARGET_CODE warning beside its
 error. The records, dates and codes come from demo.message_world.DemoWorld; the deterministic
-idempotency keys make a second seed submit nothing new.
+idempotency keys make a second seed submit nothing new. The seed scenario's third supplier
+trades by EDI (demo.edi): its acknowledgement comes in as an X12 855 through the EDI gateway,
+and the hub's orders to it go out as 850 and 860.
 """
 
 import datetime
@@ -22,6 +24,7 @@ from celery import current_app
 from django.db.models import Count
 
 from core.history import change_source
+from demo import edi
 from demo.message_world import CLOUD, LEGACY, NETWORK, PLANNING, PLANTS, DemoWorld
 from mdm.calendars import WorkingCalendar
 from mdm.models import Location
@@ -32,6 +35,8 @@ from xref.models import Kind
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "demo-"
+# The third scenario supplier trades by EDI: its acknowledgement is this interchange.
+EDI, EDI_ACK_CONTROL = "EDI", 855001
 
 
 def submit_demo_messages():
@@ -44,9 +49,16 @@ def submit_demo_messages():
             logger.info("No demo cross-references: no demo messages submitted.")
             return {}
         world.register_references()
+        partner = world.edi_partner()
         submitted = 0
         waiting = True
         for system, key, message_type, payload, *version in world.messages():
+            if system == EDI:  # an X12 855 through the EDI gateway (demo.edi)
+                interchange = edi.send_acknowledgement(payload, partner, EDI_ACK_CONTROL)
+                found = interchange.transaction_sets.exclude(message=None).first()
+                if waiting and found and not current_app.conf.task_always_eager:
+                    waiting = _wait_for_outcome(found.message_id)
+                continue
             try:
                 submission = submit_message(
                     system=world.systems[system],
@@ -432,14 +444,21 @@ class DemoMessages(DemoWorld):
             lines = [("IA", 1500, self._committed(supplier, need_by))]
             ack = self._scenario_ack(n, supplier, lines)
             yield NETWORK, f"crit-ack-{self.SCENARIO_ORDERS[n]}", "po_acknowledgement", ack
+        # The third trades by EDI: 70 % accepted (IA), 30 % backordered two weeks (IB).
         third = self.scenario_suppliers[2]
         late = self._committed(third, need_by + datetime.timedelta(days=14))
-        lines = [
-            ("Confirmed", 1050, self._committed(third, need_by)),
-            ("Capacity constrained", 450, late),
-        ]
-        ack = self._scenario_ack(2, self.scenario_suppliers[2], lines)
-        yield NETWORK, f"crit-ack-{self.SCENARIO_ORDERS[2]}", "po_acknowledgement", ack
+        lines = [("IA", 1050, self._committed(third, need_by)), ("IB", 450, late)]
+        ack = self._scenario_ack(2, third, lines)
+        yield EDI, f"crit-ack-{self.SCENARIO_ORDERS[2]}", "po_acknowledgement", ack
+
+    def edi_partner(self):
+        """The third scenario supplier's EDI profile, made before its orders are released (they
+        go out to it as 850 and 860); None without a scenario."""
+        if len(self.scenario_suppliers) < 3:
+            return None
+        third = self.scenario_suppliers[2]
+        code = self.code(NETWORK, Kind.SUPPLIER, third, self.legacy_day)
+        return edi.partner_for(third, self.systems[NETWORK], code)
 
     def _refused_by_controls(self):
         """One message per business control that quarantines it."""

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "xref",
     "validation",
     "quarantine",
+    "edi",
     "imports",
     "reconcile",
     "demo",
@@ -329,6 +330,14 @@ HUB_DEMO_RECEIVER_URL = os.getenv("HUB_DEMO_RECEIVER_URL", "")
 # Published events are kept this many days (events.retention, run by beat every
 # HUB_RETENTION_INTERVAL seconds); the pull feed replays from any cursor or time within them.
 HUB_EVENTS_RETENTION_DAYS = envint("HUB_EVENTS_RETENTION_DAYS", 30, minimum=1)
+# The EDI gateway (edi): the largest interchange taken (bytes; larger ones get 413 unread),
+# how long interchanges are kept (raw, with their acknowledgements; edi.retention, on the
+# beat), and a watched directory whose dropped files are read every HUB_EDI_INBOX_INTERVAL
+# seconds (empty: none; edi.inbox).
+HUB_EDI_MAX_BYTES = envint("HUB_EDI_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+HUB_EDI_RETENTION_DAYS = envint("HUB_EDI_RETENTION_DAYS", 365, minimum=1)
+HUB_EDI_INBOX = os.getenv("HUB_EDI_INBOX", "")
+HUB_EDI_INBOX_INTERVAL = envint("HUB_EDI_INBOX_INTERVAL", 30, minimum=1)
 # Webhook push (events.webhooks, events.delivery). Times in seconds unless named hours.
 # Hosts resolving to loopback, private, link-local, multicast, reserved or unspecified
 # addresses are refused (server-side request forgery) unless this is on: a hub whose
@@ -456,7 +465,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HUB_RETENTION_INTERVAL,
         "options": {"queue": HUB_EVENTS_QUEUE, "expires": HUB_RETENTION_INTERVAL},
     },
+    "purge-interchanges": {
+        "task": "edi.tasks.purge_interchanges",
+        "schedule": HUB_RETENTION_INTERVAL,
+        "options": {"expires": HUB_RETENTION_INTERVAL},
+    },
 }
+if HUB_EDI_INBOX:
+    CELERY_BEAT_SCHEDULE["read-edi-inbox"] = {
+        "task": "edi.tasks.read_inbox",
+        "schedule": HUB_EDI_INBOX_INTERVAL,
+        "options": {"expires": HUB_EDI_INBOX_INTERVAL},
+    }
 
 # The largest request body accepted, in bytes; beyond it a 413 with a JSON explanation
 # (hub.middleware). Forms are held to the same limit.

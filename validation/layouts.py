@@ -40,9 +40,6 @@ KIND_NAMES = {
     CODE_VALUE: "status code",
 }
 
-# Quantities: at most this many decimal places, and below this size (a quantity beyond it is
-
-
 ACK_LIST = "ACK_LINE_STATUS"
 REJECTED_STATUS = f"{ACK_LIST}:rejected"
 

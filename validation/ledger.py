@@ -337,7 +337,7 @@ def _ship_notice(message, payload, *, now, **kwargs):
         shipment_id=payload["shipment_id"],
         message=message,
         ship_date=date_or_none(payload["ship_date"]),
-        expected_delivery=date_or_none(payload["expected_delivery"]),
+        expected_delivery=date_or_none(payload.get("expected_delivery")),
         recorded_at=now,
     )
     for _line, order_line, quantity in _correlated_lines(payload, supplier):
@@ -378,7 +378,8 @@ def _receipt(message, payload, *, now, **kwargs):
 
 
 def _correlated_lines(payload, supplier):
-    """(line, order line, base quantity) of the released lines that name a known order line."""
+    """(line, order line, base quantity) of the released lines that name a known order line
+    (by number, or by item: OrderLines.find)."""
     orders = {}
     for line in payload["lines"]:
         quantity = ((line.get("hub") or {}).get("quantity") or {}).get("value")
@@ -387,16 +388,56 @@ def _correlated_lines(payload, supplier):
             found = PurchaseOrder.objects.filter(po_number=key)
             if supplier is not None:
                 found = found.filter(supplier_id=supplier)
-            orders[key] = list(found[:2])
-        if len(orders[key]) != 1 or quantity is None:
+            found = list(found[:2])
+            orders[key] = order_lines(found[0]) if len(found) == 1 else None
+        if orders[key] is None or quantity is None:
             continue
-        order_line = (
-            PurchaseOrderLine.objects.filter(order=orders[key][0], line=line.get("po_line"))
-            .select_related("order")
-            .first()
-        )
+        order_line = orders[key].find(line.get("po_line"), _hub_id(line, "item"))
         if order_line is not None:
             yield line, order_line, decimal_or_none(quantity)
+
+
+def order_lines(order):
+    """The OrderLines of a released order (a PurchaseOrder), read in one query; each line's
+    `order` is the one given."""
+    found = list(
+        PurchaseOrderLine.objects.filter(order=order).select_related("item", "unit", "base_unit")
+    )
+    for line in found:
+        line.order = order
+    return OrderLines(found)
+
+
+class OrderLines:
+    """The lines of one released purchase order, found as a ship notice or receipt line names
+    one. A line with a po_line means the order line of that number. A line without one
+    (ship_notice v3: cross-dock ASNs name the item under the order, not the order's line)
+    means the order's line carrying its item, the hub's item its code resolves to, when
+    exactly one line does; when several or none do, it means none, and UNKNOWN_PO_LINE
+    (validation.controls.orders) says which lines carry the item. The business controls and
+    the ledger's recorders correlate through here, so they never disagree."""
+
+    def __init__(self, lines):
+        self.by_number = {line.line: line for line in lines}
+        self._by_item = defaultdict(list)  # item public id -> its lines, by number
+        for number in sorted(self.by_number):
+            line = self.by_number[number]
+            self._by_item[line.item.public_id].append(line)
+
+    def numbers(self):
+        return sorted(self.by_number)
+
+    def find(self, number, item_id):
+        """The order line numbered `number`; without a number (None), the one line carrying
+        the item whose public id is `item_id`; None when there is no such line, or several."""
+        if number is not None:
+            return self.by_number.get(number)
+        carrying = self._by_item.get(item_id, ())
+        return carrying[0] if len(carrying) == 1 else None
+
+    def carrying(self, item_id):
+        """The order's lines carrying the item whose public id is `item_id`, by number."""
+        return list(self._by_item.get(item_id, ()))
 
 
 RECORDERS = {

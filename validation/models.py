@@ -517,7 +517,8 @@ class ShipNotice(models.Model):
     shipment_id = models.CharField(max_length=100)
     message = models.OneToOneField(InboundMessage, on_delete=models.PROTECT, related_name="+")
     ship_date = models.DateField()
-    expected_delivery = models.DateField()
+    # None: the notice gave no date (ship_notice v3 makes it optional).
+    expected_delivery = models.DateField(null=True, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from demo.seed import seed_demo
+from edi.models import Interchange
 from mdm.models import Item
 from quarantine import services
 from quarantine.models import QuarantineCase
@@ -128,10 +129,20 @@ def test_the_seed_scenario_shows_its_supply_exception_to_planners(seeded, client
     assert changes.count() == 6  # three orders, each with its change
     stale = seeded.get(idempotency_key="demo-crit-forecast-v1-again")
     assert [d["rule"] for d in stale.diagnostics] == ["STALE_FORECAST_VERSION"]
-    constrained = seeded.get(idempotency_key="demo-crit-ack-4500020003")
-    assert constrained.status == "released"
-
     exception = SupplyException.objects.get(order_line__order__po_number="4500020003")
+    # The third supplier's acknowledgement came in as an X12 855, answered with a 997.
+    interchange = Interchange.objects.get(direction="in", contents="855")
+    assert (interchange.status, interchange.partner.supplier) == ("accepted", exception.supplier)
+    [ack] = interchange.acknowledgements.all()
+    assert "AK5*A" in ack.text
+    constrained = interchange.transaction_sets.get().message
+    assert (constrained.status, constrained.message_type) == ("released", "po_acknowledgement")
+    assert exception.acknowledgement.message == constrained
+    # The hub's order to it, and the change that pulled it in, went out to it as 850 and 860.
+    sent = Interchange.objects.filter(
+        direction="out", partner=interchange.partner, message__isnull=False
+    )
+    assert sorted(sent.values_list("contents", "status")) == [("850", "sent"), ("860", "sent")]
     assert (exception.quantity_at_risk, exception.days_late) == (450, 14)
     client.force_login(steward)
     page = client.get("/quarantine/supply-exceptions/").content.decode()

@@ -59,7 +59,12 @@ smaller.
 
 Ship notices: a shipment id is unique per supplier (DUPLICATE_SHIPMENT); what the order line's
 shipments carry in all may exceed what was acknowledged (else ordered) by the rule's tolerance
-at most (OVER_SHIPMENT). Receipts are correlated to the order line by PO number and line (the
-order of the receiving plant when two suppliers share a number) and close the loop: received
-and open quantity per order line, and whether a ship notice announced the receipt.
+at most (OVER_SHIPMENT). A ship notice line names its order line by po_line, or (contract v3,
+for cross-dock ASNs that name only the item under the order) by its item: the order's one line
+carrying the hub item its item code resolves to (validation.ledger.OrderLines, which the
+controls and the ledger's recording share); an item on no line of the order, or on several,
+is UNKNOWN_PO_LINE, naming the lines. Receipts are correlated to the order line by PO number
+and line (the order of the receiving plant when two suppliers share a number) and close the
+loop: received and open quantity per order line, and whether a ship notice announced the
+receipt.
 """

@@ -11,13 +11,12 @@ from mdm.calendars import WorkingCalendar
 from mdm.models import SupplierSite, Unit
 from validation.claims import LARGE_FIELDS
 from validation.layouts import ACK_LIST, LAYOUTS
-from validation.ledger import date_or_none, decimal_or_none
+from validation.ledger import date_or_none, decimal_or_none, order_lines
 from validation.models import (
     ForecastRelease,
     InboundMessage,
     PlanPolicy,
     PurchaseOrder,
-    PurchaseOrderLine,
     Rule,
     ShipNotice,
 )
@@ -56,7 +55,7 @@ class Ledger:
         self.header = header
         self.as_of = as_of
         self._orders = {}  # (supplier pk or None, po number, plant pk) -> PurchaseOrder | None
-        self._lines = {}  # order pk -> {line number: PurchaseOrderLine}
+        self._lines = {}  # order pk -> its validation.ledger.OrderLines
         self._calendars = {}  # supplier site pk -> WorkingCalendar | None
         self._base = {}  # (order line pk, unit, quantity) -> base quantity | None
         # Per order line, over the lines seen so far: how many acknowledgement lines name it
@@ -84,20 +83,18 @@ class Ledger:
                 found = [order for order in found if order.plant_id == plant_pk] or found
             order = found[0] if len(found) == 1 else None
             if order is not None and order.pk not in self._lines:
-                self._lines[order.pk] = {
-                    line.line: line
-                    for line in PurchaseOrderLine.objects.filter(order=order).select_related(
-                        "unit", "base_unit", "item"
-                    )
-                }
+                self._lines[order.pk] = order_lines(order)
             self._orders[key] = order
         return self._orders[key]
 
-    def order_line(self, order, number):
-        return self._lines.get(order.pk, {}).get(number) if order is not None else None
+    def lines(self, order):
+        """The OrderLines of an order `order()` returned (validation.ledger): the order line
+        a ship notice or receipt line means is `lines(order).find(po_line, item id)`."""
+        return self._lines[order.pk]
 
-    def line_numbers(self, order):
-        return sorted(self._lines.get(order.pk, {}))
+    def order_line(self, order, number):
+        """The line numbered `number` of an order `order()` returned (or of None: None)."""
+        return self._lines[order.pk].by_number.get(number) if order is not None else None
 
     def shipment_known(self, supplier_pk, shipment_id):
         key = ("shipment", supplier_pk, shipment_id)

@@ -3,7 +3,7 @@ rule's tolerance, valid SSCCs."""
 
 from mdm.identifiers import sscc_error
 from validation.controls.common import SHIP_NOTICE, is_layout, ledger_of, plain, readable
-from validation.controls.orders import order_of
+from validation.controls.orders import order_line_of
 from validation.ledger import REJECTED
 from validation.registry import Finding, rule
 from validation.rules import quantity_problem
@@ -31,14 +31,14 @@ def duplicate_shipment(facts, obj):
 @rule("OVER_SHIPMENT", applies=lambda layout: is_layout(layout, SHIP_NOTICE))
 def over_shipment(facts, obj):
     """What an order line's shipments carry in all stays within what was acknowledged (else
-    ordered), plus the rule's tolerance."""
+    ordered), plus the rule's tolerance; a line without a po_line counts against the order
+    line carrying its item."""
     if facts.header is None:
         return
-    _, order = order_of(facts, obj)
-    ledger = ledger_of(facts)
-    order_line = ledger.order_line(order, obj.get("po_line")) if order else None
+    order_line = order_line_of(facts, obj)  # by po_line, else by item (ship_notice v3)
     if order_line is None:
-        return
+        return  # UNKNOWN_PO or UNKNOWN_PO_LINE says it
+    ledger = ledger_of(facts)
     unit = facts.answer("unit", obj.get("unit"))
     unit_id = unit["id"] if unit and unit["status"] == "resolved" else None
     if quantity_problem(obj.get("quantity"), False):
@@ -62,7 +62,7 @@ def over_shipment(facts, obj):
     yield Finding(
         "quantity",
         obj.get("quantity"),
-        f"Line {order_line.line} of purchase order {order.po_number} would be shipped "
+        f"Line {order_line.line} of purchase order {order_line.order.po_number} would be shipped "
         f"{readable(shipped)} {unit} in all: more than the {against} {unit} plus the "
         f"{plain(tolerance)} % tolerance.",
         "Ship at most the acknowledged quantity, or ask the buyer to change the order.",
@@ -71,7 +71,7 @@ def over_shipment(facts, obj):
 
 @rule("SSCC_INVALID", applies=lambda layout: is_layout(layout, SHIP_NOTICE))
 def sscc_invalid(facts, obj):
-    """Every pack of a ship notice line (contract v2) has a valid SSCC (18 digits, GS1 check
+    """Every pack of a ship notice line (contracts v2, v3) has a valid SSCC (18 digits, GS1 check
     digit)."""
     if facts.header is None or not isinstance(obj.get("packs"), list):
         return
