@@ -25,26 +25,54 @@ def network():
 
 def fort_wayne(system, **changes):
     """The sender of SAMPLE."""
-    fields = {"qualifier": "ZZ", "interchange_id": "1556150", "hub_id": "123MILL"}
-    return _partner("Fort Wayne Books", system, "SUP-FW-01", **fields, **changes)
+    return _partner(
+        system,
+        {
+            "name": "Fort Wayne Books",
+            "supplier_code": "SUP-FW-01",
+            "qualifier": "ZZ",
+            "interchange_id": "1556150",
+            "hub_id": "123MILL",
+        },
+        changes,
+    )
 
 
 def northwind(system, **changes):
     """The sender of NORTHWIND."""
-    fields = {"qualifier": "ZZ", "interchange_id": "NORTHWIND", "hub_id": "HUBRECEIVER"}
-    return _partner("Northwind Traders", system, "SUP-NW-01", **fields, **changes)
+    return _partner(
+        system,
+        {
+            "name": "Northwind Traders",
+            "supplier_code": "SUP-NW-01",
+            "qualifier": "ZZ",
+            "interchange_id": "NORTHWIND",
+            "hub_id": "HUBRECEIVER",
+        },
+        changes,
+    )
 
 
 def acme(system, **changes):
     """The sender of ORDRSP."""
-    fields = {"qualifier": "14", "interchange_id": "4012345000009", "hub_id": "5790000000005"}
-    fields |= {"hub_qualifier": "14", "standard": Standard.EDIFACT}
-    return _partner("Acme Fasteners", system, "SUP-ACME", **fields, **changes)
+    return _partner(
+        system,
+        {
+            "name": "Acme Fasteners",
+            "supplier_code": "SUP-ACME",
+            "standard": Standard.EDIFACT,
+            "qualifier": "14",
+            "interchange_id": "4012345000009",
+            "hub_qualifier": "14",
+            "hub_id": "5790000000005",
+        },
+        changes,
+    )
 
 
-def _partner(name, system, supplier_code, **fields):
-    fields.setdefault("hub_qualifier", "ZZ")
-    return Partner.objects.create(name=name, system=system, supplier_code=supplier_code, **fields)
+def _partner(system, fields, changes):
+    """A partner of `system` with `fields`, as `changes` change them."""
+    return Partner.objects.create(system=system, **({"hub_qualifier": "ZZ"} | fields | changes))
 
 
 def with_(raw, old, new):
@@ -63,6 +91,14 @@ def received(raw, **options):
 
 def kugelmann(world, **changes):
     """The supplier of tests/validation/world.py trading by EDI, as the supplier network."""
-    fields = {"qualifier": "ZZ", "interchange_id": "KUGELMANN", "hub_id": "MDMHUB"}
-    system = world.systems["SUPPLIER_NET"]
-    return _partner("Kugelmann EDI", system, "SUP-NET-0042", **fields, **changes)
+    return _partner(
+        world.systems["SUPPLIER_NET"],
+        {
+            "name": "Kugelmann EDI",
+            "supplier_code": "SUP-NET-0042",
+            "qualifier": "ZZ",
+            "interchange_id": "KUGELMANN",
+            "hub_id": "MDMHUB",
+        },
+        changes,
+    )

@@ -292,3 +292,45 @@ def test_files_dropped_in_the_inbox_are_read_and_moved(partner, tmp_path, settin
     assert "cut off" in why and read["broken.edi"].interchange.public_id in why
     assert (tmp_path / "still-coming.edi.partial").exists()  # not whole yet: left alone
     assert InboundMessage.objects.count() == 1
+
+
+# --- every sample goes in ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, sender, receiver, expected",
+    [
+        # (file, its ISA05/06, its ISA07/08, the messages its sets become: the type and the
+        # BAK03, BSN02 or BEG03 of each set, read off the file)
+        ("nodex12_855_004010.edi", ("ZZ", "1556150"), ("ZZ", "123MILL"),
+         [("po_acknowledgement", "POTEST1112")]),
+        ("oopfactory_855_SSimmons_004010.txt", ("01", "121792154"), ("12", "1234567890"),
+         [("po_acknowledgement", "7542"), ("po_acknowledgement", "99035")]),
+        ("ediengine_856_Crossdock_004010.edi", ("ZZ", "SENDER"), ("ZZ", "RECEIVER"),
+         [("ship_notice", "000009")]),
+        ("oopfactory_856_Example1.txt", ("01", "201495124"), ("01", "207663412"),
+         [("ship_notice", "123456")]),
+        ("nodex12_850_004010VICS.edi", ("12", "4405197800"), ("01", "999999999"),
+         [("purchase_order", "08292233294")]),
+    ],
+)  # fmt: skip
+def test_every_sample_goes_in_as_its_canonical_messages(network, name, sender, receiver, expected):
+    (qualifier, sender_id), (hub_qualifier, hub_id) = sender, receiver
+    partners.fort_wayne(
+        network,
+        name=f"Partner of {name}",
+        qualifier=qualifier,
+        interchange_id=sender_id,
+        hub_qualifier=hub_qualifier,
+        hub_id=hub_id,
+    )
+    interchange = partners.received((partners.DATA / name).read_bytes())
+
+    assert interchange.status == "accepted", interchange.transaction_sets.values("problems")
+    messages = [found.message for found in interchange.transaction_sets.order_by("pk")]
+    documents = [
+        (m.message_type, m.payload.get("po_number") or m.payload.get("shipment_id"))
+        for m in messages
+    ]
+    assert documents == expected
+    assert [m.system.code for m in messages] == ["SUPPLIER_NET"] * len(expected)
