@@ -133,7 +133,8 @@ class InterchangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return InterchangeSummarySerializer if self.action == "list" else InterchangeSerializer
 
     @extend_schema(
-        summary="The interchange as it was received or sent", responses={200: OpenApiTypes.BINARY}
+        summary="The interchange as it was received or sent",
+        responses={(200, "text/plain"): OpenApiTypes.STR},
     )
     @action(detail=True, methods=["get"], url_path="raw")
     def raw(self, request, public_id=None):

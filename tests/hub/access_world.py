@@ -32,6 +32,7 @@ from mdm.models import (
 from mdm.services import create_api_client
 from quarantine.models import BulkRun, QuarantineCase, TeamSettings
 from reconcile.services import create_key
+from tests.edi import partners
 from tests.validation.world import example
 from validation import enqueue, pipeline, tasks
 from validation.models import (
@@ -187,6 +188,9 @@ def build_world(history_ids=None):
     with transaction.atomic():
         w.event = outbox.emit("hub.item.changed", item.public_id, {"id": item.public_id})
     outbox.publish()
+    # An ERP_LEGACY trading partner's 855, taken in: PLANNING's client does not see it.
+    w.edi_partner = partners.fort_wayne(erp_system)
+    w.interchange = partners.received(partners.SAMPLE)
     w.history = history_ids(w) if history_ids else {}
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
     return w

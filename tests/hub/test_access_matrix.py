@@ -358,6 +358,21 @@ MATRIX = {
     ),
     "quarantine:event": ("/quarantine/events/{w.event.event_id}/", {"GET": SCREEN_READ}),
     "quarantine:case": ("/quarantine/{w.case.pk}/", {"GET": SCREEN_READ}),
+    # The EDI gateway: partners post with their system's key (a login speaks for no system;
+    # an empty body is a 400); an integration client reads its own system's interchanges.
+    "edi-inbox": ("/api/v1/edi/", {"POST": row(401, 403, 403, 400)}),
+    "edi-interchange-list": ("/api/v1/edi/interchanges/", {"GET": API_READ}),
+    "edi-interchange-detail": (
+        "/api/v1/edi/interchanges/{w.interchange.public_id}/",
+        {"GET": row(401, 200, 200, 404)},
+    ),
+    "edi-interchange-raw": (
+        "/api/v1/edi/interchanges/{w.interchange.public_id}/raw/",
+        {"GET": row(401, 200, 200, 404)},
+    ),
+    "edi:interchanges": ("/edi/", {"GET": SCREEN_READ}),
+    "edi:interchange": ("/edi/{w.interchange.public_id}/", {"GET": SCREEN_READ}),
+    "edi:interchange-raw": ("/edi/{w.interchange.public_id}/raw/", {"GET": SCREEN_READ}),
     "quarantine:case-action": ("/quarantine/{w.case.pk}/assign/", {"POST": SCREEN_ACT}),
     # The import screens.
     "imports:index": ("/imports/", {"GET": STEWARD_SCREEN, "POST": STEWARD_SCREEN}),
@@ -431,6 +446,9 @@ ADMIN_MODELS = {
     # Stewards manage subscriptions; events are the hub's own record of what happened.
     "events.subscription": ("subscription", ALL),
     "events.event": ("event", set()),
+    # Stewards set up trading partners; interchanges are the gateway's record of what came.
+    "edi.partner": ("edi_partner", ALL),
+    "edi.interchange": ("interchange", set()),
     # Failed logins (django-axes): administrators unlock a login by deleting its attempts.
     "axes.accessattempt": ("access_attempt", ADMIN_ONLY),
     "axes.accesslog": ("access_log", ADMIN_ONLY),
