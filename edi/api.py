@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,11 +29,21 @@ def visible_interchanges(request):
     return found
 
 
+class InterchangeParser(BaseParser):
+    """The body as it came, whatever its content type: bytes, up to HUB_EDI_MAX_BYTES and one
+    more (the view refuses a larger one)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read(settings.HUB_EDI_MAX_BYTES + 1)
+
+
 class InboxView(APIView):
     """POST /api/v1/edi/: an interchange, as the partner sends it."""
 
     write_roles = (INTEGRATION, STEWARD)
-    parser_classes = []  # the body is read raw, never parsed by DRF
+    parser_classes = [InterchangeParser]
 
     @extend_schema(
         summary="Send an X12 or EDIFACT interchange",
@@ -43,7 +54,9 @@ class InboxView(APIView):
             "API key's. Each transaction set becomes a message of the validation pipeline; "
             "the answer carries the functional acknowledgement (997, 999 or CONTRL)."
         ),
-        request={"application/edi-x12": OpenApiTypes.BINARY},
+        # Any content type is taken (application/EDI-X12 and application/EDIFACT, RFC 1767,
+        # among them); the schema names the two generic ones.
+        request={"application/octet-stream": OpenApiTypes.BINARY, "text/plain": OpenApiTypes.STR},
         responses={
             201: InterchangeSerializer,
             400: OpenApiResponse(description="Not an interchange"),
@@ -71,7 +84,13 @@ class InboxView(APIView):
                 "(HUB_EDI_MAX_BYTES). Split it into several interchanges.",
                 limit=limit,
             )
-        raw = request._request.read(declared)
+        raw = request.data if isinstance(request.data, bytes) else b""  # {}: no body at all
+        if len(raw) > limit:  # more than it said
+            return ProblemResponse(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                f"The interchange is more than {limit:,} bytes (HUB_EDI_MAX_BYTES).",
+                limit=limit,
+            )
         if not raw:
             return ProblemResponse(
                 status.HTTP_400_BAD_REQUEST, "The body is empty: send the interchange."

@@ -8,8 +8,8 @@ from validation.serializers import absolute_url
 
 
 class TransactionSetSerializer(serializers.ModelSerializer):
-    message = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    message_status = serializers.CharField(source="message.status", default=None)
+    message = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
+    message_status = serializers.CharField(source="message.status", default=None, allow_null=True)
 
     class Meta:
         model = TransactionSet
@@ -17,15 +17,26 @@ class TransactionSetSerializer(serializers.ModelSerializer):
         fields += ["message_status", "problems"]
 
 
+class AcknowledgementSerializer(serializers.ModelSerializer):
+    """An acknowledgement the hub sent back, with its text."""
+
+    id = serializers.CharField(source="public_id")
+    text = serializers.CharField()
+
+    class Meta:
+        model = Interchange
+        fields = ["id", "contents", "control", "text"]
+
+
 class InterchangeSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id")
-    partner = serializers.CharField(source="partner.name", default=None)
+    partner = serializers.CharField(source="partner.name", default=None, allow_null=True)
     url = serializers.SerializerMethodField()
     raw_url = serializers.SerializerMethodField()
-    answers = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    message = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    answers = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
+    message = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
     transaction_sets = TransactionSetSerializer(many=True, read_only=True)
-    acknowledgements = serializers.SerializerMethodField()
+    acknowledgements = AcknowledgementSerializer(many=True, read_only=True)
 
     class Meta:
         model = Interchange
@@ -34,24 +45,13 @@ class InterchangeSerializer(serializers.ModelSerializer):
         fields += ["status", "error", "error_code", "error_offset", "answers", "message"]
         fields += ["received_at", "read_at", "transaction_sets", "acknowledgements"]
 
-    def get_url(self, interchange):
+    def get_url(self, interchange) -> str:
         request = self.context.get("request")
         return absolute_url(request, "edi-interchange-detail", public_id=interchange.public_id)
 
-    def get_raw_url(self, interchange):
+    def get_raw_url(self, interchange) -> str:
         request = self.context.get("request")
         return absolute_url(request, "edi-interchange-raw", public_id=interchange.public_id)
-
-    def get_acknowledgements(self, interchange):
-        return [
-            {
-                "id": answer.public_id,
-                "contents": answer.contents,
-                "control": answer.control,
-                "text": answer.text,
-            }
-            for answer in interchange.acknowledgements.all()
-        ]
 
 
 class InterchangeSummarySerializer(InterchangeSerializer):

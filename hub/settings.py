@@ -554,6 +554,9 @@ SPECTACULAR_SETTINGS = {
         "ClaimableOriginEnum": "xref.serializers.API_ORIGINS",
         # A reference's kind, in its short form (answers, conflicts) and the registry's.
         "CrossReferenceKindEnum": "xref.models.Kind",
+        # An interchange's, beside the other "status" and "source" fields.
+        "InterchangeStatusEnum": "edi.models.Interchange.Status",
+        "InterchangeSourceEnum": "edi.models.Interchange.Source",
     },
 }
 
