@@ -13,7 +13,8 @@ SPEC_VERSION = "1.0"
 
 def document(event):
     """The event as a CloudEvents 1.0 JSON object (structured mode), its partition key as the
-    `partitionkey` extension and its position as `sequence`."""
+    `partitionkey` extension, its position as `sequence` and its trace context, when it has
+    one, as `traceparent` (the distributed-tracing extension)."""
     attributes = {
         "specversion": SPEC_VERSION,
         "id": str(event.event_id),
@@ -26,6 +27,8 @@ def document(event):
     }
     if event.position is not None:
         attributes["sequence"] = str(event.position)
+    if event.traceparent:
+        attributes["traceparent"] = event.traceparent
     return to_dict(CloudEvent(attributes, event.data))
 
 

@@ -38,6 +38,9 @@ class Event(models.Model):
     # What subscriptions filter on, as the emitter names it: {"system": "ERP_CLOUD",
     # "plant": "LOC-000001", "supplier": "SUP-000003", "item": "ITM-000012"}.
     facts = models.JSONField(default=dict, blank=True)
+    # The W3C trace context the emitter passed (its `traceparent`), sent as the CloudEvents
+    # distributed-tracing extension; stored and passed as given, never read here.
+    traceparent = models.CharField(max_length=55, null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -23,14 +23,15 @@ from events.models import Event, PublishedPosition
 PUBLISH_BATCH = 1000
 
 
-def emit(type, subject, data, partition_key=None, *, facts=None, source=None):
+def emit(type, subject, data, partition_key=None, *, facts=None, source=None, traceparent=None):
     """Write an event in the caller's transaction (an error if there is none: an event
     outside the change's transaction could outlive a rollback). `type` as
     "hub.supply_exception.raised", `subject` the canonical id it concerns, `data` a JSON
     object, `partition_key` the order, item or record whose events must stay in order (the
     subject by default), `facts` what subscriptions filter on ({"system", "plant",
-    "supplier", "item"}), `source` a URI reference (settings.HUB_EVENTS_SOURCE by default).
-    Returns the Event."""
+    "supplier", "item"}), `source` a URI reference (settings.HUB_EVENTS_SOURCE by default),
+    `traceparent` the W3C trace context the event belongs to (sent as the CloudEvents
+    distributed-tracing extension; kept as given). Returns the Event."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("emit() writes in the caller's transaction: call it inside one.")
@@ -42,6 +43,7 @@ def emit(type, subject, data, partition_key=None, *, facts=None, source=None):
         partition_key=partition_key or subject,
         data=json.loads(json.dumps(data, default=str)),
         facts={name: value for name, value in (facts or {}).items() if value},
+        traceparent=traceparent or None,
     )
     # One publish task per transaction (savepoint), however many events it writes: one each
     # would flood the queue, and with the broker down hold the commit a second per event.

@@ -560,6 +560,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Tracing (hub.telemetry): spans of web requests, Celery tasks and PostgreSQL calls, sent over
+# OTLP/HTTP to this collector (e.g. http://otel-collector:4318; /v1/traces is added unless the
+# URL ends with it) under the service name. Empty: no tracing at all, nothing of it loaded.
+HUB_OTEL_ENDPOINT = os.getenv("HUB_OTEL_ENDPOINT", "").strip()
+if HUB_OTEL_ENDPOINT and not HUB_OTEL_ENDPOINT.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"HUB_OTEL_ENDPOINT must be an http:// or https:// URL, got {HUB_OTEL_ENDPOINT!r}"
+    )
+HUB_OTEL_SERVICE_NAME = os.getenv("HUB_OTEL_SERVICE_NAME", "").strip() or "mdm-hub"
+
 LOG_LEVEL = envchoice("HUB_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOG_FORMAT = envchoice("HUB_LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
 LOGGING = {

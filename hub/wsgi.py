@@ -1,7 +1,12 @@
+"""The WSGI application (gunicorn hub.wsgi; runserver loads it too): the web server's
+statement timeout and tracing (hub.telemetry) set before it starts."""
+
 import os
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from hub import telemetry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -18,4 +23,6 @@ def bound_statements(database, seconds):
 
 
 bound_statements(settings.DATABASES["default"], settings.HUB_DB_STATEMENT_TIMEOUT)
+# Before the application loads its middleware: the request spans' middleware goes in first.
+telemetry.configure()
 application = get_wsgi_application()

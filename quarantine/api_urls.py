@@ -1,9 +1,10 @@
-"""API v1 routes of quarantine, mounted at /api/v1/: quarantine/cases/, and the acknowledge
-and close actions of supply-exceptions/."""
+"""API v1 routes of quarantine, mounted at /api/v1/: quarantine/cases/, the acknowledge
+and close actions of supply-exceptions/, and trace/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from quarantine import api
+from quarantine import api, trace_api
 
 router = SimpleRouter()
 router.register("quarantine/cases", api.CaseViewSet, basename="quarantine-case")
@@ -12,4 +13,4 @@ router.register(
     "supply-exceptions", api.SupplyExceptionStepViewSet, basename="supply-exception-step"
 )
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("trace/", trace_api.TraceView.as_view(), name="trace")]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from quarantine import duplicate_views, event_views, merge_views, supply, views
+from quarantine import duplicate_views, event_views, merge_views, supply, trace_views, views
 
 app_name = "quarantine"
 
@@ -15,6 +15,7 @@ urlpatterns = [
         supply.supply_exception_action,
         name="supply-exception-action",
     ),
+    path("trace/", trace_views.trace_screen, name="trace"),
     path("duplicates/<str:kind>/", duplicate_views.duplicates, name="duplicates"),
     path(
         "duplicates/<str:kind>/runs/",

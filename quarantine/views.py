@@ -22,7 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from quarantine import charts, conversions, kpis, queries, services
+from quarantine import charts, conversions, kpis, queries, services, trace
 from quarantine.filters import AGE_BUCKETS
 from quarantine.forms import (
     AssignForm,
@@ -49,6 +49,8 @@ HIDDEN_FILTERS = ("status", "team", "rule", "system", "message_type", "age", "ov
 # A payload with more lines is not offered for editing in the browser (a forecast may have a
 # million); it is fixed at the source or by cross-reference instead.
 EDIT_MAX_LINES = 2000
+# The case page links the thread of each PO number its message names, read from this many lines.
+THREAD_LINES = 50
 
 
 def _require_view(user):
@@ -270,6 +272,8 @@ def _render_case(request, case, forms=None, error=None, status=200):
         "error": error,
         "unsaved": _unsaved(forms) if error and not case.is_open else [],
         "editable": _editable(message),
+        "thread_orders": sorted(trace.po_numbers_of(message.payload, limit=THREAD_LINES)),
+        "thread_forecast": trace.forecast_key(message),
         **roles,
     }
     return render(request, "quarantine/case.html", context, status=status)

@@ -42,6 +42,7 @@ from validation.serializers import (
     absolute_url,
 )
 from validation.submission import IdempotencyConflict, PartConflict, dry_run, submit_message
+from validation.tracing import EXAMPLE, traceparent_problem
 
 IDEMPOTENCY_KEY_MAX = InboundMessage._meta.get_field("idempotency_key").max_length
 SUBMITTERS = (INTEGRATION, STEWARD)
@@ -106,6 +107,15 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="Unique per message (e.g. a UUID). Sending the same message with the same "
     "key again is safe: the original is returned.",
 )
+TRACEPARENT_HEADER = OpenApiParameter(
+    "traceparent",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The W3C trace context the message belongs to, e.g. "
+    f"{EXAMPLE}: the hub keeps it, continues the trace in its validation and passes it on "
+    "in the message's events. A `traceparent` field in the body is taken before it; a "
+    "malformed one is a 400.",
+)
 
 
 @extend_schema_view(
@@ -122,7 +132,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
             "request goes in parts (part {number, of}, same plan_id and version): each part "
             "is acknowledged, and all reach one outcome when the last is in."
         ),
-        parameters=[IDEMPOTENCY_HEADER, RETRY_AFTER_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, TRACEPARENT_HEADER, RETRY_AFTER_HEADER],
         request=SubmissionSerializer,
         responses={
             202: OpenApiResponse(AcceptedSerializer, description="Stored; validation queued."),
@@ -183,6 +193,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             )
         if len(key) > IDEMPOTENCY_KEY_MAX:
             return _bad_request(f"The Idempotency-Key may be at most {IDEMPOTENCY_KEY_MAX} long.")
+        header_traceparent = request.headers.get("traceparent", "").strip()
+        if header_traceparent and (problem := traceparent_problem(header_traceparent)):
+            return _bad_request(f"The traceparent header is not a W3C traceparent. {problem}")
         serializer = SubmissionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -194,6 +207,8 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 payload=data["payload"],
                 idempotency_key=key,
                 user=request.user,
+                # The message's own context (its field) before the transport's (the header).
+                traceparent=data.get("traceparent") or header_traceparent,
             )
         except contracts.UnknownContract as exc:
             return _bad_request(_unknown_contract(exc))

@@ -52,6 +52,7 @@ PUBLISHED = {
     ("purchase_order", 2): "ab34192b20e61e1525fcdfa74a4871c2b122d0c076be77fe43584a935a2786b0",
     ("po_acknowledgement", 2): "3972bb11fca95a172c918829681475801c530861548e8f85699c3c84d9f68e4d",
     ("ship_notice", 3): "313447be76728a687b69953e370dbe9ad7f5878ecf402588ff671fc8dc30e7a1",
+    ("purchase_order", 3): "2fcc6f107952a2b4740e73b0ff735e2e08aacd25e8c3d407d89202851fbd8e1a",
 }
 
 

@@ -24,6 +24,10 @@ canonical ids (it is not enriched). A dead letter carries the technical "error".
 "system" always; "supplier", "plant" (the receiving location's plant) and "item" (when the
 message names one item) as "records" has them.
 
+Every event about a message carries the trace the message came with (validation.tracing): a
+message's events its own traceparent, a supply exception's those of the acknowledgement that
+raised it; the CloudEvents document has it as the `traceparent` extension.
+
 A supply exception's subject is its id (as GET /api/v1/supply-exceptions/{id}/ has it), its
 partition key its order, and its data what a planner acts on (`supply_exception_data`).
 """
@@ -32,6 +36,7 @@ from events.outbox import emit
 from mdm.models import Location
 from validation.claims import stored_header
 from validation.models import InboundMessage, SupplyException
+from validation.tracing import traceparent_to_pass
 
 Status = InboundMessage.Status
 
@@ -115,6 +120,7 @@ def message_outcome(status, parts, diagnostics, *, override=False):
             "supplier": records.get("supplier"),
             "item": items[0] if len(items) == 1 else None,
         },
+        traceparent=traceparent_to_pass(leader.traceparent),
     )
 
 
@@ -204,7 +210,7 @@ def supply_exception_closed(exception, *, by=None, note=""):
 
 
 def _supply_event(event_type, exception, *, step=None, by=None, note=""):
-    data = supply_exception_data(exception)
+    data, traceparent = _supply_exception_facts(exception)
     if step is not None:
         data["step"] = {
             "name": step,
@@ -222,6 +228,7 @@ def _supply_event(event_type, exception, *, step=None, by=None, note=""):
             "supplier": data["supplier"],
             "item": data["item"],
         },
+        traceparent=traceparent_to_pass(traceparent),
     )
 
 
@@ -230,6 +237,12 @@ def supply_exception_data(exception):
     ids and names), the order line, what was ordered for when against what the supplier
     committed for when, the quantity at risk and why; quantities are decimal text in the
     item's base unit (`unit`, a UN/ECE Rec 20 code)."""
+    return _supply_exception_facts(exception)[0]
+
+
+def _supply_exception_facts(exception):
+    """(supply_exception_data(exception), the traceparent of the acknowledgement that raised
+    it), from one read."""
     exception = SupplyException.objects.select_related(
         "supplier",
         "item",
@@ -239,7 +252,7 @@ def supply_exception_data(exception):
     ).get(pk=exception.pk)
     line, order = exception.order_line, exception.order_line.order
     committed = line.committed_quantity
-    return {
+    data = {
         "id": exception.pk,
         "state": exception.state,
         "raised_at": exception.raised_at.isoformat(),
@@ -268,6 +281,7 @@ def supply_exception_data(exception):
         "system": exception.acknowledgement.message.system.code,
         "order_system": order.system.code,
     }
+    return data, exception.acknowledgement.message.traceparent
 
 
 def _reason(exception, committed):

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mdm.models import PublicIdModel, SourceSystem, TimestampedModel, history
+from validation.tracing import TRACEPARENT_LENGTH, validate_traceparent
 
 RULE_CODE_VALIDATOR = RegexValidator(
     r"^[A-Z][A-Z0-9_]*$", "Use upper-case letters, digits and underscores, starting with a letter."
@@ -127,6 +128,15 @@ class InboundMessage(PublicIdModel):
         null=True,
         blank=True,
         help_text="Messages of one document share it and are validated in the order received.",
+    )
+    # The sender's W3C trace context (validation.tracing): its validation continues that
+    # trace, and the events about the message carry it on.
+    traceparent = models.CharField(
+        max_length=TRACEPARENT_LENGTH,
+        blank=True,
+        validators=[validate_traceparent],
+        help_text="The W3C traceparent the message was sent with, e.g. "
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.",
     )
 
     class Meta:

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from validation.models import InboundMessage, MessageType, SupplyException
+from validation.tracing import EXAMPLE, validate_traceparent
 
 
 def absolute_url(request, name, **kwargs):
@@ -28,6 +29,14 @@ class SubmissionSerializer(serializers.Serializer):
     message_type = serializers.ChoiceField(choices=MessageType.choices)
     schema_version = serializers.IntegerField(min_value=1)
     payload = PayloadField(help_text="The message, as the contract describes it.")
+    traceparent = serializers.CharField(
+        required=False,
+        allow_blank=True,  # as if not given
+        validators=[validate_traceparent],
+        help_text="The W3C trace context the message belongs to (Trace Context level 1), e.g. "
+        f"{EXAMPLE}: the hub continues the trace and passes it on in the message's events. "
+        "Taken before a `traceparent` header.",
+    )
 
 
 class PartSerializer(serializers.Serializer):
@@ -88,6 +97,7 @@ class MessageSerializer(MessageSummarySerializer):
             "released_payload",
             "claimed_at",
             "last_error",
+            "traceparent",
         ]
 
 

@@ -24,6 +24,7 @@ from validation.claims import LARGE_FIELDS
 from validation.documents import document_key
 from validation.models import InboundMessage, Team
 from validation.outcomes import announce
+from validation.tracing import validate_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,12 @@ class Submission:
     errors: list  # contract errors [{path, message}], when the message was rejected
 
 
-def submit_message(*, system, message_type, schema_version, payload, idempotency_key, user=None):
-    """Store a message sent by `system` and enqueue its validation after commit.
+def submit_message(
+    *, system, message_type, schema_version, payload, idempotency_key, user=None, traceparent=""
+):
+    """Store a message sent by `system` and enqueue its validation after commit. `traceparent`:
+    the W3C trace context it was sent in (validation.tracing; a malformed one raises
+    ValidationError); kept, continued by its validation and passed on in its events.
 
     Returns a Submission: created=False when the key was used before with the same message
     (the original is returned); errors when the payload breaks its contract (the message is
@@ -69,6 +74,8 @@ def submit_message(*, system, message_type, schema_version, payload, idempotency
     """
     if not contracts.is_published(message_type, schema_version):
         raise contracts.UnknownContract(f"There is no contract {message_type} v{schema_version}.")
+    if traceparent:
+        validate_traceparent(traceparent)
     digest = contracts.sha256_of(payload)
     existing = _find_by_key(system, idempotency_key)
     if existing is not None:
@@ -85,6 +92,7 @@ def submit_message(*, system, message_type, schema_version, payload, idempotency
         payload_sha256=digest,
         payload=payload,
         submitted_by=user if user is not None and user.is_authenticated else None,
+        traceparent=traceparent or "",
     )
     now = timezone.now()
     message.received_at = now

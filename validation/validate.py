@@ -1,7 +1,9 @@
 """Validating one message (the Celery task's work): claim it (validation.claims), evaluate it
 with validation.pipeline with no transaction open, and write its outcome
 (validation.outcomes). A message (or release) of more than HUB_VALIDATION_CHUNK_LINES lines is
-split into chunks instead (validation.chunks), and its last chunk writes the outcome."""
+split into chunks instead (validation.chunks), and its last chunk writes the outcome. With
+tracing on, the work after the claim is the span "validate message" in the message's trace
+(validation.tracing)."""
 
 import logging
 
@@ -18,6 +20,7 @@ from validation.outcomes import (
     release_claim,
     write_outcome,
 )
+from validation.tracing import message_span, outcome_on_span
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,13 @@ def validate_message(message_id, *, final_attempt=False):
     claim = claim_message(message_id)
     if claim is None:
         return None
+    with message_span("validate message", claim.leader) as span:
+        status = _validate_claimed(claim, message_id, final_attempt)
+        outcome_on_span(span, status)
+        return status
+
+
+def _validate_claimed(claim, message_id, final_attempt):
     try:
         if sum(line_counts(claim.parts)) > settings.VALIDATION_CHUNK_LINES:
             problems = header_problems(claim.parts)

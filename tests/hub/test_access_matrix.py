@@ -221,6 +221,11 @@ MATRIX = {
         {"GET": row(401, 404, 404, 404)},
     ),
     "import-revert": ("/api/v1/imports/{w.run.pk}/revert/", {"POST": row(401, 403, 409, 403)}),
+    # The thread of an order (quarantine.trace): every role reads it.
+    "trace": (
+        "/api/v1/trace/?po={w.supply_exception.order_line.order.po_number}",
+        {"GET": API_READ},
+    ),
     # Quarantine cases: stewards act (the role check comes first: 403 for other clients);
     # another system's cases are not there for a client (404).
     "quarantine-case-list": ("/api/v1/quarantine/cases/", {"GET": API_READ}),
@@ -298,6 +303,10 @@ MATRIX = {
     "quarantine:queue": ("/quarantine/", {"GET": SCREEN_READ}),
     "quarantine:dashboard": ("/quarantine/dashboard/", {"GET": SCREEN_READ}),
     "quarantine:supply-exceptions": ("/quarantine/supply-exceptions/", {"GET": SCREEN_READ}),
+    "quarantine:trace": (
+        "/quarantine/trace/?exception={w.supply_exception.pk}",
+        {"GET": SCREEN_READ},
+    ),
     "quarantine:supply-exception-action": (
         "/quarantine/supply-exceptions/{w.supply_exception.pk}/acknowledge/",
         {"POST": SCREEN_ACT},

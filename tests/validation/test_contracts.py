@@ -157,6 +157,7 @@ def test_an_integration_client_lists_the_contracts(erp_api):
         ("forecast", 1),
         ("purchase_order", 1),
         ("purchase_order", 2),
+        ("purchase_order", 3),
         ("po_acknowledgement", 1),
         ("po_acknowledgement", 2),
         ("ship_notice", 1),
