@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from events import delivery, documents, feed, health
 from events.models import Delivery, DeliveryAttempt, Event, Subscription
+from mdm.models import SourceSystem
 from quarantine import services
 
 VIEW_PERMISSION = "events.view_delivery"
@@ -102,6 +103,7 @@ def subscriptions(request):
     """Every subscription with its health, the worst first within each consumer's rows."""
     _require_view(request.user)
     shown = health.health(Subscription.objects.order_by("consumer", "name"))
+    _name_consumers([row.subscription for row in shown])
     context = {
         "rows": shown,
         "window_hours": int(health.FAILURE_WINDOW.total_seconds() // 3600),
@@ -117,6 +119,7 @@ def subscription(request, pk):
     dead letters (and the discarded), the steward's replay and discard."""
     _require_view(request.user)
     found = _subscription(pk)
+    _name_consumers([found])
     shown = health.health([found])[0]
     status = request.GET.get("status", "")
     status = status if status in STATUSES else ""
@@ -153,6 +156,15 @@ def subscription(request, pk):
         "upcoming": _upcoming(found) if found.mode == Subscription.Mode.PULL else [],
     }
     return render(request, "quarantine/events_subscription.html", context)
+
+
+def _name_consumers(subscriptions):
+    """Each subscription's `consumer_name`: its consuming system's name (the events know the
+    system by its code only), or the code when no system has it."""
+    codes = {subscription.consumer for subscription in subscriptions}
+    names = dict(SourceSystem.objects.filter(code__in=codes).values_list("code", "name"))
+    for subscription in subscriptions:
+        subscription.consumer_name = names.get(subscription.consumer, subscription.consumer)
 
 
 def _upcoming(found, limit=20):
@@ -295,6 +307,7 @@ def event(request, event_id):
         for subscription in Subscription.objects.filter(mode=Subscription.Mode.PULL)
         if subscription.matches(found)
     ]
+    _name_consumers([shown.subscription for shown in deliveries] + [sub for sub, _ in pulled])
     context = {
         "event": found,
         "document": json.dumps(documents.document(found), indent=2, ensure_ascii=False),

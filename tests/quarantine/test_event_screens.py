@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from events import health
 from events.models import Breaker, Delivery, DeliveryAttempt, Event, PublishedPosition, Subscription
+from mdm.models import SourceSystem
 
 pytestmark = pytest.mark.django_db
 
@@ -373,3 +374,10 @@ def test_a_pull_subscriptions_page_shows_its_cursor_and_next_events(events_world
     assert f"position {pull.cursor}" in text
     assert "2 events published past the cursor" in text
     assert [event.subject for event in response.context["upcoming"]] == ["SUP-000005"] * 2
+
+
+def test_the_consuming_system_is_named_in_words_before_its_code(events_world, viewer_client):
+    SourceSystem.objects.create(code="PLANNING", name="Demand planning", kind="planning")
+    text = _text(viewer_client.get(LIST))
+    assert "for Demand planning PLANNING" in text  # a system the hub knows: its name first
+    assert "for ERP_LEGACY" in text  # no such system here: the code alone
