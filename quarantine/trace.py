@@ -40,9 +40,12 @@ from quarantine.trace_steps import (
     INFERRED,
     Words,
     covering_messages,
+    hub_id,
     later_words,
     part_ids,
+    payload_of,
     release_pairs,
+    sequence_words,
 )
 from validation.models import (
     Acknowledgement,
@@ -307,7 +310,7 @@ class _Builder:
     def add_change(self, change, order):
         release, link, why, pairs = self.link_of(change, order)
         if release is not None:
-            sequence = _sequence(change.change_sequence)
+            sequence = sequence_words(change.change_sequence)
             if link == EXPLICIT:
                 named = f"PO {order.po_number} ({sequence}) names it as its demand."
             else:
@@ -324,7 +327,7 @@ class _Builder:
         """(release, link, why, pairs) of the forecast release a change follows, or
         (None, EXPLICIT, "", ()) when it follows none the hub knows of. An inferred link's
         `why` is "Inferred: <the basis>." after what the order named, if anything."""
-        payload = _payload(change.message)
+        payload = payload_of(change.message)
         reference = payload.get("demand_reference")
         named = ""
         if isinstance(reference, dict):
@@ -350,7 +353,7 @@ class _Builder:
         release, item_id, plant_id = best
         why = (
             f"{named}Inferred: it is the latest forecast release before PO {order.po_number} "
-            f"({_sequence(change.change_sequence)}) with a line for "
+            f"({sequence_words(change.change_sequence)}) with a line for "
             f"{self.words.item(item_id)} at {self.words.place(plant_id)}"
             + ("" if named else ", and the order names no demand reference")
             + "."
@@ -360,7 +363,7 @@ class _Builder:
     def _pairs_of(self, payload, order):
         if order.plant is None:
             return set()
-        items = {_hub_id(line, "item") for line in payload.get("lines") or ()}
+        items = {hub_id(line, "item") for line in payload.get("lines") or ()}
         if self.item is not None:
             items &= {self.item.public_id}
         return {(item_id, order.plant.public_id) for item_id in items if item_id}
@@ -462,21 +465,6 @@ class _Builder:
             or case.message_id in naming
             or case.message_type == "forecast"
         ]
-
-
-def _payload(message):
-    payload = message.released_payload or message.payload
-    return payload if isinstance(payload, dict) else {}
-
-
-def _hub_id(obj, field):
-    if not isinstance(obj, dict):
-        return None
-    return ((obj.get("hub") or {}).get(field) or {}).get("id")
-
-
-def _sequence(number):
-    return "original" if number == 0 else f"change {number}"
 
 
 def po_numbers_of(payload, limit=None):

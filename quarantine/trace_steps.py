@@ -132,7 +132,7 @@ class Words:
                 continue
             label, old = _change_label(line, before, previous is not None)
             new = decimal_or_none(line.get("quantity"))
-            unit = _hub_id(line, "unit") or line.get("unit")
+            unit = hub_id(line, "unit") or line.get("unit")
             numbers, amounts = groups.setdefault(label, ([], set()))
             numbers.append(_period_number(start, period, bucket))
             amounts.add((old, new, unit))
@@ -165,15 +165,16 @@ class Words:
             )
             if before is not None:
                 previous = {
-                    line.get("line"): line for line in _payload(before.message).get("lines") or ()
+                    line.get("line"): line for line in payload_of(before.message).get("lines") or ()
                 }
         lines = [
             self._order_line(line, previous.get(line.get("line")))
-            for line in _payload(change.message).get("lines") or ()
-            if self.only_item is None or _hub_id(line, "item") == self.only_item.public_id
+            for line in payload_of(change.message).get("lines") or ()
+            if self.only_item is None or hub_id(line, "item") == self.only_item.public_id
         ]
+        sequence = sequence_words(change.change_sequence)
         what = (
-            f"{system['name']} {verb} PO {order.po_number} ({_sequence(change.change_sequence)}) "
+            f"{system['name']} {verb} PO {order.po_number} ({sequence}) "
             f"to {order.supplier.name}: {_listed(lines)}"
         )
         return Step(
@@ -189,8 +190,8 @@ class Words:
         )
 
     def _order_line(self, line, before):
-        item = _hub_id(line, "item")
-        unit = _hub_id(line, "unit") or line.get("unit")
+        item = hub_id(line, "item")
+        unit = hub_id(line, "unit") or line.get("unit")
         quantity, need_by = number(line.get("quantity")), line.get("need_by")
         text = f"line {line.get('line')}, {self.item(item) if item else line.get('item')}: "
         text += f"{quantity} {self.unit(unit)}"
@@ -206,7 +207,7 @@ class Words:
         system = _system(ack.message.system)
         need_by = dict(order.lines.values_list("line", "need_by"))
         by_line = {}
-        for line in _payload(ack.message).get("lines") or ():
+        for line in payload_of(ack.message).get("lines") or ():
             if isinstance(line, dict):
                 by_line.setdefault(line.get("line"), []).append(line)
         texts = []
@@ -226,8 +227,8 @@ class Words:
         )
 
     def _answer(self, answer, need_by):
-        status = (_hub_id(answer, "status") or "").partition(":")[2] or answer.get("status", "")
-        unit = _hub_id(answer, "unit") or answer.get("unit")
+        status = (hub_id(answer, "status") or "").partition(":")[2] or answer.get("status", "")
+        unit = hub_id(answer, "unit") or answer.get("unit")
         committed = date_or_none(answer.get("committed_date"))
         text = f"{number(answer.get('committed_quantity'))} {self.unit(unit)} "
         text += f"{str(status).replace('_', ' ')} for {answer.get('committed_date')}"
@@ -399,19 +400,22 @@ def _message_url(pk):
     return reverse("admin:validation_inboundmessage_change", args=[pk])
 
 
-def _payload(message):
+def payload_of(message):
+    """A message's payload as released (or as sent), a dict."""
     payload = message.released_payload or message.payload
     return payload if isinstance(payload, dict) else {}
 
 
-def _hub_id(obj, field):
+def hub_id(obj, field):
+    """The canonical id the enrichment gave an object's field (its "hub" block), or None."""
     if not isinstance(obj, dict):
         return None
     return ((obj.get("hub") or {}).get(field) or {}).get("id")
 
 
-def _sequence(number_):
-    return "original" if number_ == 0 else f"change {number_}"
+def sequence_words(number):
+    """An order's change sequence in words: "original", "change 2"."""
+    return "original" if number == 0 else f"change {number}"
 
 
 def _listed(texts):
