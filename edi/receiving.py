@@ -31,6 +31,7 @@ from edi import acks, edifact, edifact_inbound, edifact_outbound, outbound, x12,
 from edi.models import Interchange, Partner, Standard, TransactionSet
 from validation.submission import submit_message
 from xref.models import CrossReference, Kind, valid_on
+from xref.services import preferred_codes
 
 Status = Interchange.Status
 
@@ -400,17 +401,11 @@ def _in_system_units(payload, system):
     is left as it is, and validation says so (an unknown unit, with the reference to add)."""
     lines = payload.get("lines") or []
     wanted = {line["unit"] for line in lines if line.get("unit")}
-    found = {}
-    references = CrossReference.objects.filter(
-        valid_on(timezone.localdate()), kind=Kind.UNIT, system=system, unit_id__in=wanted
-    ).values_list("unit_id", "code", "is_preferred")
-    for unit, code, preferred in references:
-        found.setdefault(unit, []).append((not preferred, code))
-    codes = {
-        unit: sorted(candidates)[0][1]
-        for unit, candidates in found.items()
-        if len(candidates) == 1 or sorted(candidates)[0][0] is False
-    }
+    codes = preferred_codes(
+        CrossReference.objects.filter(
+            valid_on(timezone.localdate()), kind=Kind.UNIT, system=system, unit_id__in=wanted
+        ).values_list("unit_id", "code", "is_preferred", "scope")
+    )
     if not codes:
         return payload
     translated = [{**line, "unit": codes.get(line.get("unit"), line.get("unit"))} for line in lines]

@@ -35,7 +35,7 @@ from events.documents import register_codes
 from events.outbox import emit
 from mdm.models import Item, Location, Supplier, SupplierSite
 from xref.models import TARGET_FIELDS, CrossReference, Kind, valid_on
-from xref.services import target_key
+from xref.services import preferred_codes, target_key
 from xref.signals import records_merged as merged_signal
 
 CREATED, CHANGED, RETIRED = "hub.xref.created", "hub.xref.changed", "hub.xref.retired"
@@ -172,7 +172,6 @@ def consumer_codes(event, consumer):
         wanted = [public_id for public_id in ids if public_id.startswith(f"{prefix}-")]
         if wanted:
             condition |= Q(kind=kind, **{f"{field}__public_id__in": wanted})
-    found = {}
     references = CrossReference.objects.filter(
         condition, valid_on(timezone.localdate()), system__code=consumer
     ).values_list(
@@ -181,17 +180,10 @@ def consumer_codes(event, consumer):
         "is_preferred",
         *(f"{field}__public_id" for _, field in PUBLIC_IDS.values()),
     )
-    for code, scope, preferred, *targets in references:
-        public_id = next(target for target in targets if target)
-        found.setdefault(public_id, []).append((not preferred, bool(scope), code))
-    codes = {}
-    for public_id, candidates in found.items():
-        chosen = [c for c in candidates if not c[0]] or candidates
-        if len({code for _, _, code in chosen}) > 1:  # per scope: the unscoped one, if any
-            chosen = [c for c in chosen if not c[1]]
-        if len({code for _, _, code in chosen}) == 1:
-            codes[public_id] = chosen[0][2]
-    return codes
+    return preferred_codes(
+        (next(target for target in targets if target), code, preferred, scope)
+        for code, scope, preferred, *targets in references
+    )
 
 
 def _collect(value, ids):

@@ -287,6 +287,23 @@ def _succession_order(candidate):
 # --- natural keys of canonical records ----------------------------------------------------
 
 
+def preferred_codes(references):
+    """{target: the system's code for it} from (target, code, is_preferred, scope) of one
+    system's references in force: the preferred one, else the only one; of several, the
+    unscoped one. A target left with several codes, or none, is not in the answer."""
+    found = {}
+    for target, code, preferred, scope in references:
+        found.setdefault(target, []).append((not preferred, bool(scope), code))
+    codes = {}
+    for target, candidates in found.items():
+        chosen = [c for c in candidates if not c[0]] or candidates
+        if len({code for _, _, code in chosen}) > 1:
+            chosen = [c for c in chosen if not c[1]]
+        if len({code for _, _, code in chosen}) == 1:
+            codes[target] = chosen[0][2]
+    return codes
+
+
 def target_key(kind, target):
     """The natural key of a canonical record as the API writes it (see the module
     docstring)."""
