@@ -7,8 +7,9 @@ mode (`make run`) or by the workers (one after the other: the demo waits for eac
 since the business controls compare a message with what was released before it).
 
 Released: a PLANNING forecast (one line for an item the plant's ERP does not stock: released
-with a NO_TARGET_CODE warning), ERP_LEGACY and ERP_CLOUD purchase orders, a SUPPLIER_NET
-acknowledgement and ship notice, ERP_LEGACY and ERP_CLOUD receipts and inventory balances.
+with a NO_TARGET_CODE warning) and ERP_LEGACY's acceptance of it, ERP_LEGACY and ERP_CLOUD
+purchase orders, a SUPPLIER_NET acknowledgement and ship notice, ERP_LEGACY and ERP_CLOUD
+receipts and inventory balances.
 Quarantined: one message per error rule, the first with a NO_TARGET_CODE warning beside its
 error. The records, dates and codes come from demo.message_world.DemoWorld; the deterministic
 idempotency keys make a second seed submit nothing new. The seed scenario's third supplier
@@ -19,6 +20,7 @@ and the hub's orders to it go out as 850 and 860.
 import datetime
 import logging
 import time
+from zoneinfo import ZoneInfo
 
 from celery import current_app
 from django.db.models import Count
@@ -35,6 +37,9 @@ from xref.models import Kind
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "demo-"
+# How long after a forecast reaches the hub the legacy ERP's interface takes it (its
+# acceptance's decided_at: the forecast's time of arrival plus this, the same on every seed).
+ERP_TAKES = datetime.timedelta(minutes=2)
 # The third scenario supplier trades by EDI: its acknowledgement is this interchange.
 EDI, EDI_ACK_CONTROL = "EDI", 855001
 
@@ -145,7 +150,11 @@ class DemoMessages(DemoWorld):
         if self.only_1000 is not None:  # the MX01 ERP does not stock it: NO_TARGET_CODE
             code = self.code(PLANNING, Kind.ITEM, self.only_1000, start)
             lines.append(self._forecast_line(code, plants[2][1], start.isoformat(), 25, piece))
-        yield PLANNING, "forecast-sop", "forecast", self._forecast(start, "SOP", lines)
+        sop = self._forecast(start, "SOP", lines)
+        yield PLANNING, "forecast-sop", "forecast", sop
+        accepted = self._acceptance(sop["plan_id"], sop["version"], "forecast-sop")
+        if accepted is not None:
+            yield LEGACY, "accept-forecast-sop", "forecast_acceptance", accepted
 
     def _purchase_orders(self):
         day = self.legacy_day
@@ -339,8 +348,9 @@ class DemoMessages(DemoWorld):
     # of the release); ERP pulls in and raises the purchase orders of the component's three
     # suppliers (change 1 of each); two acknowledge the new dates; the third, through its
     # portal, confirms 70 % and delays 30 % by two weeks for lack of capacity: released, and a
-    # supply exception for planners. Then an older version (1) is sent again: refused as stale;
-    # and a version 3 that changes a frozen week: held for a planner's approval.
+    # supply exception for planners. The legacy ERP accepted version 1 and has not taken the
+    # revised version 2 yet (pending). Then an older version (1) is sent again: refused as
+    # stale; and a version 3 that changes a frozen week: held for a planner's approval.
 
     SCENARIO_ORDERS = ("4500020001", "4500020002", "4500020003")
 
@@ -432,6 +442,10 @@ class DemoMessages(DemoWorld):
             "forecast",
             self._critical_forecast(1, self.BASELINE),
         )
+        accepted = self._acceptance(self.critical_plan, 1, "crit-forecast-v1")
+        if accepted is not None:
+            yield LEGACY, "crit-accept-forecast-v1", "forecast_acceptance", accepted
+        # Version 2 stays pending: the ERP has not taken the revised forecast yet.
         yield PLANNING, "crit-forecast-v2", "forecast", self._critical_forecast(2, self.SPIKE)
         for n, supplier in enumerate(self.scenario_suppliers):
             number = self.SCENARIO_ORDERS[n]
@@ -450,6 +464,27 @@ class DemoMessages(DemoWorld):
         lines = [("IA", 1050, self._committed(third, need_by)), ("IB", 450, late)]
         ack = self._scenario_ack(2, third, lines)
         yield EDI, f"crit-ack-{self.SCENARIO_ORDERS[2]}", "po_acknowledgement", ack
+
+    def _acceptance(self, plan_id, version, forecast_key):
+        """The legacy ERP's acceptance of a plan's version, decided ERP_TAKES after the demo
+        forecast `forecast_key` reached the hub, at the DE01 plant's time (the same payload on
+        every seed); None when that forecast was not submitted."""
+        received = (
+            InboundMessage.objects.filter(
+                system=self.systems[PLANNING], idempotency_key=KEY_PREFIX + forecast_key
+            )
+            .values_list("received_at", flat=True)
+            .first()
+        )
+        if received is None:
+            return None
+        local = ZoneInfo(self.plants["DE01"].timezone)
+        return {
+            "plan_id": plan_id,
+            "version": version,
+            "decision": "accepted",
+            "decided_at": (received + ERP_TAKES).astimezone(local).isoformat(timespec="seconds"),
+        }
 
     def edi_partner(self):
         """The third scenario supplier's EDI profile, made before its orders are released (they
@@ -476,6 +511,14 @@ class DemoMessages(DemoWorld):
             ).isoformat()
             frozen["lines"].append(extra)  # week 13: beyond the plan's horizon, a warning
             yield PLANNING, "bad-crit-forecast-frozen", "forecast", frozen
+            # The ERP answers version 3, which the hub held: it never reached the ERP.
+            unknown = self._acceptance(self.critical_plan, 3, "bad-crit-forecast-frozen")
+            if unknown is not None:
+                yield LEGACY, "bad-accept-unknown-version", "forecast_acceptance", unknown
+            # The planning system echoes an acceptance of its own: only an ERP decides.
+            echoed = self._acceptance(self.critical_plan, 2, "crit-forecast-v2")
+            if echoed is not None:
+                yield PLANNING, "bad-accept-not-erp", "forecast_acceptance", echoed
             again = self._scenario_order(1, self.scenario_suppliers[1], 1, 1600)
             yield LEGACY, "bad-po-sequence", "purchase_order", again
             supplier = self.scenario_suppliers[0]

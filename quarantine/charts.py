@@ -61,7 +61,8 @@ def bar_list(rows, series, title):
     `rows` is [{"label", "code" (shown small beside it, may be empty), "values" (one per
     series), "url" (None: the row is no link)}], `series` is [(name, colour)]. Each row is
     one link (its words, its total and each part's count in its text for screen readers and
-    tooltips); the numbers per series are also in a table under a <details>."""
+    tooltips); the numbers per series are also in a table under a <details>, each a link
+    when the row gives "value_urls" (one per series: the list of just that part)."""
     largest = max((sum(row["values"]) for row in rows), default=0) or 1
     parts = [f'<figure class="bar-list" aria-label="{escape(title)}">']
     parts.append('<ul class="legend" aria-hidden="true">')
@@ -105,7 +106,13 @@ def bar_list(rows, series, title):
             f"<tr><th></th>{head}<th>Total</th></tr>"
         )
         for row in rows:
-            cells = "".join(f'<td class="value">{value}</td>' for value in row["values"])
+            urls = row.get("value_urls") or [None] * len(row["values"])
+            cells = "".join(
+                f'<td class="value"><a href="{escape(url)}">{value}</a></td>'
+                if url
+                else f'<td class="value">{value}</td>'
+                for value, url in zip(row["values"], urls, strict=True)
+            )
             label = escape(row["label"])
             if row.get("url"):
                 label = f'<a href="{escape(row["url"])}">{label}</a>'

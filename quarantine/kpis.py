@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from quarantine.models import CaseTransition, QuarantineCase
 from quarantine.queries import rules_grouped
-from validation import reports
+from validation import flows, reports
 from validation.models import InboundMessage, MessageType, SupplyException
 
 DAY = datetime.timedelta(hours=24)
@@ -231,7 +231,85 @@ def forecast_release_latency(now, window):
     )
 
 
+@kpi(
+    "hub_forecast_releases_pending",
+    "Forecast releases waiting for the ERP",
+    "Forecast releases (the latest version of each plan) the ERP has not accepted or rejected yet.",
+)
+def forecast_releases_pending(now, window):
+    return [Sample({}, flows.releases(flows.PENDING).count())]
+
+
+@kpi(
+    "hub_forecast_release_pending_age_seconds",
+    "Oldest forecast release waiting for the ERP",
+    "Seconds since the oldest forecast release still waiting for the ERP's decision was "
+    "released (0 when none waits).",
+    unit=SECONDS,
+)
+def forecast_release_pending_age(now, window):
+    return [Sample({}, flows.oldest_pending_release(now))]
+
+
+@kpi(
+    "hub_forecast_to_order_latency_seconds",
+    "Forecast to order latency",
+    "Seconds from a forecast release to each purchase order change released in the window "
+    "that names it as its demand (demand_reference).",
+    unit=SECONDS,
+    window=WEEK,
+)
+def forecast_to_order_latency(now, window):
+    return Distribution(tuple(flows.forecast_to_order_seconds(now - window)))
+
+
 # --- quarantine: exceptions, interventions, replays -----------------------------------------
+
+
+# What counts as a failed message: refused by its contract, stopped by a business rule (it
+# has a quarantine case, whatever became of it since) or failed technically (dead letter).
+FAILED = Q(status__in=(Status.REJECTED, Status.DEAD_LETTER)) | Q(quarantine_case__isnull=False)
+
+
+def _messages_by_system(now, window):
+    """[(system code, message type, received, failed)] over the window's messages."""
+    return (
+        InboundMessage.objects.filter(received_at__gt=now - window)
+        .values_list("system__code", "message_type")
+        .annotate(total=Count("pk"), failed=Count("pk", filter=FAILED))
+        .order_by("system__code", "message_type")
+    )
+
+
+@kpi(
+    "hub_integration_messages_received",
+    "Messages received by system",
+    "Messages received in the window, by sending system and message type (what the failure "
+    "rate is a share of).",
+    labels=("system", "type"),
+    window=DAY,
+)
+def messages_by_system(now, window):
+    rows = _messages_by_system(now, window)
+    return [Sample({"system": system, "type": kind}, total) for system, kind, total, _ in rows]
+
+
+@kpi(
+    "hub_integration_failure_ratio",
+    "Integration failure rate",
+    "Share of the messages received in the window that failed: refused by their contract, "
+    "quarantined by a rule (even if released since) or dead-lettered; by sending system and "
+    "message type.",
+    labels=("system", "type"),
+    unit=RATIO,
+    window=DAY,
+)
+def integration_failure_rate(now, window):
+    rows = _messages_by_system(now, window)
+    return [
+        Sample({"system": system, "type": kind}, failed / total)
+        for system, kind, total, failed in rows
+    ]
 
 
 @kpi(
@@ -414,3 +492,100 @@ def open_supply_exceptions(now, window):
         .order_by("status")
     )
     return [Sample({"status": status}, n) for status, n in rows]
+
+
+@kpi(
+    "hub_supply_exceptions_open_by_plant",
+    "Open supply exceptions by plant",
+    "Open supply exceptions by plant (public id; '-' for none).",
+    labels=("plant",),
+)
+def open_supply_exceptions_by_plant(now, window):
+    return [Sample({"plant": g.key or flows.NONE}, g.total) for g in flows.exceptions_by_plant(now)]
+
+
+@kpi(
+    "hub_supply_exceptions_open_by_commodity",
+    "Open supply exceptions by commodity",
+    "Open supply exceptions by the item's commodity ('-' for none).",
+    labels=("commodity",),
+)
+def open_supply_exceptions_by_commodity(now, window):
+    groups = flows.exceptions_by_commodity(now)
+    return [Sample({"commodity": g.key or flows.NONE}, g.total) for g in groups]
+
+
+@kpi(
+    "hub_supply_exception_oldest_age_seconds",
+    "Oldest open supply exception by plant",
+    "Seconds since the oldest open supply exception of each plant was raised.",
+    labels=("plant",),
+    unit=SECONDS,
+)
+def oldest_supply_exception(now, window):
+    rows = (
+        flows.open_exceptions()
+        .order_by()
+        .values_list("plant__public_id")
+        .annotate(oldest=Min("raised_at"))
+        .order_by("plant__public_id")
+    )
+    return [
+        Sample({"plant": plant or flows.NONE}, (now - at).total_seconds()) for plant, at in rows
+    ]
+
+
+@kpi(
+    "hub_orders_awaiting_acknowledgement",
+    "Orders waiting for an acknowledgement",
+    "Purchase orders whose latest change no acknowledgement has answered yet, by supplier "
+    "(public id).",
+    labels=("supplier",),
+)
+def orders_awaiting_acknowledgement(now, window):
+    return [Sample({"supplier": g.key}, g.total) for g in flows.awaiting_by_supplier(now)]
+
+
+@kpi(
+    "hub_order_acknowledgement_wait_seconds",
+    "Longest wait for an acknowledgement",
+    "Seconds since the latest change of each supplier's longest-waiting unacknowledged "
+    "purchase order was released.",
+    labels=("supplier",),
+    unit=SECONDS,
+)
+def acknowledgement_wait(now, window):
+    rows = (
+        flows.orders_awaiting_acknowledgement()
+        .order_by()
+        .values_list("supplier__public_id")
+        .annotate(oldest=Min("changed_at"))
+        .order_by("supplier__public_id")
+    )
+    return [Sample({"supplier": s}, max((now - at).total_seconds(), 0)) for s, at in rows]
+
+
+@kpi(
+    "hub_ship_notice_latency_seconds",
+    "Ship notice latency",
+    "Average time per supplier over the notices recorded in the window, in whole days as the "
+    "documents date them: leg dispatch_to_notice (ship date to the notice reaching the hub) "
+    "and notice_to_receipt (the notice to the first receipt against it).",
+    labels=("supplier", "leg"),
+    unit=SECONDS,
+    window=WEEK,
+)
+def ship_notice_latency(now, window):
+    day = flows.DAY.total_seconds()
+    samples = []
+    for row in flows.notice_latency_by_supplier(now - window):
+        legs = {
+            "dispatch_to_notice": row.dispatch_to_notice_days,
+            "notice_to_receipt": row.notice_to_receipt_days,
+        }
+        samples += [
+            Sample({"supplier": row.supplier, "leg": leg}, days * day)
+            for leg, days in legs.items()
+            if days is not None
+        ]
+    return samples

@@ -10,7 +10,9 @@ with an acknowledgement note. The role is checked here, whatever door the call c
 (the screen, or POST /api/v1/supply-exceptions/{id}/acknowledge/ and .../close/).
 
 The screen needs a login and the permission to view supply exceptions (every role has it);
-the list API is GET /api/v1/supply-exceptions/ (validation).
+the list API is GET /api/v1/supply-exceptions/ (validation). The supply flows dashboard
+(quarantine.flow_views) links here narrowed to a plant, a commodity and an age, as its bars
+count them (validation.flows).
 """
 
 from urllib.parse import urlencode
@@ -29,17 +31,27 @@ from django.views.decorators.http import require_POST
 
 from core.roles import STEWARD, has_role
 from mdm.models import CodeValue
-from quarantine import events
+from quarantine import events, flow_filters
 from quarantine.forms import SupplyNoteForm
 from quarantine.models import SupplyExceptionNote
-from validation import reports
+from validation import flows, reports
 from validation.layouts import ACK_LIST
 from validation.models import SupplyException
 
 VIEW_PERMISSION = "validation.view_supplyexception"
 PER_PAGE = 50
 OPEN, ACKNOWLEDGED, CLOSED, ALL = "open", "acknowledged", "closed", "all"
-STATES = ((OPEN, "Open"), (ACKNOWLEDGED, "Acknowledged"), (CLOSED, "Closed"), (ALL, "All"))
+# Open or acknowledged: not closed yet, as the supply flows dashboard counts them.
+NOT_CLOSED = "not_closed"
+STATES = (
+    (OPEN, "Open"),
+    (ACKNOWLEDGED, "Acknowledged"),
+    (NOT_CLOSED, "Open or acknowledged"),
+    (CLOSED, "Closed"),
+    (ALL, "All"),
+)
+# The filters a chart's bar narrows the list by (validation.flows.where).
+FILTERS = ("plant", "commodity", "age")
 Action = SupplyExceptionNote.Action
 
 
@@ -69,7 +81,10 @@ def with_state(exceptions):
 
 
 def in_state(exceptions, state):
-    """Filter annotated exceptions (`with_state`) by open, acknowledged, closed or all."""
+    """Filter annotated exceptions (`with_state`) by open, acknowledged, open or acknowledged,
+    closed or all."""
+    if state == NOT_CLOSED:
+        return exceptions.filter(state=SupplyException.State.OPEN)
     if state == OPEN:
         return exceptions.filter(state=SupplyException.State.OPEN, acknowledged=False)
     if state == ACKNOWLEDGED:
@@ -159,14 +174,31 @@ def _require_view(user):
 @login_required
 def supply_exceptions(request):
     _require_view(request.user)
-    return _render(request, request.GET.get("state"), request.GET.get("page"))
+    return _render(request, request.GET)
 
 
-def _render(request, state, page_number, failed=None, status=200):
-    """The screen at one state filter and page. `failed` is (exception pk, bound form, error)
-    of a step that was refused: its row shows the error and the note as typed."""
+def filtered(filters, now):
+    """The supply exceptions narrowed by `filters` (flow_filters.Filters of FILTERS) as the
+    supply flows dashboard's bars count them: a plant, a commodity, an age since raised."""
+    return flows.where(
+        reports.supply_exceptions(),
+        now,
+        age=filters.get("age"),
+        column="raised_at",
+        plant__public_id=filters.get("plant"),
+        item__commodity=filters.get("commodity"),
+    )
+
+
+def _render(request, params, failed=None, status=200):
+    """The screen at the state filter, the filters and the page `params` (the GET, or the
+    POST of a refused step) give. `failed` is (exception pk, bound form, error) of a step that
+    was refused: its row shows the error and the note as typed."""
+    state = params.get("state")
     state = state if state in dict(STATES) else OPEN
-    exceptions = in_state(with_state(reports.supply_exceptions()), state).select_related("unit")
+    filters = flow_filters.read(params, FILTERS)
+    exceptions = filtered(filters, timezone.now())
+    exceptions = in_state(with_state(exceptions), state).select_related("unit")
     at_risk = (
         exceptions.values(
             "item_id",
@@ -179,7 +211,7 @@ def _render(request, state, page_number, failed=None, status=200):
         .annotate(quantity=Sum("quantity_at_risk"))
         .order_by("-quantity")[:10]
     )
-    page = Paginator(exceptions, PER_PAGE).get_page(page_number)
+    page = Paginator(exceptions, PER_PAGE).get_page(params.get("page"))
     shown = False
     statuses = dict(
         CodeValue.objects.filter(code_list__code=ACK_LIST).values_list("code", "meaning")
@@ -199,6 +231,8 @@ def _render(request, state, page_number, failed=None, status=200):
         "state": state,
         "state_label": dict(STATES)[state],
         "states": STATES,
+        "filters": filters,
+        "clear_url": "?" + urlencode({"state": state}),
         "at_risk": at_risk,
         "can_act": can_act(request.user),
     }
@@ -218,7 +252,6 @@ def supply_exception_action(request, pk, action):
         raise PermissionDenied("Only data stewards can acknowledge or close supply exceptions.")
     exception = get_object_or_404(SupplyException, pk=pk)
     form = SupplyNoteForm(request.POST)
-    state, page_number = request.POST.get("state"), request.POST.get("page")
     step = acknowledge if action == "acknowledge" else close
     try:
         if not form.is_valid():
@@ -228,8 +261,10 @@ def supply_exception_action(request, pk, action):
         error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         failed = (exception.pk, form, f"{error} Nothing was saved.")
         status = 409 if isinstance(exc, SupplyConflict) else 400
-        return _render(request, state, page_number, failed, status=status)
+        return _render(request, request.POST, failed, status=status)
     done = "acknowledged" if action == "acknowledge" else "closed"
     messages.success(request, f"Supply exception {exception.pk} {done}.")
-    query = urlencode({"state": state or OPEN, "page": page_number or 1})
+    filters = flow_filters.read(request.POST, FILTERS)
+    state, page_number = request.POST.get("state"), request.POST.get("page")
+    query = filters.query(state=state or OPEN, page=page_number or 1)
     return redirect(f"{reverse('quarantine:supply-exceptions')}?{query}#exception-{pk}")

@@ -18,7 +18,13 @@ How an order change is tied to the forecast release it follows:
 Acknowledgements, ship notices, receipts and supply exceptions follow their order by PO number
 and supplier (the ledger correlated them when it recorded them). A quarantine stop is a case
 of one of the thread's messages, or of a message that names one of its PO numbers (or, in a
-forecast's thread, its plan and version), with who fixed it and how long it held the flow.
+forecast's thread, its plan and version: the forecast sent again, or the ERP's answer to it),
+with who fixed it and how long it held the flow.
+
+A forecast release is followed by the ERP's decision on it (accepted or rejected, with how long
+after the release it came: a step of its own at the time the ERP gives); while there is none,
+the release's sentence says how long it has been pending, or that a newer version superseded
+it first.
 
 A forecast may have a million lines: its lines are searched in the database (JSON functions
 of PostgreSQL and SQLite), never loaded whole. The steps' sentences are quarantine.trace_steps'.
@@ -62,6 +68,7 @@ from validation.models import (
 KINDS = (
     "quarantine_stop",
     "forecast_release",
+    "forecast_decision",
     "order",
     "order_change",
     "acknowledgement",
@@ -71,6 +78,8 @@ KINDS = (
 )
 DEFAULT_DAYS, MAX_DAYS = 90, 3650
 ORDER_MESSAGE_TYPES = ("purchase_order", "po_acknowledgement", "ship_notice", "receipt")
+# The messages that name a forecast version: the forecast, and the ERP's answer to it.
+FORECAST_MESSAGE_TYPES = ("forecast", "forecast_acceptance")
 
 
 class BadTraceQuery(ValueError):
@@ -247,10 +256,11 @@ def _item_thread(item_key, plant_key, days, now):
 
 
 def _releases():
-    # A forecast's message holds up to 100 MB of lines: leave them in the database.
-    return ForecastRelease.objects.select_related("system", "message").defer(
-        *(f"message__{field}" for field in FORECAST_LARGE)
-    )
+    # A forecast's message holds up to 100 MB of lines: leave them in the database. (The ERP's
+    # decision message is a few fields.)
+    return ForecastRelease.objects.select_related(
+        "system", "message", "decided_by", "decision_message"
+    ).defer(*(f"message__{field}" for field in FORECAST_LARGE))
 
 
 # --- gathering the records ----------------------------------------------------------------------
@@ -417,6 +427,11 @@ class _Builder:
 
     def steps(self):
         steps = [self.words.release_step(*entry) for entry in self.releases.values()]
+        steps += [
+            self.words.decision_step(release)
+            for release, *_ in self.releases.values()
+            if release.decision
+        ]
         steps += [self.words.change_step(*entry) for entry in self.changes.values()]
         steps += [self.words.ack_step(ack) for ack in self.records["ack"].values()]
         steps += [self.words.notice_step(n) for n in self.records["notice"].values()]
@@ -441,7 +456,7 @@ class _Builder:
             query |= Q(message_type__in=ORDER_MESSAGE_TYPES, search_text__contains=number.lower())
         for plan_id, version in self.forecasts:
             query |= Q(
-                message_type="forecast",
+                message_type__in=FORECAST_MESSAGE_TYPES,
                 search_text__contains=plan_id.lower(),
                 message__payload__plan_id=plan_id,
                 message__payload__version=version,
@@ -463,7 +478,7 @@ class _Builder:
             for case in cases
             if case.message.public_id in public_ids
             or case.message_id in naming
-            or case.message_type == "forecast"
+            or case.message_type in FORECAST_MESSAGE_TYPES
         ]
 
 

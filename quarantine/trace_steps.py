@@ -85,15 +85,59 @@ class Words:
             count = release.lines_filtered
             details.append(f"{count} line{'s' if count != 1 else ''} left out as not actionable")
         what = f"{system['name']} released forecast {release.plan_id} version {release.version}"
+        what += (": " + "; ".join(details) if details else "") + "."
+        if not release.decision:
+            what += " " + self._undecided(release)
         return Step(
             kind="forecast_release",
             at=release.released_at,
             system=system,
-            what=what + (": " + "; ".join(details) if details else "."),
+            what=what,
             url=_message_url(release.message_id),
             message=release.message.public_id,
             link=link,
             why=why,
+            order=release.pk,
+        )
+
+    def _undecided(self, release):
+        """What the ERP has (not) done with a release it has not decided on: pending for how
+        long, or superseded by a newer version before it decided."""
+        newer = (
+            ForecastRelease.objects.filter(
+                system_id=release.system_id, plan_id=release.plan_id, version__gt=release.version
+            )
+            .order_by("version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        if newer is not None:
+            return f"The ERP did not accept or reject it before version {newer} superseded it."
+        waited = (self.now - release.released_at).total_seconds()
+        return f"The ERP has not accepted or rejected it yet: pending for {duration_words(waited)}."
+
+    def decision_step(self, release):
+        """The ERP's decision on a forecast release (validation.ledger), at the time the ERP
+        gives, with how long after the release it came."""
+        system = _system(release.decided_by)
+        seconds = (release.decided_at - release.released_at).total_seconds()
+        if seconds >= 0:
+            latency = f"{duration_words(seconds)} after its release"
+        else:  # the ERP's clock and the hub's disagree
+            latency = f"{duration_words(-seconds)} before the hub recorded its release"
+        what = (
+            f"{system['name']} {release.get_decision_display().lower()} forecast "
+            f"{release.plan_id} version {release.version}, {latency}"
+        )
+        if release.decision_reason:
+            what += f": {release.decision_reason.rstrip('. ')}"
+        return Step(
+            kind="forecast_decision",
+            at=release.decided_at,
+            system=system,
+            what=what + ".",
+            url=_message_url(release.decision_message_id),
+            message=release.decision_message.public_id,
             order=release.pk,
         )
 

@@ -19,6 +19,7 @@ VIEW_PERMISSION = "quarantine.view_quarantinecase"
 PARAMETERS = ("po", "exception", "forecast", "item", "plant", "days")
 KIND_LABELS = {
     "forecast_release": "Forecast released",
+    "forecast_decision": "ERP decision",
     "order": "Order released",
     "order_change": "Order changed",
     "acknowledgement": "Order acknowledged",

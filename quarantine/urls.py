@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from quarantine import duplicate_views, event_views, merge_views, supply, trace_views, views
+from quarantine import (
+    duplicate_views,
+    event_views,
+    flow_views,
+    merge_views,
+    supply,
+    trace_views,
+    views,
+)
 
 app_name = "quarantine"
 
@@ -16,6 +24,10 @@ urlpatterns = [
         name="supply-exception-action",
     ),
     path("trace/", trace_views.trace_screen, name="trace"),
+    path("flows/", flow_views.dashboard, name="flows"),
+    path("flows/forecasts/", flow_views.forecast_list, name="flow-forecasts"),
+    path("flows/orders/", flow_views.order_list, name="flow-orders"),
+    path("flows/ship-notices/", flow_views.ship_notice_list, name="flow-ship-notices"),
     path("duplicates/<str:kind>/", duplicate_views.duplicates, name="duplicates"),
     path(
         "duplicates/<str:kind>/runs/",

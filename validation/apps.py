@@ -4,7 +4,11 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 # The data migrations that seed the rules every deployment starts with.
-RULE_SEEDS = ("0002_seed_rules", "0006_seed_control_rules")
+RULE_SEEDS = (
+    "0002_seed_rules",
+    "0006_seed_control_rules",
+    "0013_seed_forecast_acceptance_rules",
+)
 
 
 def seed_rules_again(sender, **kwargs):

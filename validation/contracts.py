@@ -12,6 +12,12 @@ against) in the custom keyword "x-business-date", a dotted path into the payload
 
     forecast: horizon.start       purchase_order: order_date    po_acknowledgement: ack_date
     ship_notice: ship_date        receipt: received_at          inventory_balance: as_of
+    forecast_acceptance: decided_at
+
+The path names a date (YYYY-MM-DD) or, where the moment matters more than the day (when an ERP
+took a forecast version: forecast_acceptance), an RFC 3339 date-time with its offset; the
+business date of a date-time is its date as written, in the sender's own offset, the day the
+sender's people would name.
 
 Quantities are JSON numbers or decimal strings ("12.5"). A JSON number is read as a double,
 which holds 15 significant digits exactly; a sender that needs more sends strings.
@@ -38,6 +44,7 @@ MESSAGE_TYPES = (
     "ship_notice",
     "receipt",
     "inventory_balance",
+    "forecast_acceptance",
 )
 
 # (message type, version) -> SHA-256 of the file's canonical JSON. Append only.
@@ -53,6 +60,7 @@ PUBLISHED = {
     ("po_acknowledgement", 2): "3972bb11fca95a172c918829681475801c530861548e8f85699c3c84d9f68e4d",
     ("ship_notice", 3): "313447be76728a687b69953e370dbe9ad7f5878ecf402588ff671fc8dc30e7a1",
     ("purchase_order", 3): "2fcc6f107952a2b4740e73b0ff735e2e08aacd25e8c3d407d89202851fbd8e1a",
+    ("forecast_acceptance", 1): "af17cf8307e409f276363b44ba5e8d901bc113c7461ccfb238cc4fe1c7122d03",
 }
 
 
@@ -119,12 +127,15 @@ def contract_errors(message_type, version, payload):
 
 def business_date(message_type, version, payload):
     """The payload's business date (see the module docstring), or None when it is missing or
-    not a valid date."""
+    not a valid date or date-time."""
     value = payload
     for name in get_contract(message_type, version)["x-business-date"].split("."):
         if not isinstance(value, dict):
             return None
         value = value.get(name)
+    if isinstance(value, str) and len(value) > 10 and value[10] in "Tt":
+        # A date-time: its date as written (the contract's pattern has made sure it is one).
+        value = value[:10]
     try:
         return datetime.date.fromisoformat(value)
     except (TypeError, ValueError):
@@ -181,6 +192,14 @@ def _message(error):
         kind, ValidationErrorKind.Pattern | ValidationErrorKind.Format
     ):
         return f"{_short(error.instance)} is not a valid date; write it as YYYY-MM-DD."
+    if definition == "datetime" and isinstance(
+        kind, ValidationErrorKind.Pattern | ValidationErrorKind.Format
+    ):
+        return (
+            f"{_short(error.instance)} is not a valid date and time; write it as "
+            "YYYY-MM-DDThh:mm:ss with its offset, e.g. 2026-03-02T14:30:00+01:00 or "
+            "2026-03-02T13:30:00Z."
+        )
     return error.message
 
 

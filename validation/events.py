@@ -50,13 +50,15 @@ SUPPLY_RAISED = "hub.supply_exception.raised"
 SUPPLY_CHANGED = "hub.supply_exception.changed"
 SUPPLY_CLOSED = "hub.supply_exception.closed"
 
-# The header fields that name a document (an order, a plan version, a shipment, a receipt).
+# The header fields that name a document (an order, a plan version, a shipment, a receipt),
+# and what an ERP decided about a plan version (forecast_acceptance).
 DOCUMENT_FIELDS = (
     "po_number",
     "change_sequence",
     "ack_number",
     "plan_id",
     "version",
+    "decision",
     "shipment_id",
     "receipt_id",
 )

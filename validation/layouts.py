@@ -10,13 +10,15 @@ The fields of each message type:
     ship_notice         supplier, ship_to                  item, unit
     receipt             location (receives)                item, unit
     inventory_balance   location                           item, unit
+    forecast_acceptance -                                  - (no lines: a plan and version)
 
 Target systems (NO_TARGET_CODE), by kind of source system, and the records they need codes
 for: a forecast goes to the ERP (item, location, unit), a purchase order to the supplier
 network (supplier, site, ship-to, unit), an acknowledgement and a ship notice to the ERP, a
 receipt and an inventory balance to planning (item, unit). With several systems of the kind
 (ERP_LEGACY and ERP_CLOUD), a code in any one of them at the business date is enough: one is
-before its cut-over, the other after.
+before its cut-over, the other after. A forecast acceptance names no record: its plan and
+version are checked against the ledger (validation.controls.forecast), nothing is resolved.
 """
 
 import dataclasses
@@ -136,4 +138,5 @@ LAYOUTS = {
         receiving="location",
         targets={"planning": (ITEM, UNIT)},
     ),
+    "forecast_acceptance": Layout(),
 }

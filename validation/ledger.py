@@ -12,6 +12,11 @@ forecast version (or of an older one), of an order change or of a shipment is re
 
 A release by override records a forecast (a planner approving a frozen fence change) but no
 other document: an order released by override is unknown to the acknowledgements that follow.
+
+An ERP's forecast acceptance is recorded on the release it names (its decision, when, which
+ERP, the message and the reason): the decision taken last wins, whatever order the messages
+come in. A decision taken earlier than the one recorded changes nothing; one taken at the same
+moment replaces it (the ERP sent it again, corrected).
 """
 
 import datetime
@@ -19,7 +24,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from mdm import units as unit_service
 from mdm.models import Item, Location, Supplier, SupplierSite, Unit
@@ -63,6 +68,15 @@ def date_or_none(value):
         return datetime.date.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+def datetime_or_none(value):
+    """An RFC 3339 date-time text with its offset as an aware datetime, else None."""
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 class Refused(Exception):
@@ -166,6 +180,24 @@ def _forecast(message, payload, *, lines_filtered, now):
         horizon_start=date_or_none(horizon.get("start")),
         lines_filtered=lines_filtered,
         released_at=now,
+    )
+
+
+def _forecast_acceptance(message, payload, *, now, **kwargs):
+    """The ERP's decision on the release of the plan and version named, unless the release
+    holds a decision taken later (see the module docstring): one conditional UPDATE, so two
+    decisions recorded at the same moment settle on the later one."""
+    decided_at = datetime_or_none(payload.get("decided_at"))
+    if decided_at is None:
+        return
+    ForecastRelease.objects.filter(plan_id=payload["plan_id"], version=payload["version"]).filter(
+        Q(decided_at__isnull=True) | Q(decided_at__lte=decided_at)
+    ).update(
+        decision=payload["decision"],
+        decided_at=decided_at,
+        decided_by_id=message.system_id,
+        decision_message_id=message.pk,
+        decision_reason=payload.get("reason") or "",
     )
 
 
@@ -446,4 +478,5 @@ RECORDERS = {
     "po_acknowledgement": _acknowledgement,
     "ship_notice": _ship_notice,
     "receipt": _receipt,
+    "forecast_acceptance": _forecast_acceptance,
 }

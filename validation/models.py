@@ -36,6 +36,7 @@ class MessageType(models.TextChoices):
     SHIP_NOTICE = "ship_notice", "Ship notice"
     RECEIPT = "receipt", "Goods receipt"
     INVENTORY_BALANCE = "inventory_balance", "Inventory balance"
+    FORECAST_ACCEPTANCE = "forecast_acceptance", "Forecast acceptance"
 
 
 class InboundMessage(PublicIdModel):
@@ -376,7 +377,12 @@ class PlanPolicy(TimestampedModel):
 
 class ForecastRelease(models.Model):
     """A forecast version the hub released: the plan's latest one is what the next version
-    must be newer than, and what its lines are compared with."""
+    must be newer than, and what its lines are compared with; and what the ERP decided about
+    it (a forecast_acceptance message), empty while the ERP has not answered."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
 
     system = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
     plan_id = models.CharField(max_length=100)
@@ -392,6 +398,34 @@ class ForecastRelease(models.Model):
         default=0, help_text="Lines left out as not actionable."
     )
     released_at = models.DateTimeField(default=timezone.now)
+    # The ERP's decision, from the released forecast_acceptance decided last (validation.ledger):
+    # an acceptance decided earlier than the one recorded changes nothing.
+    decision = models.CharField(
+        max_length=10,
+        choices=Decision.choices,
+        blank=True,
+        help_text="The ERP's decision; empty while it is pending.",
+    )
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the ERP took or refused it, as the ERP says."
+    )
+    decided_by = models.ForeignKey(
+        SourceSystem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The ERP that decided.",
+    )
+    decision_message = models.ForeignKey(
+        InboundMessage,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The forecast_acceptance message the decision was recorded from.",
+    )
+    decision_reason = models.TextField(blank=True, help_text="Why, as the ERP said.")
 
     class Meta:
         ordering = ["system", "plan_id", "-version"]
@@ -399,6 +433,17 @@ class ForecastRelease(models.Model):
             models.UniqueConstraint(
                 fields=["system", "plan_id", "version"], name="forecast_release_unique"
             ),
+        ]
+        indexes = [
+            # Releases pending the ERP's acceptance, newest (or oldest) first: the dashboard's
+            # list, its aging counts and its oldest pending release. Only the undecided rows.
+            models.Index(
+                fields=["released_at"],
+                name="forecast_release_undecided",
+                condition=Q(decision=""),
+            ),
+            # An acceptance names the plan and version, not the planning system.
+            models.Index(fields=["plan_id", "version"], name="forecast_release_plan"),
         ]
 
     def __str__(self):
@@ -463,6 +508,8 @@ class PurchaseOrderChange(models.Model):
                 fields=["order", "change_sequence"], name="po_change_unique_sequence"
             ),
         ]
+        # The forecast-to-order latency reads the changes of a recent window.
+        indexes = [models.Index(fields=["released_at"], name="po_change_released_at")]
 
     def __str__(self):
         return f"{self.order_id} change {self.change_sequence}"

@@ -180,10 +180,12 @@ class Check:
 
     def released(self, payload, lines, filtered_count=0, filtered=()):
         """The released payload: the payload as sent, the header's and every line's "hub";
-        for a forecast compared with its last release, what was left out (selective_sync)."""
+        for a forecast compared with its last release, what was left out (selective_sync).
+        A message type without lines (forecast_acceptance) is released without them."""
         released = {key: value for key, value in payload.items() if key != "lines"}
         released["hub"] = self.released_hub(filtered_count, filtered)
-        released["lines"] = lines
+        if "lines" in payload:
+            released["lines"] = lines
         return released
 
     def released_hub(self, filtered_count=0, filtered=()):

@@ -138,6 +138,8 @@ def _review_pages():
         ("quarantine-queue", reverse("quarantine:queue")),
         ("quarantine-dashboard", reverse("quarantine:dashboard")),
         ("supply-exceptions", reverse("quarantine:supply-exceptions")),
+        ("supply-flows", reverse("quarantine:flows")),
+        ("supply-flows-orders", reverse("quarantine:flow-orders")),
         ("events-subscriptions", reverse("quarantine:events")),
     ]
     case = QuarantineCase.objects.order_by("pk").first()

@@ -90,7 +90,8 @@ def test_the_dashboard_draws_its_charts_without_any_cdn(live_server, page, demo_
     page.wait_for_selector(".bar-list")
     assert page.locator("#by_rule a.bar-row").count() >= 9  # a bar per demo rule
     assert page.locator("#by_rule a.bar-row .bar").count() >= 9
-    assert page.locator("svg.chart").count() == 2  # interventions per day, forecast latency
+    # Interventions per day, forecast release latency and forecast to order latency.
+    assert page.locator("svg.chart").count() == 3
     # The breakdowns are not repeated as key-figure tables.
     assert page.locator("#kpi-hub_quarantine_open_cases_by_rule").count() == 0
     assert int(page.inner_text("#open-total")) >= 9

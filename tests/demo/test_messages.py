@@ -12,7 +12,7 @@ from edi.models import Interchange
 from mdm.models import Item
 from quarantine import services
 from quarantine.models import QuarantineCase
-from validation.models import InboundMessage, Rule, SupplyException
+from validation.models import ForecastRelease, InboundMessage, Rule, SupplyException
 from validation.registry import RULES
 from xref import matching
 
@@ -44,6 +44,7 @@ def test_every_system_sends_messages_and_most_are_released(seeded):
         ("ERP_LEGACY", "receipt"),
         ("ERP_LEGACY", "inventory_balance"),
         ("ERP_CLOUD", "inventory_balance"),
+        ("ERP_LEGACY", "forecast_acceptance"),
     }
     assert not seeded.exclude(status__in=("released", "quarantined")).exists()
     released = seeded.filter(status="released")
@@ -75,6 +76,36 @@ def test_every_rule_quarantines_a_demo_message(seeded):
         errors = {d["rule"] for d in message.diagnostics if d["severity"] == "error"}
         assert len(errors) == 1, (message.idempotency_key, message.diagnostics)
     assert QuarantineCase.objects.count() == quarantined.count()
+
+
+def test_the_legacy_erp_took_the_sop_and_the_first_critical_forecast_not_the_revised_one(
+    seeded,
+):
+    sop = seeded.get(idempotency_key="demo-forecast-sop").forecast_release
+    first = seeded.get(idempotency_key="demo-crit-forecast-v1").forecast_release
+    revised = seeded.get(idempotency_key="demo-crit-forecast-v2").forecast_release
+    for release, key in (
+        (sop, "demo-accept-forecast-sop"),
+        (first, "demo-crit-accept-forecast-v1"),
+    ):
+        acceptance = seeded.get(idempotency_key=key)
+        assert acceptance.status == "released"
+        assert (release.decision, release.decided_by.code) == ("accepted", "ERP_LEGACY")
+        assert release.decision_message == acceptance
+        assert release.decided_at > release.released_at
+    # The revised version waits for the ERP: the acceptances naming it, or the version after
+    # it that the hub held, were quarantined and recorded nothing.
+    assert (revised.decision, revised.decided_at, revised.decision_message) == ("", None, None)
+    pending = ForecastRelease.objects.filter(decision="").values_list("plan_id", "version")
+    assert set(pending) == {(revised.plan_id, 2)}
+    held = {
+        message.idempotency_key: [d["rule"] for d in message.diagnostics]
+        for message in seeded.filter(message_type="forecast_acceptance", status="quarantined")
+    }
+    assert held == {
+        "demo-bad-accept-unknown-version": ["FORECAST_RELEASE_UNKNOWN"],
+        "demo-bad-accept-not-erp": ["FORECAST_ACCEPTANCE_NOT_ERP"],
+    }
 
 
 def test_a_second_seed_submits_nothing_new(seeded, django_capture_on_commit_callbacks):

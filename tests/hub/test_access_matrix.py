@@ -307,6 +307,20 @@ MATRIX = {
         "/quarantine/trace/?exception={w.supply_exception.pk}",
         {"GET": SCREEN_READ},
     ),
+    # The supply flows dashboard and the lists behind its bars: as the supply exceptions.
+    "quarantine:flows": ("/quarantine/flows/", {"GET": SCREEN_READ}),
+    "quarantine:flow-forecasts": (
+        "/quarantine/flows/forecasts/?state=pending&age=lt1d",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:flow-orders": (
+        "/quarantine/flows/orders/?supplier={w.supply_exception.supplier.public_id}",
+        {"GET": SCREEN_READ},
+    ),
+    "quarantine:flow-ship-notices": (
+        "/quarantine/flows/ship-notices/?window=30d",
+        {"GET": SCREEN_READ},
+    ),
     "quarantine:supply-exception-action": (
         "/quarantine/supply-exceptions/{w.supply_exception.pk}/acknowledge/",
         {"POST": SCREEN_ACT},

@@ -135,7 +135,7 @@ def test_the_api_and_the_screen_answer_the_scenarios_thread(seeded, viewer):
     assert "less than a second later" in text
 
     # The case of the stale forecast (version 1 sent again) links its version's thread,
-    # where the stop follows the release.
+    # where the stop follows the release; the ERP's acceptance came two minutes after it.
     stale = QuarantineCase.objects.get(rules__code="STALE_FORECAST_VERSION")
     plan_id = stale.message.payload["plan_id"]
     case_page = client.get(f"/quarantine/{stale.pk}/").content.decode()
@@ -144,6 +144,7 @@ def test_the_api_and_the_screen_answer_the_scenarios_thread(seeded, viewer):
     assert [(s.kind, s.link) for s in first] == [
         ("forecast_release", "explicit"),
         ("quarantine_stop", "explicit"),
+        ("forecast_decision", "explicit"),
     ]
     assert first[1].message == stale.message.public_id
     assert "(rule STALE_FORECAST_VERSION). Still held" in first[1].what

@@ -115,6 +115,14 @@ INVENTORY_BALANCE = {
     ],
 }
 
+# The ERP took the example forecast (S&OP-2026-03 version 3) the morning after.
+FORECAST_ACCEPTANCE = {
+    "plan_id": "S&OP-2026-03",
+    "version": 3,
+    "decision": "accepted",
+    "decided_at": "2026-03-03T09:15:00+01:00",
+}
+
 EXAMPLES = {
     "forecast": FORECAST,
     "purchase_order": PURCHASE_ORDER,
@@ -122,6 +130,7 @@ EXAMPLES = {
     "ship_notice": SHIP_NOTICE,
     "receipt": RECEIPT,
     "inventory_balance": INVENTORY_BALANCE,
+    "forecast_acceptance": FORECAST_ACCEPTANCE,
 }
 
 BUSINESS_DATES = {
@@ -131,6 +140,7 @@ BUSINESS_DATES = {
     "ship_notice": "2026-03-16",
     "receipt": "2026-03-19",
     "inventory_balance": "2026-03-31",
+    "forecast_acceptance": "2026-03-03",
 }
 
 

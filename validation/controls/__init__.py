@@ -8,6 +8,8 @@ these controls say whether the message makes sense against what the hub released
                              selective synchronization            FORECAST_PERIOD_OUTSIDE_HORIZON,
                                                                   FROZEN_FENCE_CHANGE,
                                                                   CHANGE_NOT_ACTIONABLE
+    ERP accepts a forecast   a version the hub released; an ERP   FORECAST_RELEASE_UNKNOWN,
+                             as the sender                        FORECAST_ACCEPTANCE_NOT_ERP
     ERP PO to supplier       known order, newer change sequence   PO_CHANGE_OUT_OF_SEQUENCE
     acknowledgement to ERP   correlation, quantities, supplier    UNKNOWN_PO, UNKNOWN_PO_LINE,
                              working days, supply at risk         ACK_QUANTITY_MISMATCH,
@@ -24,10 +26,11 @@ thresholds are its PlanPolicy (admin, "Plan policies"): without one, a forecast 
 for its version and against its own horizon only, and every line is released.
 
 One module per family: `forecast` (versions, horizon, frozen fence, selective
-synchronization), `orders` (order changes; correlation of acknowledgements, ship notices and
-receipts with the released orders), `acknowledgements`, `shipments` (ship notices). `common`
-is what they share: `Ledger`, what the document ledger (validation.ledger) says about one
-message, read when it is validated (one per pipeline Check, remembering what it looked up).
+synchronization, the ERP's acceptance of a release), `orders` (order changes; correlation of
+acknowledgements, ship notices and receipts with the released orders), `acknowledgements`,
+`shipments` (ship notices). `common` is what they share: `Ledger`, what the document ledger
+(validation.ledger) says about one message, read when it is validated (one per pipeline
+Check, remembering what it looked up).
 
 Selective synchronization: a forecast line whose change against the plan's last released
 version is below both of the plan's thresholds (percent and absolute; a threshold of 0 is

@@ -3,6 +3,7 @@
 helpers of their findings."""
 
 import datetime
+import difflib
 from collections import defaultdict
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ PURCHASE_ORDER = LAYOUTS["purchase_order"]
 ACKNOWLEDGEMENT = LAYOUTS["po_acknowledgement"]
 SHIP_NOTICE = LAYOUTS["ship_notice"]
 RECEIPT = LAYOUTS["receipt"]
+ACCEPTANCE = LAYOUTS["forecast_acceptance"]
 # The rule whose findings take a forecast line out of the release instead of diagnosing it.
 NOT_ACTIONABLE = "CHANGE_NOT_ACTIONABLE"
 MAX_FILTERED_LISTED = 1000
@@ -64,6 +66,9 @@ class Ledger:
         self.seen_committed = defaultdict(Decimal)
         self.seen_shipped = defaultdict(Decimal)
         self.forecast = _ForecastFacts(system, header) if message_type == "forecast" else None
+        self.acceptance = (
+            _AcceptanceFacts(header) if message_type == "forecast_acceptance" else None
+        )
         self._tolerance = None
 
     # --- purchase orders ---------------------------------------------------------------
@@ -256,6 +261,38 @@ class _ForecastFacts:
             "lines_filtered": count,
             "filtered": filtered[:MAX_FILTERED_LISTED],
         }
+
+
+class _AcceptanceFacts:
+    """The plan an ERP's forecast acceptance names: the versions the hub released of it, by
+    any planning system (the ERP knows the plan by the id it was released with, not by who
+    planned it), as (version, released_at, message public id), oldest version first."""
+
+    def __init__(self, header):
+        self.plan_id = header.get("plan_id")
+        self.version = header.get("version")
+        self.releases = (
+            list(
+                ForecastRelease.objects.filter(plan_id=self.plan_id)
+                .order_by("version", "released_at")
+                .values_list("version", "released_at", "message__public_id")
+            )
+            if isinstance(self.plan_id, str)
+            else []
+        )
+
+    @property
+    def released(self):
+        """Whether the hub released the version named."""
+        return any(version == self.version for version, _, _ in self.releases)
+
+    def similar_plans(self, limit=3):
+        """Plan ids the hub released that look like the one named (for a plan it never
+        released), closest first."""
+        plan_ids = (
+            ForecastRelease.objects.order_by("plan_id").values_list("plan_id", flat=True).distinct()
+        )
+        return difflib.get_close_matches(str(self.plan_id), list(plan_ids), n=limit, cutoff=0.6)
 
 
 def plain(value):

@@ -1,8 +1,12 @@
 """Forecast controls: a newer version than the last released, periods within the horizon,
 no change inside the frozen fence without a planner's approval, and selective synchronization
-(changes below the plan's thresholds left out of the release)."""
+(changes below the plan's thresholds left out of the release). And the ERP's answer to a
+release (forecast_acceptance): it names a plan and version the hub released, and it comes
+from an ERP."""
 
+from mdm.models import SourceSystem
 from validation.controls.common import (
+    ACCEPTANCE,
     FORECAST,
     NOT_ACTIONABLE,
     date_or_none,
@@ -12,6 +16,9 @@ from validation.controls.common import (
     readable,
 )
 from validation.registry import Finding, rule
+
+# Versions a FORECAST_RELEASE_UNKNOWN sentence lists before it says how many more there are.
+VERSIONS_SHOWN = 5
 
 
 @rule("STALE_FORECAST_VERSION", applies=lambda layout: is_layout(layout, FORECAST))
@@ -120,3 +127,71 @@ def _comparing(facts):
         return None
     plan = ledger.forecast
     return plan if plan.compares else None
+
+
+# --- the ERP's acceptance of a release ------------------------------------------------------
+
+
+@rule("FORECAST_RELEASE_UNKNOWN", applies=lambda layout: is_layout(layout, ACCEPTANCE))
+def forecast_release_unknown(facts, obj):
+    """A forecast acceptance names a plan and version the hub released."""
+    ledger = ledger_of(facts)
+    if facts.header is not None or ledger is None or ledger.acceptance is None:
+        return
+    plan = ledger.acceptance
+    if not isinstance(plan.version, int) or plan.released:
+        return
+    if not plan.releases:
+        similar = plan.similar_plans()
+        yield Finding(
+            "plan_id",
+            plan.plan_id,
+            f"The hub never released a forecast of plan {plan.plan_id}, so there is no "
+            f"version {plan.version} of it to accept or reject.",
+            f"Did you mean plan {' or '.join(similar)}? Send the plan id exactly as the "
+            "released forecast has it."
+            if similar
+            else "Send the plan id and version exactly as the released forecast has them.",
+        )
+        return
+    latest, released_at, public_id = plan.releases[-1]
+    versions = [version for version, _, _ in plan.releases]
+    earlier = [version for version in versions if version < plan.version]
+    suggested = earlier[-1] if earlier else latest
+    yield Finding(
+        "version",
+        plan.version,
+        f"The hub never released plan {plan.plan_id} version {plan.version}; it released "
+        f"{_versions(versions)}, the latest on {released_at:%Y-%m-%d} as {public_id}.",
+        f"Send the decision for version {suggested}"
+        + (", the latest the hub released." if suggested == latest else ".")
+        + " A version the hub held (quarantined) never reached the ERP.",
+    )
+
+
+@rule("FORECAST_ACCEPTANCE_NOT_ERP", applies=lambda layout: is_layout(layout, ACCEPTANCE))
+def forecast_acceptance_not_erp(facts, obj):
+    """A forecast acceptance comes from an ERP system: the forecast is released to the ERP,
+    and only the ERP takes it or refuses it."""
+    sender = facts.system
+    if facts.header is not None or sender.kind == SourceSystem.Kind.ERP:
+        return
+    yield Finding(
+        "decision",
+        obj.get("decision"),
+        f"{sender.name} ({sender.code}) is not an ERP (its kind is "
+        f"{sender.get_kind_display().lower()}); only the ERP a forecast is released to "
+        "accepts or rejects it.",
+        "Send the decision with the ERP's own API key; if the system is an ERP, a steward "
+        "sets its kind to ERP in the admin.",
+    )
+
+
+def _versions(versions):
+    """'version 3 only', 'versions 1, 2 and 4', or the last VERSIONS_SHOWN of many."""
+    if len(versions) == 1:
+        return f"version {versions[0]} only"
+    shown = [str(version) for version in versions[-VERSIONS_SHOWN:]]
+    text = f"versions {', '.join(shown[:-1])} and {shown[-1]}"
+    more = len(versions) - len(shown)
+    return text + (f" ({more} earlier)" if more else "")
