@@ -1,4 +1,5 @@
-"""The three roles, as Django groups: steward, viewer, integration; and the "override" group.
+"""The three roles, as Django groups: steward, viewer, integration; and the permission groups
+"override", "approver" and "emergency".
 
 The groups are created by a migration; their model permissions (which the admin checks) are
 kept in step after every migrate, so models added by later apps are covered too.
@@ -6,9 +7,11 @@ kept in step after every migrate, so models added by later apps are covered too.
 Stewards get every permission of the managed apps except the administrators' records
 (ADMIN_ONLY_MODELS; of API clients they may see and revoke) and the ones in STEWARD_EXCLUDED:
 releasing a quarantined message by override (quarantine.release_by_override) is a separate
-decision. It is given by the "override" group, which holds only those permissions; add a
-steward to it to let them release by override. "override" is not a role (a user's role is
-still steward, viewer or integration).
+decision. It is given by the "override" group, which holds only that permission; add a
+steward to it to let them release by override. Likewise approving another person's change
+request (changes.approve_changerequest) is given by the "approver" group, and applying a
+change before approval (changes.emergency_changerequest) by the "emergency" group. None of
+these groups is a role (a user's role is still steward, viewer or integration).
 """
 
 from django.contrib.auth.management import create_permissions
@@ -21,18 +24,34 @@ STEWARD = "steward"
 VIEWER = "viewer"
 INTEGRATION = "integration"
 ROLES = (STEWARD, VIEWER, INTEGRATION)
-# The group holding the permissions stewards do not get by default.
-OVERRIDE = "override"
-STEWARD_EXCLUDED = ("release_by_override",)
+# The groups holding the permissions stewards do not get by default: group -> codenames.
+OVERRIDE, APPROVER, EMERGENCY = "override", "approver", "emergency"
+PERMISSION_GROUPS = {
+    OVERRIDE: ("release_by_override",),
+    APPROVER: ("approve_changerequest",),
+    EMERGENCY: ("emergency_changerequest",),
+}
+STEWARD_EXCLUDED = tuple(codename for names in PERMISSION_GROUPS.values() for codename in names)
 
 # Apps whose records stewards maintain in the admin.
-MANAGED_APPS = ("events", "mdm", "xref", "validation", "quarantine", "edi", "imports", "reconcile")
+MANAGED_APPS = (
+    "events",
+    "changes",
+    "mdm",
+    "xref",
+    "validation",
+    "quarantine",
+    "edi",
+    "imports",
+    "reconcile",
+)
 # Records that only administrators touch, even for stewards.
-ADMIN_ONLY_MODELS = ("apiclient", "idsequence")
+ADMIN_ONLY_MODELS = ("apiclient", "idsequence", "approvalpolicy")
 # What stewards may do with those all the same: see the API clients and revoke a key (the
 # admin lets them change nothing else, and only an administrator turns a revoked key back on;
-# keys are created on the command line, users and groups only by an administrator).
-STEWARD_ADMIN_ONLY_PERMISSIONS = ("view_apiclient", "change_apiclient")
+# keys are created on the command line, users and groups only by an administrator), and the
+# approval policies they may read.
+STEWARD_ADMIN_ONLY_PERMISSIONS = ("view_apiclient", "change_apiclient", "view_approvalpolicy")
 
 
 def user_roles(user):
@@ -61,8 +80,9 @@ def sync_role_permissions():
             | Q(codename__in=STEWARD_ADMIN_ONLY_PERMISSIONS)
         ).exclude(codename__in=STEWARD_EXCLUDED)
     )
-    override, _ = Group.objects.get_or_create(name=OVERRIDE)
-    override.permissions.set(perms.filter(codename__in=STEWARD_EXCLUDED))
+    for name, codenames in PERMISSION_GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(perms.filter(codename__in=codenames))
     groups[VIEWER].permissions.set(perms.filter(codename__startswith="view_"))
     groups[INTEGRATION].permissions.set(perms.filter(codename__startswith="view_"))
 

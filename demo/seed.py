@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.history import change_source
+from demo.approvals import seed_approval_policies
 from demo.items import seed_items
 from demo.messages import submit_demo_messages
 from demo.plants import seed_plants
@@ -95,6 +96,8 @@ def seed_demo(items=DEFAULT_ITEMS, suppliers=DEFAULT_SUPPLIERS, today=None, mess
         summary.extend(seed_references(today, items, suppliers))
         seed_team_settings()
         seed_subscriptions(created)
+        # Last: the seed's own writes are not changes a person asks for.
+        seed_approval_policies()
         # New suppliers, sites and locations are looked at for duplicates (bulk inserts queue
         # no checks): a run each, once the seed has committed. Items are left to a steward's run.
         for model, kind in (

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "axes",
     "core",
     "events",
+    "changes",
     "mdm",
     "xref",
     "validation",
@@ -336,6 +337,9 @@ HUB_EVENTS_RETENTION_DAYS = envint("HUB_EVENTS_RETENTION_DAYS", 30, minimum=1)
 # seconds (empty: none; edi.inbox).
 HUB_EDI_MAX_BYTES = envint("HUB_EDI_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 HUB_EDI_RETENTION_DAYS = envint("HUB_EDI_RETENTION_DAYS", 365, minimum=1)
+
+# Change requests: an open one older than this many days is flagged as old in the queue.
+CHANGE_REQUEST_OLD_DAYS = envint("HUB_CHANGE_REQUEST_OLD_DAYS", 7, minimum=1)
 HUB_EDI_INBOX = os.getenv("HUB_EDI_INBOX", "")
 HUB_EDI_INBOX_INTERVAL = envint("HUB_EDI_INBOX_INTERVAL", 30, minimum=1)
 # Webhook push (events.webhooks, events.delivery). Times in seconds unless named hours.
@@ -557,6 +561,9 @@ SPECTACULAR_SETTINGS = {
         # An interchange's, beside the other "status" and "source" fields.
         "InterchangeStatusEnum": "edi.models.Interchange.Status",
         "InterchangeSourceEnum": "edi.models.Interchange.Source",
+        # A change request's, and the create/update/delete of its items and of asking for one.
+        "ChangeRequestStatusEnum": "changes.models.ChangeRequest.Status",
+        "ChangeItemActionEnum": "changes.models.ChangeItem.Action",
     },
 }
 

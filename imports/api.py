@@ -1,5 +1,7 @@
 """API v1 for CSV imports: upload a file to plan (or apply) it, follow the run, apply a
-planned run, revert an applied one, download its failed rows, a kind's template, an export.
+planned run (or, when a policy says its changes need approval, ask for it with a reason: the
+run awaits approval, and names its change request), revert an applied one, download its
+failed rows, a kind's template, an export.
 
 Stewards only may import; any role may read runs, templates and exports.
 """
@@ -7,7 +9,12 @@ Stewards only may import; any role may read runs, templates and exports.
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,11 +22,22 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from changes.models import ChangeRequest
 from core.parsers import JSONParser
 from core.problems import ProblemResponse
 from imports import applying, enqueue, examples, exporting, reverting, rows, runs
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
+
+
+class RunChangeRequestSerializer(serializers.Serializer):
+    """The change request holding a run's apply for approval: open while it waits, then
+    applied (approved), rejected or withdrawn (the run is planned again)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField(help_text='E.g. "CR-000012".')
+    status = serializers.ChoiceField(choices=ChangeRequest.Status.choices)
+    url = serializers.CharField(help_text="The request in the API (approve, reject, withdraw).")
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -30,6 +48,10 @@ class ImportRunSerializer(serializers.ModelSerializer):
     failed_rows_url = serializers.SerializerMethodField()
     rows_url = serializers.SerializerMethodField(
         help_text="The plan's rows, each with its changes and errors, a page at a time."
+    )
+    change_request = serializers.SerializerMethodField(
+        help_text="The change request of its apply, when a policy said it needs approval "
+        "(status awaiting_approval until another person approves it); null otherwise."
     )
 
     class Meta:
@@ -55,11 +77,24 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "applied_at",
             "reverted_at",
+            "change_request",
         )
         read_only_fields = fields
 
     def get_errors(self, run) -> list[str]:
         return run.error_lines()
+
+    @extend_schema_field(RunChangeRequestSerializer(allow_null=True))
+    def get_change_request(self, run):
+        found = run.change_request
+        if found is None:
+            return None
+        return {
+            "id": found.pk,
+            "number": found.number,
+            "status": found.status,
+            "url": reverse("change-request-detail", args=[found.pk]),
+        }
 
     def get_rows_url(self, run) -> str:
         return reverse("import-rows", args=[run.pk])
@@ -150,6 +185,13 @@ class ImportUploadSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ImportRun.Mode.choices, default=ImportRun.Mode.PLAN)
     file = serializers.FileField()
     skip_errors = serializers.BooleanField(default=False)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="With mode apply: why the file is applied. Needed when a policy says its "
+        "changes need approval; without it such a run stays planned, saying so.",
+    )
 
     def validate_file(self, upload):
         limit = settings.HUB_IMPORT_MAX_BYTES
@@ -161,12 +203,27 @@ class ImportUploadSerializer(serializers.Serializer):
         return upload
 
 
+class ImportApplySerializer(serializers.Serializer):
+    """The options of an apply (all optional)."""
+
+    skip_errors = serializers.BooleanField(
+        required=False, help_text="Write the valid rows of a plan with row errors."
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the file is applied: needed when a policy says its changes need "
+        "approval (a 400 without it).",
+    )
+
+
 class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Import runs: POST a CSV file (multipart: kind, mode plan|apply, file, skip_errors) to
-    plan it, or plan and apply it; large files are processed in the background, so follow
+    """Import runs: POST a CSV file (multipart: kind, mode plan|apply, file, skip_errors,
+    reason) to plan it, or plan and apply it; large files are processed in the background, so follow
     the run's status and progress with GET."""
 
-    queryset = ImportRun.objects.select_related("created_by")
+    queryset = ImportRun.objects.select_related("created_by", "change_request")
     serializer_class = ImportRunSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]  # core's: the hub's JSON limits
 
@@ -192,17 +249,24 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             mode=data["mode"],
             skip_errors=data["skip_errors"],
             user=request.user,
+            reason=data["reason"],
         )
         enqueue.on_commit("process_import", run.pk)
         return self._accepted(run)
 
     @extend_schema(
-        request=None,
+        request=ImportApplySerializer,
         responses={
             200: OpenApiResponse(
                 ImportRunSerializer,
                 description="The apply finished before the answer (tasks run in the web "
-                "process): `status` says how (applied, refused, failed).",
+                "process): `status` says how (applied, refused, failed); or, when a policy "
+                "says its changes need approval, `status` is awaiting_approval and "
+                "`change_request` names the request another person approves.",
+            ),
+            400: OpenApiResponse(
+                description="Its changes need approval and no `reason` was given: nothing "
+                "was changed."
             ),
             202: OpenApiResponse(
                 ImportRunAcceptedSerializer,
@@ -220,13 +284,20 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def apply(self, request, pk=None):
         """Apply a planned run in the background (refused when the data changed since the
         plan). Of two requests at once, one queues the apply (202) and the other is told
-        that it is already being applied (409)."""
+        that it is already being applied (409). A run whose changes a policy says need
+        approval is not applied: it awaits approval, held by one change request asked for
+        with `reason`, and is applied, all or none, when another person approves it."""
         run = self.get_object()
         if not isinstance(request.data, dict):  # a form's QueryDict is one too
             raise ValidationError('Send the options as an object, e.g. {"skip_errors": true}.')
+        options = ImportApplySerializer(data=request.data)
+        options.is_valid(raise_exception=True)
         try:
             runs.request_apply(
-                run, user=request.user, skip_errors=_true(request.data.get("skip_errors"))
+                run,
+                user=request.user,
+                skip_errors=_true(request.data.get("skip_errors")),
+                reason=options.validated_data["reason"],
             )
         except applying.RunError as exc:
             return ProblemResponse(409, str(exc), status_url=_status_url(run))

@@ -209,6 +209,11 @@ def check_can_apply(run):
             f"Import #{run.pk} is already being applied ({run.get_status_display().lower()}); "
             "follow its status until it is applied."
         )
+    if run.status == ImportRun.Status.AWAITING_APPROVAL and run.change_request_id:
+        raise AlreadyApplying(
+            f"Import #{run.pk} awaits approval ({run.change_request.number}); it is applied "
+            "when another person approves it."
+        )
     if run.status != ImportRun.Status.PLANNED:
         raise RunError(
             f"Import #{run.pk} is {run.get_status_display().lower()}; only a planned import "

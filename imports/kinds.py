@@ -36,7 +36,7 @@ from mdm.models import (
     SupplierSite,
     Unit,
 )
-from xref.models import TARGET_PATHS, CrossReference
+from xref.models import TARGET_PATHS, TARGETS, CrossReference
 
 
 class CellError(ValueError):
@@ -192,6 +192,9 @@ class Kind:
     order_by: tuple = ()
     select_related: tuple = ()
     notes: dict = field(default_factory=dict)
+    # The key header naming the source system whose records these are (cross-references);
+    # "" for kinds of no system. An approval policy may cover some systems' records only.
+    system_header: str = ""
 
     @functools.cached_property
     def headers(self):
@@ -257,6 +260,28 @@ class Kind:
     def key_of_record(self, record):
         row = self.row_of(record)
         return tuple(row[name] for name in self.key)
+
+    @functools.cached_property
+    def field_of_header(self):
+        """{column of a plan's change: the model field it sets} (a reference by its field)."""
+        found = {column.name: column.field for column in self.columns}
+        for ref in self.refs:
+            found.update(dict.fromkeys((*ref.columns, ref.field), ref.field))
+        return found
+
+    def changed_fields(self, state):
+        """The model fields a planned update changes, read from its plan's changes."""
+        return {self.field_of_header.get(change[0], change[0]) for change in state.diff}
+
+    def touches(self, state, action):
+        """What a planned row creates or changes, for the approval policies: {(system code,
+        field name)}, field "" for a new record, system "" for a kind of no system."""
+        system = ""
+        if self.system_header and state.key:
+            system = state.key[self.key.index(self.system_header)]
+        if action == "create":
+            return {(system, "")}
+        return {(system, name) for name in self.changed_fields(state)}
 
 
 def spec_headers(spec):
@@ -545,6 +570,14 @@ class XrefKind(Kind):
             return xref_target_key(record.kind, record.target)
         return super().cell(record, column)
 
+    def changed_fields(self, state):
+        """A new target is a change of "target" and of its kind's field (item, supplier...)."""
+        fields = super().changed_fields(state)
+        target = TARGETS.get(state.values.get("kind"))
+        if "target" in fields and target is not None:
+            fields.add(target[0])
+        return fields
+
 
 def xref_target_key(kind, target):
     """The natural key of a reference's target as a `target` cell."""
@@ -580,6 +613,7 @@ _register(
         refs=(Ref("system", SourceSystem, ("system",), ("code",), required=True),),
         write="xref",
         lookup_by="code",
+        system_header="system",
         order_by=("system__code", "kind", "scope", "code", "valid_from"),
         select_related=("system", *TARGET_PATHS),
         description="Which code a source system uses for a record; written through the "

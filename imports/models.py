@@ -25,6 +25,9 @@ class ImportRun(models.Model):
         FAILED = "failed", "Failed (nothing written)"
         REFUSED = "refused", "Refused: data changed since the plan"
         REVERTED = "reverted", "Reverted"
+        # Its apply changes records a policy governs: one change request holds the whole
+        # run until another person approves it (imports.approval).
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
 
     kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PLAN)
@@ -32,7 +35,7 @@ class ImportRun(models.Model):
         default=False, help_text="Apply the valid rows and return the others as an error file."
     )
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255)
@@ -46,6 +49,10 @@ class ImportRun(models.Model):
     failed_rows = models.FileField(upload_to="imports/failed/%Y/%m/", blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the file read.")
     plan_fingerprint = models.CharField(max_length=64, blank=True)
+    # What the plan creates or changes, for the approval policies (imports.approval):
+    # [[system code, field name], ...], field "" for new records, system "" for kinds that
+    # belong to no system.
+    plan_scope = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -63,6 +70,20 @@ class ImportRun(models.Model):
     # Who asked for the apply: its history rows name them, also when the sweep enqueues it.
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    apply_reason = models.TextField(
+        blank=True,
+        help_text="Why the apply was asked for: the reason of its change request when a policy "
+        "says it needs approval.",
+    )
+    # The request holding its apply while it awaits approval; kept once decided, so the run
+    # says how it ended (approved, rejected, withdrawn).
+    change_request = models.ForeignKey(
+        "changes.ChangeRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
@@ -89,6 +110,10 @@ class ImportRun(models.Model):
     def is_applying(self):
         """Queued for its apply, or applying: a planned run whose apply was asked for."""
         return self.is_busy and bool(self.plan_fingerprint)
+
+    @property
+    def awaits_approval(self):
+        return self.status == self.Status.AWAITING_APPROVAL
 
     @property
     def can_revert(self):

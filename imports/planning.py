@@ -28,7 +28,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from imports import enqueue, reading
+from imports import approval, enqueue, reading
 from imports import rows as planned_rows
 from imports.applying import AlreadyApplying, apply_run, judged_chunks, read_through
 from imports.judging import Judge, new_row
@@ -60,11 +60,15 @@ def _planned(run, work, fingerprint):
     planned_rows.store(run, work.row_log)
     run.plan_counts = dict(work.counts)
     run.plan_fingerprint = fingerprint
+    run.plan_scope = sorted([system, name] for system, name in work.scope)
     finish(run, ImportRun.Status.PLANNED, work)
     if run.mode == ImportRun.Mode.APPLY and run.can_apply:
         # A steward who asked for the apply meanwhile has it done by their own request.
         with contextlib.suppress(AlreadyApplying):
-            apply_run(run)
+            if approval.covering(run):
+                approval.ask_after_plan(run)
+            else:
+                apply_run(run)
     return run
 
 

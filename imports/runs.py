@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import take_unsent
-from imports import enqueue
+from imports import approval, enqueue
 from imports.applying import AlreadyApplying, apply_claimed, apply_run, check_can_apply
 from imports.kinds import KINDS
 from imports.models import ImportChunk, ImportRun
@@ -27,14 +27,16 @@ logger = logging.getLogger(__name__)
 SWEEP_BATCH = 1000
 
 
-def start_run(kind, uploaded, *, mode=ImportRun.Mode.PLAN, skip_errors=False, user=None):
-    """Store an uploaded file as a new queued run."""
+def start_run(kind, uploaded, *, mode=ImportRun.Mode.PLAN, skip_errors=False, user=None, reason=""):
+    """Store an uploaded file as a new queued run. `reason`: why its apply (mode apply) is
+    asked for, should its plan need approval (imports.approval)."""
     if kind not in KINDS:
         raise ValidationError({"kind": f"Unknown kind {kind!r} (known: {', '.join(KINDS)})."})
     run = ImportRun(
         kind=kind,
         mode=mode,
         skip_errors=skip_errors,
+        apply_reason=(reason or "").strip(),
         created_by=user,
         file_name=(getattr(uploaded, "name", "") or "upload.csv").rsplit("/", 1)[-1][:255],
         file_size=getattr(uploaded, "size", 0) or 0,
@@ -62,14 +64,19 @@ def process_run(run_id, progress=None):
     return run
 
 
-def request_apply(run, user=None, skip_errors=False):
+def request_apply(run, user=None, skip_errors=False, reason=""):
     """Ask for a planned run's apply, to be done by a worker: planned -> queued in one
     conditional UPDATE, so of two requests at once one queues it and the other gets
     AlreadyApplying. The task is sent after commit; a send the broker refuses leaves the run
-    queued for the sweep (enqueue_waiting_runs). RunError when it cannot be applied."""
+    queued for the sweep (enqueue_waiting_runs). RunError when it cannot be applied.
+
+    When an approval policy covers what it changes, the run awaits approval instead, held by
+    a change request asked by `user` for `reason` (ValidationError without one)."""
     if skip_errors:
         run.skip_errors = True
     check_can_apply(run)
+    if approval.covering(run):
+        return approval.ask(run, by=user, reason=reason)
     now = timezone.now()
     user = user if user is not None and user.is_authenticated else None
     claimed = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.PLANNED).update(
@@ -105,8 +112,12 @@ def apply_queued_run(run_id, progress=None):
     return apply_claimed(run, user=run.applied_by, progress=progress)
 
 
-def import_file(kind, path_or_file, *, apply=False, skip_errors=False, user=None, progress=None):
-    """Store, plan (and apply) a file here and now: the command's way. Returns the run."""
+def import_file(
+    kind, path_or_file, *, apply=False, skip_errors=False, user=None, reason="", progress=None
+):
+    """Store, plan (and apply) a file here and now: the command's way. Returns the run. An
+    apply that needs approval is asked for instead (imports.approval): the run awaits
+    approval; ValidationError, the run planned, without `user` or `reason`."""
     opened = path_or_file if hasattr(path_or_file, "read") else open(path_or_file, "rb")  # noqa: SIM115
     try:
         name = str(getattr(path_or_file, "name", path_or_file))
@@ -117,6 +128,8 @@ def import_file(kind, path_or_file, *, apply=False, skip_errors=False, user=None
             opened.close()
     run = process_run(run.pk, progress=progress)
     if apply and run.status == ImportRun.Status.PLANNED and run.can_apply:
+        if approval.covering(run):
+            return approval.ask(run, by=user, reason=reason)
         apply_run(run, user=user, progress=progress)
     return run
 

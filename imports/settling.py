@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from imports import reading
 from imports import rows as planned_rows
-from imports.judging import ERROR
+from imports.judging import CREATE, ERROR, UPDATE
 from imports.models import ImportRun, format_error
 
 # Row errors kept on the run itself (the failed-rows file has every one).
@@ -39,6 +39,8 @@ class Settlement:
         self.unique_seen = {}  # (check index, digest) -> row number
         self.aborted = False  # all or nothing and a row failed: stop writing
         self.written = False  # an apply wrote records in bulk (no save signals)
+        # What a plan creates or changes, for the approval policies: {(system, field)}.
+        self.scope = set()
         self.failed_file = tempfile.TemporaryFile(  # noqa: SIM115 (closed by finish)
             mode="w+", encoding="utf-8", newline=""
         )
@@ -94,6 +96,8 @@ class Settlement:
             if self.apply and not self.skip_errors:
                 self.aborted = True
         self.counts[state.action] += 1
+        if not self.apply and state.action in (CREATE, UPDATE):
+            self.scope |= self.kind.touches(state, state.action)
         if self.row_log is not None:
             self.row_log.add(state, lambda: state.cells or cells_of(state.read))
 

@@ -1,8 +1,9 @@
 """The steward screen at /imports/: upload a file, see its plan row by row (each field's
-change, every error, filtered and paged), apply it, see the records written, download failed
-rows, a template or an example, revert a run after confirming what it undoes. Server-rendered; the
-run page polls a small JSON endpoint for progress while a run is processed in the
-background. Stewards only, checked here on every request."""
+change, every error, filtered and paged), apply it (or ask for approval, with a reason, when
+a policy covers its changes, and see how the request went), see the records written,
+download failed rows, a template or an example, revert a run after confirming what it
+undoes. Server-rendered; the run page polls a small JSON endpoint for progress while a run
+is processed in the background. Stewards only, checked here on every request."""
 
 import functools
 
@@ -10,13 +11,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.roles import STEWARD, has_role
-from imports import api, applying, enqueue, reverting, rows, runs
+from imports import api, applying, approval, enqueue, reverting, rows, runs
 from imports.kinds import KINDS
 from imports.models import ImportRow, ImportRun
 
@@ -88,7 +89,13 @@ def index(request):
 @steward_required
 @require_GET
 def run_detail(request, pk):
-    run = get_object_or_404(ImportRun, pk=pk)
+    run = get_object_or_404(ImportRun.objects.select_related("change_request"), pk=pk)
+    return _run_page(request, run)
+
+
+def _run_page(request, run, apply_error="", reason="", status=200):
+    """The run's page; `apply_error` says why its apply was not asked for (a missing reason),
+    beside the reason given."""
     action = request.GET.get("action", "")
     action = action if action in rows.ACTIONS else ""
     planned = rows.planned_rows(run, action, request.GET.get("page"))
@@ -114,8 +121,22 @@ def run_detail(request, pk):
             filters=filters,
             written=written,
             written_counts=rows.written_counts(run) if run.applied_at else None,
+            approval=_approval(run),
+            apply_error=apply_error,
+            reason=reason,
         ),
+        status=status,
     )
+
+
+def _approval(run):
+    """What the page says of approval: the request of the run's apply, and the policies that
+    make its apply need approval while it can be applied."""
+    policies = approval.covering(run) if run.can_apply else []
+    return {
+        "request": run.change_request,
+        "policies": [approval.policy_words(policy) for policy in policies],
+    }
 
 
 @steward_required
@@ -136,12 +157,26 @@ def run_progress(request, pk):
 @require_POST
 def run_apply(request, pk):
     run = get_object_or_404(ImportRun, pk=pk)
+    reason = request.POST.get("reason", "")
     try:
-        runs.request_apply(
-            run, user=request.user, skip_errors=bool(request.POST.get("skip_errors"))
+        run = runs.request_apply(
+            run,
+            user=request.user,
+            skip_errors=bool(request.POST.get("skip_errors")),
+            reason=reason,
         )
     except applying.RunError as exc:
         messages.error(request, str(exc))
+    except ValidationError as exc:
+        run.refresh_from_db()
+        return _run_page(request, run, " ".join(exc.messages), reason, status=400)
+    else:
+        if run.awaits_approval:
+            messages.success(
+                request,
+                f"Import #{run.pk} awaits approval by another person "
+                f"({run.change_request.number}): nothing is written until then.",
+            )
     return redirect("imports:run", run.pk)
 
 

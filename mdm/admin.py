@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
+from changes.admin_doors import HeldChangeAdmin, HeldInlineMixin
 from core.history import LabelledHistoryHelper, is_revert, revert_changes, revert_reason
 from mdm.admin_display import (
     CountryFilter,
@@ -50,9 +51,12 @@ RECORD_FIELDS = ("created_at", "updated_at")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class MasterDataAdmin(WordsFormMixin, SimpleHistoryAdmin):
+class MasterDataAdmin(HeldChangeAdmin, WordsFormMixin, SimpleHistoryAdmin):
     """Admin for a master record: history with its source, in labels, reverts marked as such
-    and shown before they are made; revert only for editors."""
+    and shown before they are made; revert only for editors. A change a policy says needs
+    approval (changes) becomes a change request instead of a write, whether made on the
+    record's page, by a deletion or by a revert (HeldChangeAdmin, after this class's own
+    save_model has marked a revert)."""
 
     # The history list's columns are its template's (source, reference, reason...): labels,
     # not the historical model's field names.
@@ -97,7 +101,7 @@ class MasterDataAdmin(WordsFormMixin, SimpleHistoryAdmin):
         # An old version is shown as text, not as inputs, to those who may not revert it.
         if self._is_history_form(request) and not self.has_change_history_permission(request):
             if self.fieldsets:
-                return flatten_fieldsets(self.fieldsets)
+                return flatten_fieldsets(self.get_fieldsets(request, obj))
             return [field.name for field in self.opts.concrete_fields]
         return super().get_readonly_fields(request, obj)
 
@@ -298,7 +302,7 @@ class ItemRevisionInline(admin.TabularInline):
     extra = 0
 
 
-class ItemUnitConversionInline(WordsFormMixin, admin.TabularInline):
+class ItemUnitConversionInline(HeldInlineMixin, WordsFormMixin, admin.TabularInline):
     model = ItemUnitConversion
     fields = ("from_unit", "factor", "to_unit", "supplier", "valid_from", "valid_to")
     autocomplete_fields = ("from_unit", "to_unit", "supplier")
@@ -541,7 +545,7 @@ class CalendarForm(forms.ModelForm):
         )
 
 
-class CalendarExceptionInline(admin.TabularInline):
+class CalendarExceptionInline(HeldInlineMixin, admin.TabularInline):
     model = CalendarException
     formset = ExceptionsFormSet
     fields = ("start", "end", "is_working", "reason")

@@ -9,12 +9,15 @@ parent (an item's revision "B", a supplier's site "HAMBURG").
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from changes import policies
+from changes.api_doors import held, held_writes
+from changes.registry import governed
 from core.problems import ProblemResponse
 from core.rest import (
     BearerKeyScheme,  # noqa: F401  (registers the schema extension)
@@ -43,7 +46,50 @@ CODE_IN_PATH = "[^/]+"
 
 class MasterDataViewSet(viewsets.ModelViewSet):
     """CRUD for one kind of record. Each write runs in its own transaction so a refused
-    write (a database constraint, a record still referenced) leaves nothing half done."""
+    write (a database constraint, a record still referenced) leaves nothing half done.
+
+    A write a policy says needs approval (changes) is held as a change request instead:
+    the answer is 202 with the request, and nothing is written (changes.api_doors). The
+    record it asks for is built from the validated data, the parent of a nested record
+    included (the serializer's validation adds it), without saving it."""
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = self.held_answer(request, serializer, policies.CREATE)
+        if answer is not None:
+            return answer
+        self.perform_create(serializer)
+        headers = self.get_success_headers(serializer.data)
+        return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        answer = self.held_answer(request, serializer, policies.UPDATE)
+        if answer is not None:
+            return answer
+        self.perform_update(serializer)
+        if getattr(instance, "_prefetched_objects_cache", None):
+            instance._prefetched_objects_cache = {}  # as DRF does: show the fresh relations
+        return Response(serializer.data)
+
+    def destroy(self, request, *args, **kwargs):
+        instance = self.get_object()
+        answer = held(request, instance, policies.DELETE)
+        if answer is not None:
+            return answer
+        self.perform_destroy(instance)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def held_answer(self, request, serializer, action):
+        """The answer to a write that waits for approval, None to write it (always for a
+        kind no app governs: its record is not even built)."""
+        if governed(serializer.Meta.model) is None:
+            return None
+        return held(request, serializer.unsaved_instance(serializer.validated_data), action)
 
     def perform_create(self, serializer):
         with transaction.atomic():
@@ -248,6 +294,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+@held_writes
 class ItemViewSet(MergeableViewSet):
     """Items: materials, components and products, by public id (ITM-...)."""
 
@@ -275,6 +322,7 @@ class ItemRevisionViewSet(NestedViewSet):
 
 
 @nested_under(ITEM_PATH)
+@held_writes
 class ItemUnitConversionViewSet(NestedViewSet):
     """An item's pack conversions (1 from-unit = factor to-units), optionally per supplier."""
 
@@ -287,6 +335,7 @@ class ItemUnitConversionViewSet(NestedViewSet):
     parent_field = "item"
 
 
+@held_writes
 class SupplierViewSet(MergeableViewSet):
     """Suppliers, by public id (SUP-...)."""
 
@@ -328,6 +377,7 @@ class LocationViewSet(MergeableViewSet):
     lookup_field = "public_id"
 
 
+@held_writes
 class CalendarViewSet(MasterDataViewSet):
     """Working calendars, by public id (CAL-...), with their exceptions, and working-day
     arithmetic on them."""
@@ -397,6 +447,7 @@ CALENDAR_PATH = path_parameter("calendar_public_id", "Public id of the calendar,
 
 
 @nested_under(CALENDAR_PATH)
+@held_writes
 class CalendarExceptionViewSet(NestedViewSet):
     """A calendar's dated exceptions: shutdowns, bridge days, working Saturdays."""
 

@@ -9,6 +9,7 @@ class QuarantineConfig(AppConfig):
     def ready(self):
         from core.roles import sync_role_permissions
         from mdm.signals import record_status_changed
+        from quarantine import impacts  # noqa: F401 (registers the change requests' impact)
         from quarantine.receivers import (
             open_case,
             replay_after_merge,

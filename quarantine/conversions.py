@@ -7,7 +7,10 @@ plant scope of the message, its supplier), so the form is pre-filled with the ma
 the item, the message's supplier, the unit sent and the item's base unit. `add_conversion`
 saves the conversion the way the admin and the API do (the model's `full_clean()`, then
 `save()`, which writes its history), and replays the message, in one transaction: a refused
-factor or a clash with an existing conversion saves nothing and replays nothing.
+factor or a clash with an existing conversion saves nothing and replays nothing. When a policy
+says a new conversion needs approval (changes), it is asked for in a change request instead
+(quarantine.approvals) and the case waits: a conversion's approval replays nothing by itself
+(no signal announces conversions), so the steward replays the case once it is approved.
 """
 
 import dataclasses
@@ -18,6 +21,7 @@ from django.db import transaction
 
 from core.numbers import NumberError, bounded_decimal
 from mdm.models import Item, ItemUnitConversion, Supplier, Unit
+from quarantine import approvals
 from quarantine.models import QuarantineCase
 from quarantine.services import (
     CaseConflict,
@@ -121,6 +125,8 @@ def add_conversion(case, *, by, entry, factor, for_supplier=True):
     PermissionDenied for a user who is not a steward allowed to add conversions;
     ValidationError for a refused factor or a conversion the model refuses (nothing is saved);
     CaseConflict when the case is closed, being replayed, or no longer lacks that conversion.
+    Returns (case, change request) when a policy says the conversion needs approval: nothing
+    is saved or replayed, and the case says it waits for the request.
     """
     if not can_add(by):
         raise PermissionDenied(
@@ -146,6 +152,13 @@ def add_conversion(case, *, by, entry, factor, for_supplier=True):
             factor=factor,
         )
         conversion.full_clean()
+        asked = approvals.ask_for(locked, conversion, by)
+        if asked is not None:
+            then = "replay the case once it is approved (an approval does not replay it)."
+            what = f"Unit conversion {describe(conversion)}"
+            _record(locked, locked.status, by, approvals.waits(what, asked, by, then))
+            _refresh(case, locked)
+            return case, asked
         conversion._history_user = by  # the history says who, outside a request too
         conversion.save()
         _replay_message(locked, by, kind=QuarantineCase.Resolution.CONVERSION)

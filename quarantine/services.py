@@ -44,7 +44,7 @@ from core.db import take_unsent
 from core.queue import send
 from core.roles import STEWARD, has_role
 from mdm.models import SourceSystem
-from quarantine import events, match_labels
+from quarantine import approvals, events, match_labels
 from quarantine.models import BulkRun, CaseKey, CaseTransition, QuarantineCase, TeamSettings
 from validation.documents import held_behind
 from validation.layouts import LAYOUTS
@@ -52,8 +52,8 @@ from validation.ledger import HELD_BY_PREDECESSOR
 from validation.models import InboundMessage
 from validation.replay import NotReplayable, override_release, replay_message
 from xref import resolve
-from xref.models import TARGETS, CrossReference
-from xref.services import register_reference, target_by_key, target_key
+from xref.models import TARGETS, CrossReference, overlapping_claim
+from xref.services import register_reference, target_by_key, target_key, unsaved_reference
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,9 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
     The origin is "match_confirmed" when the target is one of the case's suggested
     candidates, else "manual". The choice is kept as labelled match pairs
     (quarantine.match_labels). Raises ReferenceConflict (a ValidationError) when the code is
-    already claimed by another record. Returns (case, reference)."""
+    already claimed by another record. Returns (case, reference), or (case, change request)
+    when a policy says a new reference needs approval (quarantine.approvals): nothing is
+    registered, replayed or learnt then; once approved, auto-replay replays the case."""
     _require_act(by)
     if isinstance(target, str):
         target = target_by_key(kind, target)
@@ -219,15 +221,20 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
     with transaction.atomic():
         locked = _lock(case, "fix")
         _busy_check(locked)
-        reference, created = register_reference(
-            kind=kind,
-            system=system_obj,
-            code=code,
-            target=target,
-            scope=scope or "",
-            origin=origin,
-            user=by,
-        )
+        wanted = {"kind": kind, "system": system_obj, "code": code, "target": target}
+        wanted.update(scope=scope or "", origin=origin, user=by)
+        candidate = unsaved_reference(**wanted)
+        named = f"{system_obj.code} {kind} {code}" + (f" (scope {scope})" if scope else "")
+        # A code claimed already is the same mapping or a conflict: no approval for either.
+        if overlapping_claim(candidate) is None:
+            asked = approvals.ask_for(locked, candidate, by)
+            if asked is not None:
+                then = "the message replays on its own once it is approved."
+                why = approvals.waits(f"Cross-reference {named} -> {key}", asked, by, then)
+                _record(locked, locked.status, by, why)
+                _refresh(case, locked)
+                return case, asked
+        reference, created = register_reference(**wanted)
         if entry is not None:  # the choice among the candidates shown teaches the matcher
             match_labels.record_fix(locked, entry, key, by)
         _replay_message(locked, by, kind=Resolution.FIX)
@@ -236,9 +243,7 @@ def fix_by_reference(case, *, by, kind, system, code, target, scope=""):
             locked,
             locked.status,
             by,
-            f"Cross-reference #{reference.pk} {system_obj.code} {kind} {code}"
-            + (f" (scope {scope})" if scope else "")
-            + f" -> {key} {what} by {_name(by)}; replayed.",
+            f"Cross-reference #{reference.pk} {named} -> {key} {what} by {_name(by)}; replayed.",
         )
     _refresh(case, locked)
     return case, reference

@@ -19,10 +19,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from quarantine import charts, conversions, kpis, queries, services, trace
+from changes import requests
+from changes.models import ChangeRequest
+from quarantine import approvals, charts, conversions, kpis, queries, services, trace
 from quarantine.filters import AGE_BUCKETS
 from quarantine.forms import (
     AssignForm,
@@ -248,6 +251,7 @@ def _render_case(request, case, forms=None, error=None, status=200):
         suggestions[entry]["find"] = find
     for position, suggestion in enumerate(suggestions):
         suggestion["entry"] = position
+        suggestion["needs_approval"] = approvals.fix_needs_approval(suggestion["system"])
         bound = forms.get("fix")
         if bound is not None and bound.data.get("entry") == str(position):
             suggestion["form"] = bound
@@ -423,7 +427,7 @@ def _fix(request, case):
                 "That code is no longer unresolved in this case; reload the case."
             )
         entry = entries[data["entry"]]
-        _, reference = services.fix_by_reference(
+        _, done = services.fix_by_reference(
             case,
             by=request.user,
             kind=entry["kind"],
@@ -432,6 +436,9 @@ def _fix(request, case):
             target=data["target"].strip(),
             scope=entry.get("scope") or "",
         )
+        if isinstance(done, ChangeRequest):
+            what = f"Cross-reference {done.items.first().label}"
+            return _waiting(what, done, "the message replays on its own once it is approved")
         return _after_replay(
             case,
             f"Cross-reference {entry['system']} {entry['kind']} {entry['code']} -> "
@@ -452,12 +459,26 @@ def _conversion(request, case):
             factor=data["factor"],
             for_supplier=data["for_supplier"],
         )
+        if isinstance(conversion, ChangeRequest):
+            what = f"Unit conversion {conversion.items.first().label}"
+            return _waiting(what, conversion, "replay the case once it is approved")
         return _after_replay(
             case,
             f"Unit conversion {conversions.describe(conversion)} saved and the message replayed",
         )
 
     return form, call
+
+
+def _waiting(what, asked, then):
+    """What a fix held for approval led to, with a link to the change request."""
+    return format_html(
+        '{} needs another person\'s approval: it waits for change request <a href="{}">{}</a>; {}.',
+        what,
+        reverse("changes:request", args=[asked.pk]),
+        asked.number,
+        then,
+    )
 
 
 def _after_replay(case, what):
@@ -489,6 +510,8 @@ ACTIONS = {
 
 # Key figures the dashboard's own breakdowns show already (they stay on /metrics).
 SHOWN_AS_CHARTS = ("hub_quarantine_open_cases", "hub_quarantine_open_cases_by_rule")
+# Emergency changes not yet approved, listed on the dashboard until approved after the fact.
+EMERGENCY_SHOWN = 10
 
 
 @login_required
@@ -536,6 +559,11 @@ def dashboard(request):
         for key, label, count in figures["buckets"]
     ]
     interventions = figures["interventions"]
+    emergency = list(
+        requests.emergency_unapproved().select_related("requested_by", "emergency_by")[
+            :EMERGENCY_SHOWN
+        ]
+    )
     context = {
         "figures": figures,
         "sections": sections,
@@ -550,6 +578,11 @@ def dashboard(request):
             height=120,
         ),
         "interventions_total": sum(count for _, count in interventions),
+        "emergency_changes": emergency,
+        # Counted only when the list is full (the rest are in the change requests' queue).
+        "emergency_total": len(emergency)
+        if len(emergency) < EMERGENCY_SHOWN
+        else requests.emergency_unapproved().count(),
         "kpis": kpi_panels(
             (figure, result)
             for figure, result in kpis.evaluate(figures["now"], window=figures["span"])

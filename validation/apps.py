@@ -32,12 +32,15 @@ class ValidationConfig(AppConfig):
 
     def ready(self):
         from core.roles import sync_role_permissions
+        from validation import governance
         from validation.merging import move_ledger, move_ledger_back
         from validation.registry import load_rules
         from xref.signals import records_merged, records_unmerged
 
         # The rules every message is validated against, from the modules that define them.
         load_rules()
+        # Plan policies and rules a change request may hold for approval.
+        governance.register()
 
         # The ledger's rows follow a merged master record to the survivor, and back.
         records_merged.connect(move_ledger, dispatch_uid="validation.move_ledger")

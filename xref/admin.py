@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from changes.admin_doors import HeldInlineMixin
 from core.admin import ReadOnlyAdmin
 from mdm.admin import RECORD_FIELDS, MasterDataAdmin, kept_rows
 from xref import labels, services
@@ -180,7 +181,10 @@ class KnownAsFormSet(forms.BaseInlineFormSet):
                     )
 
 
-class KnownAsInline(admin.TabularInline):
+class KnownAsInline(HeldInlineMixin, admin.TabularInline):
+    """The codes other systems use for the record. Read-only while a policy says changes of
+    cross-references need approval (HeldInlineMixin): they change on their own pages then."""
+
     model = CrossReference
     form = KnownAsForm
     formset = KnownAsFormSet

@@ -25,3 +25,7 @@ class XrefConfig(AppConfig):
         from xref import events
 
         events.connect_signals()
+        # Changes of cross-references a policy says need approval wait for a second person.
+        from xref import governed
+
+        governed.register()

@@ -106,6 +106,8 @@ def register_reference(
     is_preferred=False,
     origin=CrossReference.Origin.MANUAL,
     user=None,
+    history_user=None,
+    change_reason="",
 ):
     """Register that `system` calls `target` `code` (within `scope`) from `valid_from` until
     `valid_to`; return (reference, created).
@@ -118,22 +120,26 @@ def register_reference(
     invalid input raises ValidationError.
 
     `system` is a SourceSystem or its code; `target` is the canonical record of the kind
-    (an Item for "item", a Unit for "unit", ...).
+    (an Item for "item", a Unit for "unit", ...). `user` registers it (its creator, and the
+    user its history names); `history_user` and `change_reason`, when given, are what the
+    history says instead: the approver of a change request and why.
     """
-    reference = CrossReference(
-        kind=_kind(kind),
-        system=_system(system),
-        scope=scope or "",
+    reference = unsaved_reference(
+        kind=kind,
+        system=system,
         code=code,
+        target=target,
+        scope=scope,
         valid_from=valid_from,
         valid_to=valid_to,
         is_preferred=is_preferred,
         origin=origin,
-        created_by=user,
+        user=user,
     )
-    _set_target(reference, target)
-    if user is not None:
-        reference._history_user = user
+    if history_user is not None or user is not None:
+        reference._history_user = history_user or user
+    if change_reason:
+        reference._change_reason = change_reason
     with transaction.atomic():
         _lock_claims(reference)
         existing = _registered(reference)
@@ -151,6 +157,37 @@ def register_reference(
                 return existing, False
             raise
     return reference, True
+
+
+def unsaved_reference(
+    *,
+    kind,
+    system,
+    code,
+    target,
+    scope="",
+    valid_from=None,
+    valid_to=None,
+    is_preferred=False,
+    origin=CrossReference.Origin.MANUAL,
+    user=None,
+):
+    """The reference register_reference() would save, not saved and not validated (a door
+    asks first whether its creation needs approval). ValidationError for an unknown kind or
+    system, or a target not of the kind."""
+    reference = CrossReference(
+        kind=_kind(kind),
+        system=_system(system),
+        scope=scope or "",
+        code=code,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        is_preferred=is_preferred,
+        origin=origin,
+        created_by=user,
+    )
+    _set_target(reference, target)
+    return reference
 
 
 def update_reference(reference, *, user=None, **changes):

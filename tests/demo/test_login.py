@@ -35,3 +35,17 @@ def test_the_demo_login_says_how_to_make_an_administrator(db):
     out = StringIO()
     call_command("create_demo_login", stdout=out)
     assert "HUB_DEBUG=1 .venv/bin/python manage.py createsuperuser\n" in out.getvalue()
+
+
+def test_it_prints_a_second_person_who_approves_the_stewards_requests(client, db):
+    out = StringIO()
+    call_command("create_demo_login", stdout=out)
+    match = re.search(r"change requests: approver / (\S+)\n", out.getvalue())
+    assert match, out.getvalue()
+
+    login = reverse("admin:login")
+    response = client.post(login, {"username": "approver", "password": match.group(1)})
+    assert response.status_code == 302
+    user = response.wsgi_request.user
+    assert user.has_perm("changes.approve_changerequest")
+    assert not user.has_perm("changes.emergency_changerequest")

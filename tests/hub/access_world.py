@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from changes.models import ApprovalPolicy, ChangeItem, ChangeRequest
 from events import outbox
 from events.models import Subscription
 from hub.celery import app as celery_app
@@ -191,6 +192,26 @@ def build_world(history_ids=None):
     # An ERP_LEGACY trading partner's 855, taken in: PLANNING's client does not see it.
     w.edi_partner = partners.fort_wayne(erp_system)
     w.interchange = partners.received(partners.SAMPLE)
+    # A policy, and a change request another steward asked for (a supplier's new name, not
+    # applied): the world's steward neither asked for it nor may approve it.
+    w.approval_policy = ApprovalPolicy.objects.create(kind="mdm.supplier", fields=["status"])
+    w.change_request = ChangeRequest.objects.create(
+        kind="mdm.supplier",
+        title=f"Change to suppliers: {supplier} (name)",
+        reason="Legal name registered",
+        source="api",
+        requested_by=_user("sam.steward", "steward"),
+    )
+    ChangeItem.objects.create(
+        request=w.change_request,
+        position=1,
+        model="mdm.supplier",
+        object_id=str(supplier.pk),
+        action=ChangeItem.Action.UPDATE,
+        label=str(supplier),
+        before={"name": supplier.name},
+        after={"name": f"{supplier.name} GmbH"},
+    )
     w.history = history_ids(w) if history_ids else {}
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
     return w

@@ -297,6 +297,35 @@ MATRIX = {
     ),
     "delivery-replay": ("/api/v1/events/deliveries/replay/", {"POST": row(401, 403, 400, 403)}),
     "delivery-discard": ("/api/v1/events/deliveries/discard/", {"POST": row(401, 403, 400, 403)}),
+    # Change requests: every role reads them, stewards ask (an empty request is a 400). The
+    # world's request is another steward's: the world's steward may neither approve it (no
+    # approver permission) nor withdraw or rebase it (403); a rejection without a comment and
+    # an emergency without a reason are 400s, which only a caller past the role check learns.
+    "change-request-list": ("/api/v1/change-requests/", MASTER_LIST),
+    "change-request-detail": (
+        "/api/v1/change-requests/{w.change_request.pk}/",
+        {"GET": API_READ},
+    ),
+    "change-request-approve": (
+        "/api/v1/change-requests/{w.change_request.pk}/approve/",
+        {"POST": row(401, 403, 403, 403)},
+    ),
+    "change-request-reject": (
+        "/api/v1/change-requests/{w.change_request.pk}/reject/",
+        {"POST": row(401, 403, 400, 403)},
+    ),
+    "change-request-withdraw": (
+        "/api/v1/change-requests/{w.change_request.pk}/withdraw/",
+        {"POST": row(401, 403, 403, 403)},
+    ),
+    "change-request-rebase": (
+        "/api/v1/change-requests/{w.change_request.pk}/rebase/",
+        {"POST": row(401, 403, 403, 403)},
+    ),
+    "change-request-apply-now": (
+        "/api/v1/change-requests/{w.change_request.pk}/apply-now/",
+        {"POST": row(401, 403, 400, 403)},
+    ),
     "api-schema": ("/api/schema/", {"GET": API_READ}),
     "api-docs": ("/api/docs/", {"GET": API_READ}),
     # The review screens: viewers see, stewards act.
@@ -397,6 +426,14 @@ MATRIX = {
     "edi:interchange": ("/edi/{w.interchange.public_id}/", {"GET": SCREEN_READ}),
     "edi:interchange-raw": ("/edi/{w.interchange.public_id}/raw/", {"GET": SCREEN_READ}),
     "quarantine:case-action": ("/quarantine/{w.case.pk}/assign/", {"POST": SCREEN_ACT}),
+    # The change request screens: as the review screens; a rejection without a comment shows
+    # the request again with the reason it was refused (400).
+    "changes:queue": ("/changes/", {"GET": SCREEN_READ}),
+    "changes:request": ("/changes/{w.change_request.pk}/", {"GET": SCREEN_READ}),
+    "changes:request-action": (
+        "/changes/{w.change_request.pk}/reject/",
+        {"POST": row(LOGIN, 403, 400, LOGIN)},
+    ),
     # The import screens.
     "imports:index": ("/imports/", {"GET": STEWARD_SCREEN, "POST": STEWARD_SCREEN}),
     "imports:run": ("/imports/{w.run.pk}/", {"GET": STEWARD_SCREEN}),
@@ -439,6 +476,8 @@ MATRIX = {
 # written by the hub alone: messages, import runs, bulk runs; rules come with the code, units
 # are retired rather than deleted, keys revoked, cases closed.
 ALL, ADMIN_ONLY, REVOKE_ONLY = {"add", "change", "delete"}, set(), frozenset({"change"})
+# An administrator's record stewards may read but not change (viewers do not see it).
+STEWARDS_READ = frozenset({"view"})
 ADMIN_MODELS = {
     "auth.group": ("group", ADMIN_ONLY),
     "auth.user": ("viewer", ADMIN_ONLY),
@@ -473,6 +512,10 @@ ADMIN_MODELS = {
     "edi.partner": ("edi_partner", ALL),
     "edi.interchange": ("interchange", set()),
     # Failed logins (django-axes): administrators unlock a login by deleting its attempts.
+    # Administrators say which changes need approval, stewards read it; change requests are
+    # decided on their own screen and through the API, the admin only shows them.
+    "changes.approvalpolicy": ("approval_policy", STEWARDS_READ),
+    "changes.changerequest": ("change_request", set()),
     "axes.accessattempt": ("access_attempt", ADMIN_ONLY),
     "axes.accesslog": ("access_log", ADMIN_ONLY),
     "axes.accessfailurelog": ("access_failure_log", ADMIN_ONLY),
@@ -506,7 +549,7 @@ def _admin_entries(label, attribute, steward_may, history):
     see = SCREEN_READ
     if steward_may is ADMIN_ONLY:
         see = row(LOGIN, 403, 403, LOGIN)
-    elif steward_may is REVOKE_ONLY:
+    elif steward_may is REVOKE_ONLY or steward_may is STEWARDS_READ:
         see = row(LOGIN, 403, 200, LOGIN)
     add, act, delete = (
         row(LOGIN, 403, 200 if what in steward_may else 403, LOGIN)
@@ -655,7 +698,7 @@ def test_a_login_without_a_hub_role_may_not_read_the_reconciliation_spaces(patte
     assert "no hub role" in response.json()["detail"]
 
 
-SCREENS = ("/admin/", "/quarantine/", "/imports/")
+SCREENS = ("/admin/", "/quarantine/", "/imports/", "/changes/")
 SCREEN_ACTIONS = sorted(
     pattern
     for pattern, (url, methods) in MATRIX.items()

@@ -77,6 +77,10 @@ def _records(w):
         "/api/v1/calendars/{public_id}/": {"public_id": calendar},
         "/api/v1/calendars/{public_id}/add-working-days/": {"public_id": calendar},
         "/api/v1/calendars/{public_id}/working-days/": {"public_id": calendar},
+        **{
+            f"/api/v1/change-requests/{{id}}/{step}": {"id": w.change_request.pk}
+            for step in ("", "approve/", "reject/", "withdraw/", "rebase/", "apply-now/")
+        },
         "/api/v1/code-lists/{code_list_code}/values/": {"code_list_code": w.code_list.code},
         "/api/v1/code-lists/{code_list_code}/values/{code}/": {
             "code_list_code": w.code_list.code,

@@ -1,11 +1,14 @@
-"""manage.py import_csv KIND FILE [--apply] [--skip-errors]: plan a CSV file (and apply it),
-printing progress and the plan's counts."""
+"""manage.py import_csv KIND FILE [--apply] [--skip-errors] [--user U --reason R]: plan a CSV
+file (and apply it), printing progress and the plan's counts. An apply that an approval policy
+covers is not done: the run awaits another person's approval (imports.approval)."""
 
 import sys
 import time
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from imports import runs
 from imports.kinds import KINDS
@@ -27,8 +30,14 @@ class Command(BaseCommand):
             help="Apply the valid rows and write the others to a failed-rows file.",
         )
         parser.add_argument("--user", help="Username the history records the changes under.")
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Why the file is applied: needed (with --user, who asks) when a policy says "
+            "its changes need approval.",
+        )
 
-    def handle(self, kind, file, apply, skip_errors, user=None, **options):
+    def handle(self, kind, file, apply, skip_errors, user=None, reason="", **options):
         account = None
         if user:
             account = get_user_model().objects.filter(username=user).first()
@@ -50,10 +59,15 @@ class Command(BaseCommand):
                     apply=apply,
                     skip_errors=skip_errors,
                     user=account,
+                    reason=reason,
                     progress=progress,
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        except ValidationError as exc:
+            raise CommandError(
+                "Not applied: " + " ".join(exc.messages) + " (--reason; --user names who asks.)"
+            ) from None
         self._report(run, time.monotonic() - started)
         if run.status in (ImportRun.Status.FAILED, ImportRun.Status.REFUSED):
             raise CommandError(run.message or f"Import #{run.pk} {run.status}.")
@@ -85,6 +99,12 @@ class Command(BaseCommand):
                     f"updated, {c['unchanged']:,} unchanged, {c['error']:,} skipped "
                     f"({seconds:.1f} s). Revert with the import screen or the API."
                 )
+            )
+        elif run.status == ImportRun.Status.AWAITING_APPROVAL:
+            out.write(
+                f"Import #{run.pk} awaits approval: {run.change_request.number}, at "
+                f"{reverse('changes:request', args=[run.change_request_id])}. Nothing was "
+                "written; it is applied when another person approves it."
             )
         elif run.status == ImportRun.Status.PLANNED:
             out.write(f"Planned in {seconds:.1f} s; nothing was written.")
