@@ -131,6 +131,12 @@ class HeldChangeAdmin:
             f"{asked.number} waits for another person's approval: nothing changes until then.",
         )
 
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        # After a held change the admin's own "... deleted successfully" would say it was done.
+        if getattr(request, "_held_change", None) is not None and level == messages.SUCCESS:
+            return
+        super().message_user(request, message, level, *args, **kwargs)
+
     # After a held change, nothing else is written and the page goes to the request. A list
     # edit may hold some rows and save others: what is skipped is the held record's.
 

@@ -34,7 +34,7 @@ The screen is quarantine.trace_views, the API quarantine.trace_api.
 import dataclasses
 import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from mdm.models import Item, Location
@@ -186,6 +186,23 @@ def thread(item=None, plant=None, po=None, forecast=None, exception=None, *, day
     if item is not None and plant is not None:
         return _item_thread(item, plant, days or DEFAULT_DAYS, now)
     raise BadTraceQuery("Say what to trace: item and plant, po, forecast or exception.")
+
+
+def plants_of_item(item_key, limit=20):
+    """(item, [(plant, orders)]) for an item given alone: the plants its purchase order lines
+    go to, most orders first, so a person can choose where to trace it. TraceNotFound for an
+    unknown item."""
+    item = Item.objects.filter(Q(public_id=item_key) | Q(number=item_key)).first()
+    if item is None:
+        raise TraceNotFound(f"No item {item_key} is known to the hub (public id or number).")
+    counted = (
+        PurchaseOrder.objects.filter(lines__item=item, plant__isnull=False)
+        .values("plant")
+        .annotate(orders=Count("pk", distinct=True))
+        .order_by("-orders", "plant")[:limit]
+    )
+    plants = Location.objects.in_bulk([row["plant"] for row in counted])
+    return item, [(plants[row["plant"]], row["orders"]) for row in counted]
 
 
 def _po_thread(po_number, now):

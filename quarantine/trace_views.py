@@ -1,6 +1,7 @@
 """The thread screen, /quarantine/trace/?...: quarantine.trace's timeline from a demand change
 to its supply consequence, one row per step, for an item at a plant, a purchase order, a
-forecast version or a supply exception (the parameters of GET /api/v1/trace/).
+forecast version or a supply exception (the parameters of GET /api/v1/trace/). An item given
+alone (the link from its admin page) lists the plants its orders go to, to choose one.
 
 Thin: quarantine.trace reads the parameters and builds the thread. Needs a login and the
 permission to view quarantine cases (every role has it). Without parameters the page offers
@@ -38,6 +39,8 @@ def trace_screen(request):
     context = {"given": given, "thread": None, "error": None}
     if not any(given.values()):
         return render(request, "quarantine/trace.html", context)
+    if given["item"] and not any(given[name] for name in ("plant", "po", "forecast", "exception")):
+        return _choose_plant(request, context, given["item"])
     try:
         found = trace.thread(**trace.parse_query(request.GET))
     except trace.BadTraceQuery as exc:
@@ -51,4 +54,15 @@ def trace_screen(request):
         api_url=f"{reverse('trace')}?{request.GET.urlencode()}",
         inferred=sum(step.link == trace.INFERRED for step in found.steps),
     )
+    return render(request, "quarantine/trace.html", context)
+
+
+def _choose_plant(request, context, item_key):
+    """An item given alone (the link on an item's admin page): the plants its orders go to,
+    each a link to the item's thread there."""
+    try:
+        item, plants = trace.plants_of_item(item_key)
+    except trace.TraceNotFound as exc:
+        return render(request, "quarantine/trace.html", {**context, "error": str(exc)}, status=404)
+    context["plant_choice"] = {"item": item, "plants": plants}
     return render(request, "quarantine/trace.html", context)

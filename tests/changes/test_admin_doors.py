@@ -387,3 +387,26 @@ def test_the_rules_list_is_not_editable_while_a_policy_covers_rules(world, stewa
     rule = Rule.objects.order_by("code").first()
     change = client.get(reverse("admin:validation_rule_change", args=[rule.pk]))
     assert 'name="change_reason"' in change.content.decode()
+
+
+def test_a_bulk_deletion_of_covered_records_is_one_request_and_says_so(world, steward):
+    ApprovalPolicy.objects.create(kind="mdm.supplier")
+    doomed = [
+        Supplier.objects.create(number=f"V90{n}", name=f"Short-lived {n}", country="DE")
+        for n in range(2)
+    ]
+    url = reverse("admin:mdm_supplier_changelist")
+    chosen = {"action": "delete_selected", "_selected_action": [s.pk for s in doomed]}
+    client = logged_in(steward)
+
+    response = client.post(url, {**chosen, "post": "yes"}, follow=True)
+
+    asked = ChangeRequest.objects.get()
+    assert sorted(item.label for item in asked.items.all()) == sorted(
+        f"{s.name} ({s.public_id})" for s in doomed
+    )
+    assert Supplier.objects.filter(pk__in=[s.pk for s in doomed]).count() == 2
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [
+        f"{asked.number} waits for another person's approval: nothing changes until then."
+    ]
