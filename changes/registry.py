@@ -64,6 +64,8 @@ class Batch:
 GOVERNED = {}  # model label -> Governed
 BATCHES = {}  # batch name -> Batch
 IMPACTS = []  # functions (ChangeRequest) -> [Impact]
+# (codes) -> {code: name} of the source systems, registered by the app that keeps them.
+SYSTEM_NAMES = []
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,15 @@ def kind_words(kind):
     if kind in BATCHES:
         return BATCHES[kind].title
     return "Several kinds of record" if kind == "several" else kind
+
+
+def system_names(function):
+    """Register the function that names source systems by their codes."""
+    SYSTEM_NAMES[:] = [function]
+    return function
+
+
+def systems_in_words(codes):
+    """[(code, "Legacy ERP (ERP_LEGACY)")] of system codes, the code alone when unnamed."""
+    names = SYSTEM_NAMES[0](codes) if SYSTEM_NAMES and codes else {}
+    return [(code, f"{names[code]} ({code})" if code in names else code) for code in codes]

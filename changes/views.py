@@ -78,10 +78,21 @@ def queue(request):
     for kind, codes in known:
         kinds.add(kind)
         systems.update(codes or ())
+    # The page's systems named in one query.
+    named = dict(
+        registry.systems_in_words(
+            sorted({code for change in page.object_list for code in change.systems or ()})
+        )
+    )
     context = {
         "page": page,
         "rows": [
-            {"request": change, "kind": registry.kind_words(change.kind), "old": is_old(change)}
+            {
+                "request": change,
+                "kind": registry.kind_words(change.kind),
+                "systems": [named[code] for code in change.systems or ()],
+                "old": is_old(change),
+            }
             for change in page.object_list
         ],
         "tabs": tabs,
@@ -89,7 +100,7 @@ def queue(request):
         "chosen": {name: request.GET.get(name, "") for name in ("status", "kind", "system")},
         "statuses": Status.choices,
         "kinds": sorted(((kind, registry.kind_words(kind)) for kind in kinds), key=lambda k: k[1]),
-        "systems": sorted(systems),
+        "systems": registry.systems_in_words(sorted(systems)),
         "problems": [
             f"{filterset.form.fields[name].label or name}: {' '.join(errors)}"
             for name, errors in filterset.form.errors.items()
@@ -171,6 +182,7 @@ def _render_request(request, change, form=None, action=None, error=None, status=
     context = {
         "change": change,
         "kind": registry.kind_words(change.kind),
+        "systems": [words for _, words in registry.systems_in_words(change.systems)],
         "old": is_old(change),
         "items": [
             {

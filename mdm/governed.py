@@ -10,8 +10,15 @@ told apart in the words a steward reads.
 from decimal import Decimal
 
 from changes.diffs import writable_fields
-from changes.registry import Governed, govern
-from mdm.models import Calendar, CalendarException, Item, ItemUnitConversion, Supplier
+from changes.registry import Governed, govern, system_names
+from mdm.models import (
+    Calendar,
+    CalendarException,
+    Item,
+    ItemUnitConversion,
+    SourceSystem,
+    Supplier,
+)
 from mdm.models.base import related_or_none
 
 
@@ -62,7 +69,13 @@ def describe_conversion(conversion):
     return text + (f", from {describe_supplier(supplier)}" if supplier else ", any supplier")
 
 
+def names_of_systems(codes):
+    """{code: name} of the source systems with these codes (the change request screens)."""
+    return dict(SourceSystem.objects.filter(code__in=codes).values_list("code", "name"))
+
+
 def register():
+    system_names(names_of_systems)
     for model, title, describe in (
         (Supplier, "Suppliers", describe_supplier),
         (Item, "Items", describe_item),

@@ -90,6 +90,8 @@ def test_the_queue_filters_show_the_right_rows(supplier, alice, bob, carol, erp_
     page = client.get("/changes/?system=ERP_LEGACY")
     row = text(page)
     assert "Cross-references" in row  # the kind in words
+    assert "<td>Legacy ERP (ERP_LEGACY)</td>" in page.content.decode()  # the system too
+    assert 'value="ERP_LEGACY" selected>Legacy ERP (ERP_LEGACY)</option>' in page.content.decode()
     assert "Waiting for approval" in row and "carol" in row
     # Each tab counts what it holds for its user: for Bob, everything waiting but his own.
     tabs = text(client_of(bob).get("/changes/"))
@@ -268,6 +270,7 @@ def test_a_request_over_records_changed_since_warns_and_offers_the_requester_a_r
     assert "Changed since the request" in theirs
     assert "name was “Frontier Bearing Supply”, is now “Frontier GmbH”" in theirs
     assert 'id="rebase"' not in theirs
+    assert '<button type="submit" id="approve" disabled' in theirs  # rejecting still works
     mine = client_of(alice).get(page_of(change)).content.decode()
     assert 'id="rebase"' in mine
 
@@ -280,6 +283,8 @@ def test_a_request_over_records_changed_since_warns_and_offers_the_requester_a_r
     rebased = client_of(alice).post(f"/changes/{change.pk}/rebase/", follow=True)
     assert "brought up to date" in text(rebased)
     assert "Changed since the request" not in text(rebased)
+    fresh = client_of(bob).get(page_of(change)).content.decode()
+    assert '<button type="submit" id="approve">' in fresh
     assert client_of(bob).post(f"/changes/{change.pk}/approve/").status_code == 302
     supplier.refresh_from_db()
     assert supplier.name == "Frontier Bearings"
