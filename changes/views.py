@@ -60,15 +60,12 @@ def queue(request):
         "to_review": requests.to_review(request.user).count(),
         "emergency": requests.emergency_unapproved().count(),
     }
-    tabs = [
-        {"label": "All requests", "url": _query(request.GET, "scope", None), "chosen": not scope}
-    ]
+    tabs = [{"value": None, "label": "All requests", "chosen": not scope}]
     tabs += [
         {
             "value": value,
             "label": label,
             "count": counts.get(value),
-            "url": _query(request.GET, "scope", value),
             "chosen": scope == value,
         }
         for value, label in SCOPES
@@ -107,20 +104,9 @@ def queue(request):
         ]
         if filterset.is_bound and not filterset.is_valid()
         else [],
-        "page_url": _query(request.GET, "page", None) + "&page=",
         "old_days": settings.CHANGE_REQUEST_OLD_DAYS,
     }
     return render(request, "changes/queue.html", context)
-
-
-def _query(query, name, value):
-    """The queue's query string with `name` set to `value` (None: removed), page reset."""
-    changed = query.copy()
-    changed.pop("page", None)
-    changed.pop(name, None)
-    if value is not None:
-        changed[name] = value
-    return "?" + changed.urlencode()
 
 
 # --- a request ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Database helpers: the hot path's statements prepared once per connection
 (`fetch_prepared`), "one of these values" as one array parameter (`one_of` for raw
 statements, `__in_array` for querysets), a health check that gives up (`answers_within`),
-and the sweep of work whose task was never sent (`take_unsent`).
+the sweep of work whose task was never sent (`take_unsent`), and counts per time bucket as
+conditional aggregates (`counts_between`).
 
 Prepared statements, on PostgreSQL. Django's psycopg cursors bind parameters on the client,
 so PostgreSQL plans every statement afresh. For the small statements every API call makes
@@ -31,7 +32,7 @@ import time
 import psycopg
 from django.conf import settings
 from django.db import connection
-from django.db.models import Field, Q
+from django.db.models import Count, Field, Q
 from django.db.models.lookups import In
 from psycopg import pq
 
@@ -149,3 +150,18 @@ def take_unsent(queryset, *fields, now, limit=1000):
         for row in list(waiting)
         if queryset.filter(pk=row["pk"], enqueued_at=row["enqueued_at"]).update(enqueued_at=now)
     ]
+
+
+def counts_between(column, bounds):
+    """{key: Count} for .aggregate() or .annotate(): per key of `bounds` ({key: (after, at or
+    before)}, either None for open-ended), the rows whose `column` lies between. One grouped
+    query counts every bucket (the aging charts' bars)."""
+    counts = {}
+    for key, (after, until) in bounds.items():
+        condition = Q()
+        if after is not None:
+            condition &= Q(**{f"{column}__gt": after})
+        if until is not None:
+            condition &= Q(**{f"{column}__lte": until})
+        counts[key] = Count("pk", filter=condition)
+    return counts

@@ -9,6 +9,8 @@ mistyped link shows its rows unfiltered and says why; it never fails.
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.http import QueryDict
+
 from mdm.models import Item, Location, Supplier
 from quarantine import queries
 from validation import flows
@@ -29,6 +31,13 @@ class Filters:
 
     def get(self, name):
         return self.values.get(name)
+
+    @property
+    def querydict(self):
+        """The accepted filters as a QueryDict, for the page links (templates/_pages.html)."""
+        found = QueryDict(mutable=True)
+        found.update(self.values)
+        return found
 
     def query(self, **more):
         """The accepted filters (and `more`) as a query string, for paging and state links."""

@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.db import counts_between
 from mdm.models import CodeValue, SourceSystem
 from quarantine import masters
 from quarantine.filters import AGE_BUCKETS, CaseFilter, age_bounds
@@ -65,16 +66,7 @@ def bucket_counts(now, opened_at="opened_at"):
     """Conditional counts of cases per age bucket, with the bounds the queue's age filter
     uses (quarantine.filters), for .aggregate() or .annotate(); `opened_at` is the path to
     the case's opening time from the model counted."""
-    counts = {}
-    for key, _ in AGE_BUCKETS:
-        after, until = age_bounds(key, now)
-        condition = Q()
-        if after is not None:
-            condition &= Q(**{f"{opened_at}__gt": after})
-        if until is not None:
-            condition &= Q(**{f"{opened_at}__lte": until})
-        counts[key] = Count("pk", filter=condition)
-    return counts
+    return counts_between(opened_at, {key: age_bounds(key, now) for key, _ in AGE_BUCKETS})
 
 
 BUCKET_KEYS = [key for key, _ in AGE_BUCKETS]

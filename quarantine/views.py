@@ -117,7 +117,6 @@ def queue(request):
         "status_any": status_any,
         "status_any_url": _query(request.GET, "status", ANY),
         "hidden": [(name, value) for name in HIDDEN_FILTERS for value in request.GET.getlist(name)],
-        "page_url": _query(request.GET, "page", None) + "&page=",
         "bulk_form": BulkForm(),
         "next": request.get_full_path(),
         "age_labels": dict(AGE_BUCKETS),

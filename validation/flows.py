@@ -13,9 +13,10 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
+from core.db import counts_between
 from validation.models import (
     Acknowledgement,
     ForecastRelease,
@@ -59,16 +60,7 @@ def in_age(queryset, key, now, column):
 
 def age_counts(now, column):
     """Conditional counts per age bucket of `column`, for .aggregate() or .annotate()."""
-    counts = {}
-    for key in AGE_KEYS:
-        after, until = age_bounds(key, now)
-        condition = Q()
-        if after is not None:
-            condition &= Q(**{f"{column}__gt": after})
-        if until is not None:
-            condition &= Q(**{f"{column}__lte": until})
-        counts[key] = Count("pk", filter=condition)
-    return counts
+    return counts_between(column, {key: age_bounds(key, now) for key in AGE_KEYS})
 
 
 @dataclass(frozen=True)

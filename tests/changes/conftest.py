@@ -7,8 +7,10 @@ ask. The kinds of record are those the apps register (changes.registry)."""
 import pytest
 from django.contrib.auth.models import Group
 
+from changes.models import ApprovalPolicy
 from mdm.models import Supplier
 from tests.validation.world import build_world
+from xref.models import CrossReference
 
 
 @pytest.fixture(autouse=True)
@@ -68,3 +70,17 @@ def vera(django_user_model):
 @pytest.fixture
 def supplier(db):
     return Supplier.objects.create(number="V100", name="Frontier Bearing Supply", country="DE")
+
+
+@pytest.fixture
+def erp_policy(world):
+    """Approval of the legacy ERP's cross-references."""
+    return ApprovalPolicy.objects.create(
+        kind="xref.crossreference", systems=["ERP_LEGACY"], note="ERP codes drive procurement"
+    )
+
+
+@pytest.fixture
+def old_code(world):
+    """ERP_LEGACY's supplier code 100999, meaning the inactive supplier Gone."""
+    return CrossReference.objects.get(system__code="ERP_LEGACY", kind="supplier", code="100999")

@@ -5,13 +5,13 @@ replay on their own. Without a policy the admin writes at once, as it always did
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 from django.urls import reverse
 
 from changes import requests
 from changes.models import ApprovalPolicy, ChangeRequest
 from mdm.models import CalendarException, Supplier
 from quarantine.models import QuarantineCase
+from tests.helpers import logged_in
 from tests.mdm.test_admin import _submitted
 from tests.validation.world import example
 from validation.models import InboundMessage, Rule
@@ -22,19 +22,6 @@ from xref.services import update_reference
 pytestmark = pytest.mark.django_db
 
 REASON = "Gone's orders go to Kugelmann since the takeover"
-
-
-@pytest.fixture
-def erp_policy(world):
-    return ApprovalPolicy.objects.create(
-        kind="xref.crossreference", systems=["ERP_LEGACY"], note="ERP codes drive procurement"
-    )
-
-
-@pytest.fixture
-def old_code(world):
-    """ERP_LEGACY's supplier code 100999, meaning the inactive supplier Gone."""
-    return CrossReference.objects.get(system__code="ERP_LEGACY", kind="supplier", code="100999")
 
 
 @pytest.fixture
@@ -54,12 +41,6 @@ def blocked_order(world, django_capture_on_commit_callbacks):
         ("supplier", "100999")
     ]
     return message
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def change_url(record):

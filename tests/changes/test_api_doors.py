@@ -17,18 +17,6 @@ pytestmark = pytest.mark.django_db
 REASON = "Gone's orders go to Kugelmann since the takeover"
 
 
-@pytest.fixture
-def erp_policy(world):
-    return ApprovalPolicy.objects.create(
-        kind="xref.crossreference", systems=["ERP_LEGACY"], note="ERP codes drive procurement"
-    )
-
-
-@pytest.fixture
-def old_code(world):
-    return CrossReference.objects.get(system__code="ERP_LEGACY", kind="supplier", code="100999")
-
-
 def api_of(user):
     api = APIClient()
     api.force_login(user)

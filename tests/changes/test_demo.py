@@ -4,7 +4,6 @@ person approves in the queue, after which the purchase order held on that code r
 its own and is released."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from changes.models import ApprovalPolicy, ChangeRequest
@@ -12,6 +11,7 @@ from demo.approvals import DEMO_POLICIES
 from demo.messages import KEY_PREFIX
 from mdm.models import Supplier
 from quarantine.models import QuarantineCase
+from tests.helpers import logged_in
 from tests.mdm.test_admin import _submitted
 from tests.quarantine import test_trace
 from validation.models import InboundMessage
@@ -20,12 +20,6 @@ from xref.models import CrossReference
 pytestmark = pytest.mark.django_db
 
 seeded = test_trace.seeded  # the demo world with its messages
-
-
-def _client(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_demo_holds_a_remap_until_a_second_person_approves_it(
@@ -46,16 +40,16 @@ def test_the_demo_holds_a_remap_until_a_second_person_approves_it(
         .first()
     )
     url = reverse("admin:xref_crossreference_change", args=[reference.pk])
-    page = _client(steward).get(url)
+    page = logged_in(steward).get(url)
 
     # The steward remaps the code to the supplier that took over (which has its own preferred
     # code already): a request, no write.
     form = {**_submitted(page), "supplier": active.pk}
     form.pop("is_preferred", None)
-    refused = _client(steward).post(url, form)
+    refused = logged_in(steward).post(url, form)
     assert refused.status_code == 200
     assert "This change needs another person&#x27;s approval" in refused.content.decode()
-    response = _client(steward).post(url, {**form, "change_reason": "Taken over by a sister"})
+    response = logged_in(steward).post(url, {**form, "change_reason": "Taken over by a sister"})
     asked = ChangeRequest.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("changes:request", args=[asked.pk])
@@ -64,12 +58,12 @@ def test_the_demo_holds_a_remap_until_a_second_person_approves_it(
     assert reference.supplier == gone and case.is_open
 
     # The steward cannot approve it; the second person can, in the queue.
-    queue = _client(approver).get(reverse("changes:queue") + "?scope=to_review")
+    queue = logged_in(approver).get(reverse("changes:queue") + "?scope=to_review")
     assert asked.number in queue.content.decode()
     approve = reverse("changes:request-action", args=[asked.pk, "approve"])
-    assert _client(steward).post(approve, {"comment": "ok"}).status_code == 403
+    assert logged_in(steward).post(approve, {"comment": "ok"}).status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
-        done = _client(approver).post(approve, {"comment": "Confirmed with purchasing"})
+        done = logged_in(approver).post(approve, {"comment": "Confirmed with purchasing"})
 
     assert done.status_code == 302
     reference.refresh_from_db()

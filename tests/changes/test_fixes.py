@@ -5,19 +5,18 @@ the new cross-reference replays the case on its own; a new conversion does not (
 announces conversions), so the steward replays it."""
 
 import html
-from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 
 from changes import requests
 from changes.models import ApprovalPolicy, ChangeRequest
 from mdm.models import ItemUnitConversion
 from quarantine import services
 from quarantine.models import QuarantineCase
+from tests.helpers import logged_in
+from tests.quarantine.test_add_conversion import boxes_without_conversion
 from tests.validation.world import example
-from validation import enqueue, validate
 from validation.models import InboundMessage
 from validation.submission import submit_message
 from xref.models import CrossReference
@@ -53,27 +52,7 @@ def unknown_item(world, django_capture_on_commit_callbacks):
 @pytest.fixture
 def no_box_conversion(world):
     """The legacy ERP orders 2 boxes of the 6205 bearing, which has no box conversion."""
-    line = {**example("purchase_order")["lines"][0], "item": "BRG-6205-2RS", "unit": "BX"}
-    line.pop("revision")
-    payload = example("purchase_order", lines=[{**line, "quantity": "2"}])
-    with mock.patch.object(enqueue, "enqueue_validation"):
-        message = submit_message(
-            system=world.systems["ERP_LEGACY"],
-            message_type="purchase_order",
-            schema_version=1,
-            payload=payload,
-            idempotency_key="boxes",
-        ).message
-    validate.validate_message(message.pk)
-    case = QuarantineCase.objects.get(message=message)
-    assert case.rule_codes == ["UNIT_NOT_CONVERTIBLE"]
-    return case
-
-
-def logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+    return boxes_without_conversion(world)
 
 
 def fix(case, steward, world):

@@ -16,6 +16,7 @@ from changes.models import ApprovalPolicy, ChangeRequest
 from changes.registry import Batch
 from mdm.models import SourceSystem, Supplier
 from quarantine.models import CaseKey
+from tests.helpers import logged_in
 from tests.validation.world import example
 from validation import enqueue, pipeline, tasks
 from validation.models import InboundMessage
@@ -23,12 +24,6 @@ from validation.submission import submit_message
 from xref.models import CrossReference
 
 pytestmark = pytest.mark.django_db
-
-
-def client_of(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def asked(record, by, reason="Supplier stopped trading", **values):
@@ -66,7 +61,7 @@ def test_the_queue_filters_show_the_right_rows(supplier, alice, bob, carol, erp_
         kind="supplier", system=erp_system, code="V-OLD", supplier=supplier
     )
     remap = asked(reference, carol, code="V-NEW")
-    client = client_of(alice)
+    client = logged_in(alice)
 
     def listed(query=""):
         response = client.get(f"/changes/{query}")
@@ -94,7 +89,7 @@ def test_the_queue_filters_show_the_right_rows(supplier, alice, bob, carol, erp_
     assert 'value="ERP_LEGACY" selected>Legacy ERP (ERP_LEGACY)</option>' in page.content.decode()
     assert "Waiting for approval" in row and "carol" in row
     # Each tab counts what it holds for its user: for Bob, everything waiting but his own.
-    tabs = text(client_of(bob).get("/changes/"))
+    tabs = text(logged_in(bob).get("/changes/"))
     assert "For me to review 3" in tabs and "Emergency changes not yet approved 1" in tabs
 
 
@@ -105,7 +100,7 @@ def test_an_old_open_request_is_flagged_old(supplier, alice, settings):
     ChangeRequest.objects.filter(pk=stale.pk).update(
         requested_at=timezone.now() - dt.timedelta(days=4)
     )
-    content = client_of(alice).get("/changes/").content.decode()
+    content = logged_in(alice).get("/changes/").content.decode()
 
     listed = dict(re.findall(r'data-request="(CR-\d+)"(.*?)</tr>', content, re.S))
     assert list(listed) == [fresh.number, stale.number]
@@ -115,7 +110,7 @@ def test_an_old_open_request_is_flagged_old(supplier, alice, settings):
 
 def test_a_viewer_reads_the_queue_and_a_request_but_gets_no_button(supplier, alice, vera):
     change = asked(supplier, alice, status="blocked")
-    client = client_of(vera)
+    client = logged_in(vera)
 
     assert rows(client.get("/changes/")) == [change.number]
     page = client.get(page_of(change))
@@ -131,8 +126,8 @@ def test_a_login_without_a_hub_role_sees_no_change_request(django_user_model, su
     change = asked(supplier, alice, status="blocked")
     nobody = django_user_model.objects.create_user("nora", is_staff=True)
 
-    assert client_of(nobody).get("/changes/").status_code == 403
-    assert client_of(nobody).get(page_of(change)).status_code == 403
+    assert logged_in(nobody).get("/changes/").status_code == 403
+    assert logged_in(nobody).get(page_of(change)).status_code == 403
 
 
 # --- a request's page -----------------------------------------------------------------------
@@ -147,12 +142,12 @@ def test_a_request_page_shows_the_difference_in_words(supplier, alice, bob):
         source="web",
     )
 
-    page = text(client_of(bob).get(page_of(change)))
+    page = text(logged_in(bob).get(page_of(change)))
     assert f"Suppliers: Frontier Bearing Supply ({supplier.public_id})" in page
     assert "Status Active Blocked" in page  # the field, before and after, by their labels
     assert "Supplier stopped trading" in page and "alice" in page
     assert "Waiting for approval" in page
-    new = text(client_of(bob).get(page_of(created)))
+    new = text(logged_in(bob).get(page_of(created)))
     assert "New suppliers: Kugelmann" in new and "A new record, with these values" in new
     assert "Name Kugelmann" in new
 
@@ -180,7 +175,7 @@ def test_a_batch_request_shows_what_the_batch_says_of_itself(alice, bob):
             source="import",
             title="Import of suppliers.csv",
         )
-        response = client_of(bob).get(page_of(change))
+        response = logged_in(bob).get(page_of(change))
     finally:
         registry.BATCHES.clear()
         registry.BATCHES.update(saved)
@@ -232,7 +227,7 @@ def test_a_request_page_counts_the_cases_blocked_on_the_old_and_the_new_code(
     CaseKey.objects.filter(code="V-NEW2").update(code="V-NEW")  # two cases wait for V-NEW
     change = asked(reference, alice, reason="ERP renumbered the supplier", code="V-NEW")
 
-    response = client_of(bob).get(page_of(change))
+    response = logged_in(bob).get(page_of(change))
     page = text(response)
     assert "Code V-OLD V-NEW" in page
     assert (
@@ -254,7 +249,7 @@ def test_a_status_change_names_the_cases_the_record_holds(supplier, alice, bob, 
     quarantined_on(erp_system, "supplier", "V-17")
     change = asked(supplier, alice, status="blocked")
 
-    page = text(client_of(bob).get(page_of(change)))
+    page = text(logged_in(bob).get(page_of(change)))
     label = f"Frontier Bearing Supply ({supplier.public_id})"
     assert f"1 open case held by {label} would be validated again." in page
     assert f"While {label} is blocked, new messages naming it will be quarantined." in page
@@ -266,26 +261,26 @@ def test_a_request_over_records_changed_since_warns_and_offers_the_requester_a_r
     change = asked(supplier, alice, name="Frontier Bearings")
     Supplier.objects.filter(pk=supplier.pk).update(name="Frontier GmbH")
 
-    theirs = client_of(bob).get(page_of(change)).content.decode()
+    theirs = logged_in(bob).get(page_of(change)).content.decode()
     assert "Changed since the request" in theirs
     assert "name was “Frontier Bearing Supply”, is now “Frontier GmbH”" in theirs
     assert 'id="rebase"' not in theirs
     assert '<button type="submit" id="approve" disabled' in theirs  # rejecting still works
-    mine = client_of(alice).get(page_of(change)).content.decode()
+    mine = logged_in(alice).get(page_of(change)).content.decode()
     assert 'id="rebase"' in mine
 
-    refused = client_of(bob).post(f"/changes/{change.pk}/approve/", {"comment": "OK"})
+    refused = logged_in(bob).post(f"/changes/{change.pk}/approve/", {"comment": "OK"})
     assert refused.status_code == 409
     assert "changed since the request" in text(refused)
     supplier.refresh_from_db()
     assert supplier.name == "Frontier GmbH"
 
-    rebased = client_of(alice).post(f"/changes/{change.pk}/rebase/", follow=True)
+    rebased = logged_in(alice).post(f"/changes/{change.pk}/rebase/", follow=True)
     assert "brought up to date" in text(rebased)
     assert "Changed since the request" not in text(rebased)
-    fresh = client_of(bob).get(page_of(change)).content.decode()
+    fresh = logged_in(bob).get(page_of(change)).content.decode()
     assert '<button type="submit" id="approve">' in fresh
-    assert client_of(bob).post(f"/changes/{change.pk}/approve/").status_code == 302
+    assert logged_in(bob).post(f"/changes/{change.pk}/approve/").status_code == 302
     supplier.refresh_from_db()
     assert supplier.name == "Frontier Bearings"
 
@@ -296,7 +291,7 @@ def test_a_request_over_records_changed_since_warns_and_offers_the_requester_a_r
 def test_the_requester_gets_no_approve_button_and_a_post_is_refused(supplier, alice):
     ApprovalPolicy.objects.create(kind="mdm.supplier", fields=["status"])
     change = asked(supplier, alice, status="blocked")
-    client = client_of(alice)
+    client = logged_in(alice)
 
     page = client.get(page_of(change))
     assert 'id="approve"' not in page.content.decode()
@@ -314,7 +309,7 @@ def test_the_requester_gets_no_approve_button_and_a_post_is_refused(supplier, al
 def test_an_approver_approves_and_the_record_changes(supplier, alice, bob):
     change = asked(supplier, alice, status="blocked")
 
-    client = client_of(bob)
+    client = logged_in(bob)
     response = client.post(
         f"/changes/{change.pk}/approve/", {"comment": "Confirmed with purchasing"}
     )
@@ -323,14 +318,14 @@ def test_an_approver_approves_and_the_record_changes(supplier, alice, bob):
     supplier.refresh_from_db()
     assert supplier.status == "blocked"
     assert f"{change.number} approved: the change is applied." in text(client.get(page_of(change)))
-    page = text(client_of(alice).get(page_of(change)))
+    page = text(logged_in(alice).get(page_of(change)))
     assert "bob approved it, and the change was applied: “Confirmed with purchasing”" in page
     assert "Approved and applied" in page
 
 
 def test_a_rejection_without_a_comment_is_refused_and_keeps_the_status(supplier, alice, bob):
     change = asked(supplier, alice, status="blocked")
-    client = client_of(bob)
+    client = logged_in(bob)
 
     refused = client.post(f"/changes/{change.pk}/reject/", {"comment": "  "})
     assert refused.status_code == 400
@@ -348,21 +343,21 @@ def test_a_rejection_without_a_comment_is_refused_and_keeps_the_status(supplier,
 def test_the_requester_withdraws_an_open_request(supplier, alice, bob):
     change = asked(supplier, alice, status="blocked")
 
-    assert client_of(bob).post(f"/changes/{change.pk}/withdraw/").status_code == 403
-    assert 'id="withdraw"' in client_of(alice).get(page_of(change)).content.decode()
-    page = client_of(alice).post(f"/changes/{change.pk}/withdraw/", follow=True)
+    assert logged_in(bob).post(f"/changes/{change.pk}/withdraw/").status_code == 403
+    assert 'id="withdraw"' in logged_in(alice).get(page_of(change)).content.decode()
+    page = logged_in(alice).post(f"/changes/{change.pk}/withdraw/", follow=True)
 
     assert f"{change.number} withdrawn: nothing was changed." in text(page)
     change.refresh_from_db()
     assert change.status == "withdrawn"
-    again = client_of(alice).post(f"/changes/{change.pk}/withdraw/")
+    again = logged_in(alice).post(f"/changes/{change.pk}/withdraw/")
     assert again.status_code == 409 and "withdrawn already" in text(again)
 
 
 def test_an_unknown_action_is_not_found(supplier, alice, bob):
     change = asked(supplier, alice, status="blocked")
-    assert client_of(bob).post(f"/changes/{change.pk}/merge/").status_code == 404
-    assert client_of(bob).get(f"/changes/{change.pk}/approve/").status_code == 405
+    assert logged_in(bob).post(f"/changes/{change.pk}/merge/").status_code == 404
+    assert logged_in(bob).get(f"/changes/{change.pk}/approve/").status_code == 405
 
 
 def test_apply_now_needs_the_emergency_permission_and_is_listed_until_approved(
@@ -370,34 +365,34 @@ def test_apply_now_needs_the_emergency_permission_and_is_listed_until_approved(
 ):
     change = asked(supplier, alice, status="blocked")
 
-    refused = client_of(bob).post(f"/changes/{change.pk}/apply-now/", {"reason": "Fraud alert"})
+    refused = logged_in(bob).post(f"/changes/{change.pk}/apply-now/", {"reason": "Fraud alert"})
     assert refused.status_code == 403 and "emergency permission" in text(refused)
-    assert 'id="apply-now"' not in client_of(bob).get(page_of(change)).content.decode()
-    assert 'id="apply-now"' in client_of(carol).get(page_of(change)).content.decode()
-    no_reason = client_of(carol).post(f"/changes/{change.pk}/apply-now/", {"reason": ""})
+    assert 'id="apply-now"' not in logged_in(bob).get(page_of(change)).content.decode()
+    assert 'id="apply-now"' in logged_in(carol).get(page_of(change)).content.decode()
+    no_reason = logged_in(carol).post(f"/changes/{change.pk}/apply-now/", {"reason": ""})
     assert no_reason.status_code == 400
     supplier.refresh_from_db()
     assert supplier.status == "active"
 
-    client_of(carol).post(f"/changes/{change.pk}/apply-now/", {"reason": "Fraud alert"})
+    logged_in(carol).post(f"/changes/{change.pk}/apply-now/", {"reason": "Fraud alert"})
 
     supplier.refresh_from_db()
     assert supplier.status == "blocked"
-    assert rows(client_of(alice).get("/changes/?scope=emergency")) == [change.number]
-    dashboard = client_of(alice).get("/quarantine/dashboard/")
+    assert rows(logged_in(alice).get("/changes/?scope=emergency")) == [change.number]
+    dashboard = logged_in(alice).get("/quarantine/dashboard/")
     assert "Emergency changes not yet approved" in text(dashboard)
     assert f'href="/changes/{change.pk}/"' in dashboard.content.decode()
-    page = text(client_of(bob).get(page_of(change)))
+    page = text(logged_in(bob).get(page_of(change)))
     assert "carol applied it as an emergency, before approval: “Fraud alert”" in page
     # Alice asked for it: another approver approves it after the fact.
-    assert client_of(alice).post(f"/changes/{change.pk}/approve/").status_code == 403
+    assert logged_in(alice).post(f"/changes/{change.pk}/approve/").status_code == 403
 
-    client_of(bob).post(f"/changes/{change.pk}/approve/", {"comment": "Fraud confirmed"})
+    logged_in(bob).post(f"/changes/{change.pk}/approve/", {"comment": "Fraud confirmed"})
 
-    assert rows(client_of(alice).get("/changes/?scope=emergency")) == []
-    dashboard = client_of(alice).get("/quarantine/dashboard/")
+    assert rows(logged_in(alice).get("/changes/?scope=emergency")) == []
+    dashboard = logged_in(alice).get("/quarantine/dashboard/")
     assert "Emergency changes not yet approved" not in text(dashboard)
-    assert "bob approved it after the fact" in text(client_of(alice).get(page_of(change)))
+    assert "bob approved it after the fact" in text(logged_in(alice).get(page_of(change)))
 
 
 # --- the header -----------------------------------------------------------------------------
@@ -407,11 +402,11 @@ def test_the_header_counts_the_requests_waiting_for_the_users_review(supplier, a
     asked(supplier, alice, status="blocked")
     asked(supplier, alice, name="Frontier Bearings")
 
-    assert "Change requests (2 to review)" in text(client_of(bob).get("/changes/"))
+    assert "Change requests (2 to review)" in text(logged_in(bob).get("/changes/"))
     # Her own requests wait for someone else; a viewer reviews nothing.
-    assert "to review)" not in text(client_of(alice).get("/quarantine/"))
-    assert "Change requests" in text(client_of(vera).get("/quarantine/"))
-    assert "to review)" not in text(client_of(vera).get("/quarantine/"))
+    assert "to review)" not in text(logged_in(alice).get("/quarantine/"))
+    assert "Change requests" in text(logged_in(vera).get("/quarantine/"))
+    assert "to review)" not in text(logged_in(vera).get("/quarantine/"))
 
 
 def test_the_system_of_a_request_is_its_records(erp_system, alice):
@@ -421,8 +416,8 @@ def test_the_system_of_a_request_is_its_records(erp_system, alice):
         kind="supplier", system=planning, code="P-1", supplier=supplier
     )
     change = asked(reference, alice, code="P-2")
-    assert rows(client_of(alice).get("/changes/?system=planning")) == [change.number]
-    assert rows(client_of(alice).get("/changes/?system=ERP_LEGACY")) == []
+    assert rows(logged_in(alice).get("/changes/?system=planning")) == [change.number]
+    assert rows(logged_in(alice).get("/changes/?system=ERP_LEGACY")) == []
 
 
 # --- the API beside the screens -------------------------------------------------------------

@@ -2,46 +2,34 @@
 conversion is saved on the item (with its history) and the message replayed, in one step."""
 
 import html
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 
 from mdm.models import ItemUnitConversion
 from quarantine.models import QuarantineCase
+from tests.helpers import logged_in, validated
 from tests.validation.world import example
-from validation import enqueue, validate
 from validation.models import InboundMessage
-from validation.submission import submit_message
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def case(world):
-    """The legacy ERP orders 2 boxes of the 6205 bearing, which has no box conversion."""
+def boxes_without_conversion(world):
+    """The legacy ERP orders 2 boxes of the 6205 bearing, which has no box conversion: its
+    case (UNIT_NOT_CONVERTIBLE)."""
     line = {**example("purchase_order")["lines"][0], "item": "BRG-6205-2RS", "unit": "BX"}
     line.pop("revision")
     payload = example("purchase_order", lines=[{**line, "quantity": "2"}])
-    with mock.patch.object(enqueue, "enqueue_validation"):
-        message = submit_message(
-            system=world.systems["ERP_LEGACY"],
-            message_type="purchase_order",
-            schema_version=1,
-            payload=payload,
-            idempotency_key="boxes",
-        ).message
-    validate.validate_message(message.pk)
+    message = validated(world.systems["ERP_LEGACY"], "purchase_order", payload, key="boxes")
     case = QuarantineCase.objects.get(message=message)
     assert case.rule_codes == ["UNIT_NOT_CONVERTIBLE"]
     return case
 
 
-def _logged_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+@pytest.fixture
+def case(world):
+    return boxes_without_conversion(world)
 
 
 def _post(client, case, **data):
@@ -49,7 +37,7 @@ def _post(client, case, **data):
 
 
 def test_it_offers_the_conversion_prefilled_from_the_diagnostic(steward, world, case):
-    page = _logged_in(steward).get(f"/quarantine/{case.pk}/").content.decode()
+    page = logged_in(steward).get(f"/quarantine/{case.pk}/").content.decode()
 
     assert 'id="conversion-0"' in page
     assert "Box (XBX)" in page and "piece (H87)" in page
@@ -61,7 +49,7 @@ def test_it_offers_the_conversion_prefilled_from_the_diagnostic(steward, world, 
 def test_it_adds_the_conversion_and_the_replay_resolves_the_case(
     steward, world, case, django_capture_on_commit_callbacks
 ):
-    client = _logged_in(steward)
+    client = logged_in(steward)
 
     with django_capture_on_commit_callbacks(execute=True):  # the replay's validation task
         response = _post(client, case, factor="12", for_supplier="on")
@@ -82,7 +70,7 @@ def test_it_adds_the_conversion_and_the_replay_resolves_the_case(
 
 
 def test_for_every_supplier_when_unticked(steward, world, case):
-    _post(_logged_in(steward), case, factor="0.5")
+    _post(logged_in(steward), case, factor="0.5")
 
     assert ItemUnitConversion.objects.get(item=world.bearing_b).supplier is None
 
@@ -100,7 +88,7 @@ def test_for_every_supplier_when_unticked(steward, world, case):
 def test_a_bad_factor_is_refused_saves_nothing_and_keeps_what_was_typed(
     steward, world, case, factor, error
 ):
-    response = _post(_logged_in(steward), case, factor=factor, for_supplier="on")
+    response = _post(logged_in(steward), case, factor=factor, for_supplier="on")
 
     assert response.status_code == 400
     page = html.unescape(response.content.decode())
@@ -112,7 +100,7 @@ def test_a_bad_factor_is_refused_saves_nothing_and_keeps_what_was_typed(
 
 
 def test_a_viewer_neither_sees_nor_posts_the_form(viewer, world, case):
-    client = _logged_in(viewer)
+    client = logged_in(viewer)
 
     assert 'id="conversion-0"' not in client.get(f"/quarantine/{case.pk}/").content.decode()
     assert _post(client, case, factor="12").status_code == 403
@@ -123,7 +111,7 @@ def test_a_steward_without_the_permission_to_add_conversions_is_refused(steward,
     steward.groups.get().permissions.remove(
         Permission.objects.get(codename="add_itemunitconversion")
     )
-    client = _logged_in(type(steward).objects.get(pk=steward.pk))
+    client = logged_in(type(steward).objects.get(pk=steward.pk))
 
     page = client.get(f"/quarantine/{case.pk}/").content.decode()
     assert 'id="conversion-0"' not in page

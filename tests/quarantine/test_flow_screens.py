@@ -16,6 +16,7 @@ from django.utils import timezone
 from mdm.models import Location, Supplier
 from quarantine import flow_views, supply
 from quarantine.models import SupplyExceptionNote
+from tests.helpers import logged_in
 from validation.models import (
     Acknowledgement,
     ForecastRelease,
@@ -249,15 +250,9 @@ def ledger(world, steward):
     return book
 
 
-def _client(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def viewing(viewer):
-    return _client(viewer)
+    return logged_in(viewer)
 
 
 # --- reading the screens ----------------------------------------------------------------------
@@ -682,7 +677,7 @@ def test_the_supply_exceptions_keep_their_filters_across_pages_states_and_steps(
     ledger, steward, monkeypatch
 ):
     monkeypatch.setattr(supply, "PER_PAGE", 1)
-    client = _client(steward)
+    client = logged_in(steward)
     plant = ledger.world.plant.public_id
 
     page, shown = _exceptions(client, f"state=not_closed&plant={plant}&page=2")

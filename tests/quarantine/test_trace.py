@@ -16,8 +16,9 @@ from mdm.models import Unit
 from quarantine import services, trace
 from quarantine.models import QuarantineCase
 from quarantine.trace_steps import duration_words
+from tests.helpers import validated
 from tests.validation.world import example
-from validation import enqueue, pipeline, tasks, validate
+from validation import enqueue, pipeline, tasks
 from validation.models import (
     Acknowledgement,
     ForecastRelease,
@@ -154,16 +155,7 @@ def test_the_api_and_the_screen_answer_the_scenarios_thread(seeded, viewer):
 
 
 def _released(system, message_type, payload, version=1, key=None):
-    with mock.patch.object(enqueue, "enqueue_validation"):
-        message = submit_message(
-            system=system,
-            message_type=message_type,
-            schema_version=version,
-            payload=payload,
-            idempotency_key=key or f"k{InboundMessage.objects.count()}",
-        ).message
-    validate.validate_message(message.pk)
-    message.refresh_from_db()
+    message = validated(system, message_type, payload, version, key)
     assert message.status == "released", message.diagnostics
     return message
 

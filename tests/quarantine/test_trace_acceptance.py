@@ -5,7 +5,6 @@ version superseded it first. A quarantined answer naming the version is a stop o
 thread. The demo's legacy ERP accepted its forecasts but not the revised critical one."""
 
 import datetime
-from unittest import mock
 
 import pytest
 from django.test import Client
@@ -15,35 +14,19 @@ from demo.seed import seed_demo
 from mdm.models import Unit
 from quarantine import trace
 from quarantine.trace_steps import duration_words
+from tests.helpers import validated
 from tests.validation.world import example
-from validation import enqueue, validate
-from validation.models import ForecastRelease, InboundMessage
-from validation.submission import submit_message
+from validation.models import ForecastRelease
 
 pytestmark = pytest.mark.django_db
 
 PLAN = "S&OP-2026-03"
 
 
-def send(system, message_type, payload):
-    """Submit a message as `system` and validate it now; the message, refreshed."""
-    with mock.patch.object(enqueue, "enqueue_validation"):
-        message = submit_message(
-            system=system,
-            message_type=message_type,
-            schema_version=1,
-            payload=payload,
-            idempotency_key=f"k{InboundMessage.objects.count()}",
-        ).message
-    validate.validate_message(message.pk)
-    message.refresh_from_db()
-    return message
-
-
 @pytest.fixture
 def release(world):
     """S&OP-2026-03 version 3, released by the planning system."""
-    message = send(world.systems["PLANNING"], "forecast", example("forecast"))
+    message = validated(world.systems["PLANNING"], "forecast", example("forecast"))
     assert message.status == "released", message.diagnostics
     return ForecastRelease.objects.get(message=message)
 
@@ -56,7 +39,7 @@ def answer(world, release, after, system="ERP_LEGACY", **changes):
         decided_at=decided.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
         **changes,
     )
-    return send(world.systems[system], "forecast_acceptance", payload)
+    return validated(world.systems[system], "forecast_acceptance", payload)
 
 
 def test_an_undecided_release_says_how_long_it_has_been_pending(world, release):
@@ -121,7 +104,7 @@ def test_a_decision_dated_before_the_release_says_the_clocks_disagree(world, rel
 
 
 def test_a_version_superseded_before_any_decision_says_so(world, release):
-    newer = send(world.systems["PLANNING"], "forecast", example("forecast", version=4))
+    newer = validated(world.systems["PLANNING"], "forecast", example("forecast", version=4))
     assert newer.status == "released", newer.diagnostics
 
     [step] = trace.thread(forecast=(PLAN, 3)).steps

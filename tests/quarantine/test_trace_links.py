@@ -3,20 +3,14 @@ screen, which asks at which plant (the plants the item's orders go to); a messag
 links the thread of the order or forecast version it names."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tests.helpers import logged_in
 from tests.quarantine.test_trace import _released
 from tests.validation.world import example
 from validation.models import PurchaseOrder
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_an_items_page_leads_to_its_thread_at_a_plant_it_is_ordered_for(world, steward):
@@ -25,7 +19,7 @@ def test_an_items_page_leads_to_its_thread_at_a_plant_it_is_ordered_for(world, s
     _released(legacy, "purchase_order", example("purchase_order", po_number="4500012346"))
     order = PurchaseOrder.objects.select_related("plant").first()
     item = order.lines.select_related("item").first().item
-    client = _client(steward)
+    client = logged_in(steward)
 
     page = client.get(reverse("admin:mdm_item_change", args=[item.pk])).content.decode()
     link = f'href="/quarantine/trace/?item={item.public_id}" id="item-thread"'
@@ -47,7 +41,7 @@ def test_an_items_page_leads_to_its_thread_at_a_plant_it_is_ordered_for(world, s
 
 
 def test_an_unknown_item_alone_is_a_404_saying_so(world, steward):
-    answer = _client(steward).get("/quarantine/trace/?item=ITM-999999")
+    answer = logged_in(steward).get("/quarantine/trace/?item=ITM-999999")
     assert answer.status_code == 404
     assert "No item ITM-999999 is known to the hub" in answer.content.decode()
 
@@ -55,7 +49,7 @@ def test_an_unknown_item_alone_is_a_404_saying_so(world, steward):
 def test_a_messages_page_links_the_thread_of_what_it_names(world, steward):
     order = _released(world.systems["ERP_LEGACY"], "purchase_order", example("purchase_order"))
     forecast = _released(world.systems["PLANNING"], "forecast", example("forecast"))
-    client = _client(steward)
+    client = logged_in(steward)
 
     def page(message):
         url = reverse("admin:validation_inboundmessage_change", args=[message.pk])
